@@ -1,0 +1,91 @@
+/**
+ * The parameter table: every tensor a PP-LCNet + linear-neck model has, with PaddleClas's state_dict names
+ * (RecModel: `backbone.*`, `neck.fc.*`) and Paddle layouts (conv OIHW, Linear [in, out]).
+ *
+ * Two forms of each ConvBNLayer are accepted:
+ * - `separate`: `<layer>.conv.weight` + `<layer>.bn.{weight,bias,_mean,_variance}`, as PaddleClas trains it;
+ * - `folded`: `<layer>.conv.weight` + `<layer>.conv.bias`, BatchNorm already folded in (as some exports are).
+ * The builder folds `separate` BatchNorm at load time, so both run the same graph.
+ */
+import { CLASS_EXPAND, planPPLCNet, STEM_KERNEL, type PPLCNetPlan } from './architecture.ts';
+
+export type BatchNormForm = 'separate' | 'folded';
+
+export interface ParameterSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Whether PaddleClas counts it as a trainable parameter (BatchNorm's running statistics are not). */
+  readonly trainable: boolean;
+}
+
+export const BN_SUFFIXES = ['weight', 'bias', '_mean', '_variance'] as const;
+
+/** The conv layers in forward order: state-dict prefix, OIHW shape. */
+export interface ConvLayerSpec {
+  readonly prefix: string;
+  readonly shape: readonly [number, number, number, number];
+}
+
+export function convBnLayers(plan: PPLCNetPlan): ConvLayerSpec[] {
+  const layers: ConvLayerSpec[] = [
+    { prefix: 'backbone.conv1', shape: [plan.stemChannels, 3, STEM_KERNEL, STEM_KERNEL] },
+  ];
+  for (const b of plan.blocks) {
+    layers.push({ prefix: `backbone.${b.name}.dw_conv`, shape: [b.inChannels, 1, b.kernel, b.kernel] });
+    layers.push({ prefix: `backbone.${b.name}.pw_conv`, shape: [b.outChannels, b.inChannels, 1, 1] });
+  }
+  return layers;
+}
+
+function convBnSpecs(layer: ConvLayerSpec, form: BatchNormForm): ParameterSpec[] {
+  const out = layer.shape[0];
+  const specs: ParameterSpec[] = [{ name: `${layer.prefix}.conv.weight`, shape: layer.shape, trainable: true }];
+  if (form === 'folded') {
+    specs.push({ name: `${layer.prefix}.conv.bias`, shape: [out], trainable: true });
+  } else {
+    for (const s of BN_SUFFIXES) {
+      specs.push({ name: `${layer.prefix}.bn.${s}`, shape: [out], trainable: s === 'weight' || s === 'bias' });
+    }
+  }
+  return specs;
+}
+
+/** Backbone parameters (up to and including last_conv), in forward order. */
+export function backboneParameters(scale: number, form: BatchNormForm = 'separate'): ParameterSpec[] {
+  const plan = planPPLCNet(scale);
+  const byPrefix = new Map(convBnLayers(plan).map((l) => [l.prefix, l]));
+  const specs: ParameterSpec[] = [...convBnSpecs(byPrefix.get('backbone.conv1')!, form)];
+  for (const b of plan.blocks) {
+    specs.push(...convBnSpecs(byPrefix.get(`backbone.${b.name}.dw_conv`)!, form));
+    if (b.seChannels > 0) {
+      const p = `backbone.${b.name}.se`;
+      specs.push(
+        { name: `${p}.conv1.weight`, shape: [b.seChannels, b.inChannels, 1, 1], trainable: true },
+        { name: `${p}.conv1.bias`, shape: [b.seChannels], trainable: true },
+        { name: `${p}.conv2.weight`, shape: [b.inChannels, b.seChannels, 1, 1], trainable: true },
+        { name: `${p}.conv2.bias`, shape: [b.inChannels], trainable: true },
+      );
+    }
+    specs.push(...convBnSpecs(byPrefix.get(`backbone.${b.name}.pw_conv`)!, form));
+  }
+  specs.push({ name: 'backbone.last_conv.weight', shape: [CLASS_EXPAND, plan.lastConvIn, 1, 1], trainable: true });
+  return specs;
+}
+
+export function neckParameters(embeddingDim: number): ParameterSpec[] {
+  return [
+    { name: 'neck.fc.weight', shape: [CLASS_EXPAND, embeddingDim], trainable: true },
+    { name: 'neck.fc.bias', shape: [embeddingDim], trainable: true },
+  ];
+}
+
+/** Every tensor of a PP-LCNet + linear-neck feature extractor. */
+export function modelParameters(scale: number, embeddingDim: number, form: BatchNormForm = 'separate'): ParameterSpec[] {
+  return [...backboneParameters(scale, form), ...neckParameters(embeddingDim)];
+}
+
+export function countParameters(specs: readonly ParameterSpec[], trainableOnly = true): number {
+  let n = 0;
+  for (const s of specs) if (s.trainable || !trainableOnly) n += s.shape.reduce((a, b) => a * b, 1);
+  return n;
+}
