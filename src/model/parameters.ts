@@ -89,3 +89,29 @@ export function countParameters(specs: readonly ParameterSpec[], trainableOnly =
   for (const s of specs) if (s.trainable || !trainableOnly) n += s.shape.reduce((a, b) => a * b, 1);
   return n;
 }
+
+/**
+ * Checks a state dict against a parameter table: every name present with its exact shape and element count,
+ * and nothing extra. Throws `makeError(message)` naming the first mismatch.
+ */
+export function assertMatchesParameters(
+  stateDict: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>,
+  specs: readonly ParameterSpec[],
+  makeError: (message: string) => Error,
+): void {
+  for (const spec of specs) {
+    const t = stateDict.get(spec.name);
+    if (!t) throw makeError(`missing tensor "${spec.name}" (expected shape [${spec.shape.join(', ')}])`);
+    if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+      throw makeError(`tensor "${spec.name}" has shape [${t.shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
+    }
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== count) {
+      throw makeError(`tensor "${spec.name}" has ${t.data.length} values, its shape needs ${count}`);
+    }
+  }
+  const known = new Set(specs.map((s) => s.name));
+  for (const name of stateDict.keys()) {
+    if (!known.has(name)) throw makeError(`unexpected tensor "${name}" (not part of this architecture)`);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The embedder's public interface: the one typed boundary between the page / element / apps and the worker.
+ * Everything crossing it is plain, structured-cloneable data.
+ */
+import type { EmbedderErrorCode } from './errors.ts';
+import type { PreprocessOptions } from './options.ts';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | BackendName;
+export const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
+
+export interface LoadOptions {
+  /** URL of a weight manifest (models/<id>/manifest.json). Default: the embedded default model. */
+  readonly model?: string;
+  /** 'auto' (default): WebGPU on a real GPU, else the fastest other backend that works. */
+  readonly backend?: BackendChoice;
+  /** Images per forward pass. Default 8. */
+  readonly batchSize?: number;
+  /** L2-normalise embeddings (PaddleClas's feature_normalize). Default true. */
+  readonly normalize?: boolean;
+  /** Images with more pixels than this are refused before decoding. Default MAX_PIXELS_DEFAULT. */
+  readonly maxPixels?: number;
+  /** Overrides the manifest's preprocessing (e.g. { mode: 'resize-short-crop' }). */
+  readonly preprocess?: Partial<PreprocessOptions>;
+}
+
+/** What `embed` takes per image. Image and canvas elements are turned into ImageBitmaps by the client. */
+export type ImageSource = Blob | ImageBitmap | ImageData;
+
+export interface NamedImage {
+  /** Returned as the result's `id`; defaults to the name, else the index. */
+  readonly id?: string;
+  readonly name?: string;
+  readonly image: ImageSource;
+}
+
+export type ImageInput = ImageSource | NamedImage;
+
+export interface EmbedOptions {
+  readonly batchSize?: number;
+  readonly normalize?: boolean;
+}
+
+export interface EmbeddingTimings {
+  readonly decodeMs: number;
+  readonly preprocessMs: number;
+  /** This image's share of its batch's forward pass. */
+  readonly inferenceMs: number;
+}
+
+export interface EmbeddingSuccess {
+  readonly ok: true;
+  readonly id: string;
+  readonly name: string;
+  readonly embedding: Float32Array;
+  readonly width: number;
+  readonly height: number;
+  readonly timings: EmbeddingTimings;
+}
+
+export interface EmbeddingFailure {
+  readonly ok: false;
+  readonly id: string;
+  readonly name: string;
+  readonly error: { readonly code: EmbedderErrorCode; readonly message: string };
+}
+
+export type EmbeddingResult = EmbeddingSuccess | EmbeddingFailure;
+
+export type ProgressStage = 'download' | 'compile' | 'embed';
+
+export interface Progress {
+  readonly stage: ProgressStage;
+  /** Units done and total: bytes for 'download', images for 'embed', steps for 'compile'. */
+  readonly done: number;
+  readonly total: number;
+}
+
+export type ProgressCallback = (progress: Progress) => void;
+
+export interface EmbedderInfo {
+  readonly backend: BackendName;
+  /** Why each backend was or was not chosen. */
+  readonly backendReasons: Readonly<Record<BackendName, string>>;
+  readonly modelId: string;
+  readonly scale: number;
+  readonly embeddingDim: number;
+  readonly dtype: string;
+  readonly normalize: boolean;
+  readonly batchSize: number;
+  readonly maxPixels: number;
+  readonly preprocessing: PreprocessOptions;
+  readonly provenance: string;
+  readonly license: string;
+  readonly loadMs: number;
+}
+
+export interface EmbedderApi {
+  load(options?: LoadOptions, onProgress?: ProgressCallback): Promise<EmbedderInfo>;
+  embed(images: readonly ImageInput[], options?: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]>;
+  info(): Promise<EmbedderInfo>;
+  dispose(): Promise<void>;
+}

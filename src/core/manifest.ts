@@ -1,0 +1,120 @@
+/**
+ * The weight manifest: a versioned JSON file beside binary shards in models/<id>/. Plain data, so the page,
+ * the worker, the converter and the tests share one definition. Tensor byte ranges are derived from shapes,
+ * so a manifest cannot declare a size that disagrees with its own shapes.
+ */
+import { WeightsError } from './errors.ts';
+import { DEFAULT_PREPROCESS, validatePreprocess, type PreprocessOptions } from './options.ts';
+
+export const MANIFEST_FORMAT = 'shitu-web/weights';
+export const MANIFEST_VERSION = 1;
+
+export type WeightDtype = 'fp32' | 'fp16';
+export const WEIGHT_DTYPES: readonly WeightDtype[] = ['fp32', 'fp16'];
+export const BYTES_PER_ELEMENT: Record<WeightDtype, number> = { fp32: 4, fp16: 2 };
+
+export interface ManifestArchitecture {
+  readonly name: 'PPLCNet';
+  readonly scale: number;
+  /** 'separate': BatchNorm tensors stored as trained (folded at load); 'folded': conv weights + biases. */
+  readonly batchNorm: 'separate' | 'folded';
+}
+
+export interface ManifestShard {
+  /** File name relative to the manifest. */
+  readonly file: string;
+  readonly byteLength: number;
+  /** Lower-case hex SHA-256 of the shard's bytes. */
+  readonly sha256: string;
+}
+
+export interface ManifestTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Index into `shards`; tensors are stored back to back in the order listed. */
+  readonly shard: number;
+  readonly byteOffset: number;
+}
+
+export interface WeightManifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly formatVersion: typeof MANIFEST_VERSION;
+  readonly modelId: string;
+  readonly architecture: ManifestArchitecture;
+  readonly embeddingDim: number;
+  readonly preprocessing: PreprocessOptions;
+  readonly dtype: WeightDtype;
+  readonly shards: readonly ManifestShard[];
+  readonly tensors: readonly ManifestTensor[];
+  /** Where the weights came from (training recipe, source model, converter notes). */
+  readonly provenance: string;
+  /** Licence text of the weights and of the data they were made from. */
+  readonly license: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Checks a parsed manifest's structure and internal consistency; returns it typed. */
+export function validateManifest(json: unknown, where = 'manifest'): WeightManifest {
+  const fail = (m: string): never => {
+    throw new WeightsError(`${where}: ${m}`);
+  };
+  if (!isObject(json)) return fail('is not a JSON object');
+  if (json.format !== MANIFEST_FORMAT) fail(`format is ${JSON.stringify(json.format)}, expected "${MANIFEST_FORMAT}"`);
+  if (json.formatVersion !== MANIFEST_VERSION) {
+    fail(`formatVersion ${JSON.stringify(json.formatVersion)} is not supported (this build reads ${MANIFEST_VERSION})`);
+  }
+  if (typeof json.modelId !== 'string' || !/^[A-Za-z0-9._-]{1,100}$/.test(json.modelId)) {
+    fail('modelId must be 1-100 characters of letters, digits, ".", "_" or "-"');
+  }
+  const arch = json.architecture;
+  if (!isObject(arch) || arch.name !== 'PPLCNet') fail('architecture.name must be "PPLCNet"');
+  const a = arch as Record<string, unknown>;
+  if (typeof a.scale !== 'number' || !(a.scale > 0)) fail('architecture.scale must be a positive number');
+  if (a.batchNorm !== 'separate' && a.batchNorm !== 'folded') fail('architecture.batchNorm must be "separate" or "folded"');
+  if (!isCount(json.embeddingDim) || json.embeddingDim < 1) fail('embeddingDim must be a positive integer');
+  if (!WEIGHT_DTYPES.includes(json.dtype as WeightDtype)) fail(`dtype must be one of ${WEIGHT_DTYPES.join(', ')}`);
+  if (typeof json.provenance !== 'string') fail('provenance must be a string');
+  if (typeof json.license !== 'string') fail('license must be a string');
+  let preprocessing: PreprocessOptions = DEFAULT_PREPROCESS;
+  try {
+    preprocessing = validatePreprocess(isObject(json.preprocessing) ? (json.preprocessing as Partial<PreprocessOptions>) : {});
+  } catch (e) {
+    fail(`preprocessing: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(json.shards) || json.shards.length === 0) fail('shards must be a non-empty array');
+  const shards = json.shards as unknown[];
+  shards.forEach((s, i) => {
+    if (!isObject(s)) return fail(`shards[${i}] is not an object`);
+    if (typeof s.file !== 'string' || !/^[A-Za-z0-9._-]+$/.test(s.file) || s.file.startsWith('.')) {
+      fail(`shards[${i}].file must be a plain file name in the manifest's folder`);
+    }
+    if (!isCount(s.byteLength)) fail(`shards[${i}].byteLength must be a non-negative integer`);
+    if (typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256)) fail(`shards[${i}].sha256 must be 64 hex digits`);
+  });
+  if (!Array.isArray(json.tensors) || json.tensors.length === 0) fail('tensors must be a non-empty array');
+  const bytesPer = BYTES_PER_ELEMENT[json.dtype as WeightDtype];
+  const nextOffset = new Array<number>(shards.length).fill(0);
+  const names = new Set<string>();
+  (json.tensors as unknown[]).forEach((t, i) => {
+    if (!isObject(t)) return fail(`tensors[${i}] is not an object`);
+    if (typeof t.name !== 'string' || t.name === '') fail(`tensors[${i}].name must be a non-empty string`);
+    if (names.has(t.name as string)) fail(`tensor "${String(t.name)}" is listed twice`);
+    names.add(t.name as string);
+    if (!Array.isArray(t.shape) || !t.shape.every(isCount)) fail(`tensor "${String(t.name)}": shape must be non-negative integers`);
+    if (!isCount(t.shard) || t.shard >= shards.length) fail(`tensor "${String(t.name)}": shard ${String(t.shard)} does not exist`);
+    const shard = t.shard as number;
+    if (t.byteOffset !== nextOffset[shard]) {
+      fail(`tensor "${String(t.name)}": byteOffset ${String(t.byteOffset)} should be ${nextOffset[shard]} (tensors are stored back to back)`);
+    }
+    nextOffset[shard]! += (t.shape as number[]).reduce((x, y) => x * y, 1) * bytesPer;
+  });
+  shards.forEach((s, i) => {
+    const declared = (s as { byteLength: number }).byteLength;
+    if (nextOffset[i] !== declared) {
+      fail(`shards[${i}] declares ${declared} bytes but its tensors' shapes need ${nextOffset[i]}`);
+    }
+  });
+  return { ...(json as unknown as WeightManifest), preprocessing };
+}

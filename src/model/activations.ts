@@ -1,0 +1,21 @@
+/**
+ * PaddlePaddle's activations, which PP-LCNet uses and tfjs either lacks or defines differently.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Paddle's hardswish: x * relu6(x + 3) / 6. */
+export function hardSwish<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6))) as T;
+}
+
+/**
+ * Paddle's nn.Hardsigmoid: clip(x / 6 + 0.5, 0, 1) = relu6(x + 3) / 6.
+ * Not tfjs's `hardSigmoid`-style clip(0.2 x + 0.5, 0, 1) (Keras' definition): a different function.
+ */
+export function paddleHardSigmoid<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.div(tf.relu6(tf.add(x, 3)), 6)) as T;
+}
+
+/** Plain-number versions, for tests and references. */
+export const hardSwishScalar = (x: number): number => (x * Math.min(Math.max(x + 3, 0), 6)) / 6;
+export const paddleHardSigmoidScalar = (x: number): number => Math.min(Math.max(x / 6 + 0.5, 0), 1);

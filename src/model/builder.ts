@@ -1,0 +1,200 @@
+/**
+ * The builder: turns a PP-LCNet + linear-neck state dict into tfjs tensors (BatchNorm folded, layouts NHWC)
+ * and runs the forward pass. The network's shape comes from planPPLCNet; nothing here hard-codes a scale.
+ *
+ * Split as PaddleClas's RecModel: forwardFeatures (backbone, 1280-d) / forwardNeck (linear -> D) / normalise,
+ * so fine-tuning can train the neck on cached backbone features.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { WeightsError } from '../core/errors.ts';
+import type { NamedTensor, StateDict } from '../core/state-dict.ts';
+import { INFERENCE_DROPOUT_SCALE, planPPLCNet, type PPLCNetPlan } from './architecture.ts';
+import { hardSwish, paddleHardSigmoid } from './activations.ts';
+import { foldBatchNorm } from './fold-batch-norm.ts';
+import { assertMatchesParameters, modelParameters, type BatchNormForm } from './parameters.ts';
+
+export interface PPLCNetConfig {
+  readonly scale: number;
+  readonly embeddingDim: number;
+  readonly batchNorm: BatchNormForm;
+}
+
+interface ConvUnit {
+  /** HWIO for a dense conv, [kh, kw, C, 1] for a depthwise one. */
+  readonly filter: tf.Tensor4D;
+  readonly bias: tf.Tensor1D;
+  readonly stride: 1 | 2;
+  /** Paddle's symmetric padding, (k - 1) / 2. TF's 'same' pads (0, 1) at stride 2: not the same. */
+  readonly pad: number;
+  readonly depthwise: boolean;
+}
+
+interface SeUnit {
+  readonly squeeze: tf.Tensor2D;
+  readonly squeezeBias: tf.Tensor1D;
+  readonly excite: tf.Tensor2D;
+  readonly exciteBias: tf.Tensor1D;
+}
+
+interface BlockUnit {
+  readonly dw: ConvUnit;
+  readonly se?: SeUnit;
+  readonly pw: ConvUnit;
+}
+
+export interface PPLCNetModel {
+  readonly config: PPLCNetConfig;
+  readonly plan: PPLCNetPlan;
+  /** Backbone: [N, 224, 224, 3] normalised NHWC -> [N, 1280], the dropout's 0.8 included. */
+  forwardFeatures(x: tf.Tensor4D): tf.Tensor2D;
+  /** Neck: [N, 1280] -> [N, D]. */
+  forwardNeck(features: tf.Tensor2D): tf.Tensor2D;
+  /** Backbone + neck, then L2 normalisation when asked (PaddleClas's feature_normalize). */
+  embed(x: tf.Tensor4D, normalize: boolean): tf.Tensor2D;
+  /** The neck's weights as they are in the state dict ([1280, D] and [D]), e.g. for fine-tuning. */
+  readonly neck: { readonly weight: tf.Tensor2D; readonly bias: tf.Tensor1D };
+  dispose(): void;
+}
+
+const OIHW_TO_HWIO = [2, 3, 1, 0];
+const DEPTHWISE_OIHW_TO_HWC1 = [2, 3, 0, 1];
+
+function get(stateDict: StateDict, name: string): NamedTensor {
+  const t = stateDict.get(name);
+  if (!t) throw new WeightsError(`missing tensor "${name}"`);
+  return t;
+}
+
+function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, stride: 1 | 2, depthwise: boolean): ConvUnit {
+  const raw = get(stateDict, `${prefix}.conv.weight`);
+  const folded =
+    form === 'folded'
+      ? { weight: raw, bias: get(stateDict, `${prefix}.conv.bias`).data }
+      : foldBatchNorm(raw, {
+          gamma: get(stateDict, `${prefix}.bn.weight`).data,
+          beta: get(stateDict, `${prefix}.bn.bias`).data,
+          mean: get(stateDict, `${prefix}.bn._mean`).data,
+          variance: get(stateDict, `${prefix}.bn._variance`).data,
+        });
+  const kernel = raw.shape[2]!;
+  return tf.tidy(() => ({
+    filter: tf.transpose(
+      tf.tensor4d(folded.weight.data, raw.shape as [number, number, number, number]),
+      depthwise ? DEPTHWISE_OIHW_TO_HWC1 : OIHW_TO_HWIO,
+    ) as tf.Tensor4D,
+    bias: tf.tensor1d(folded.bias),
+    stride,
+    pad: (kernel - 1) / 2,
+    depthwise,
+  }));
+}
+
+/** A 1x1 conv's OIHW weight [O, I, 1, 1] as a matmul weight [I, O]. */
+function pointwiseAsMatrix(t: NamedTensor): tf.Tensor2D {
+  return tf.tidy(() => tf.transpose(tf.tensor2d(t.data, [t.shape[0]!, t.shape[1]!])) as tf.Tensor2D);
+}
+
+function runConv(x: tf.Tensor4D, c: ConvUnit): tf.Tensor4D {
+  return tf.tidy(() => {
+    const y = c.depthwise
+      ? tf.fused.depthwiseConv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias })
+      : tf.fused.conv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias });
+    return hardSwish(y);
+  });
+}
+
+function runSe(x: tf.Tensor4D, se: SeUnit): tf.Tensor4D {
+  return tf.tidy(() => {
+    const pooled = tf.mean(x, [1, 2]) as tf.Tensor2D;
+    const squeezed = tf.fused.matMul({ a: pooled, b: se.squeeze, bias: se.squeezeBias, activation: 'relu' });
+    const gate = paddleHardSigmoid(tf.add(tf.matMul(squeezed, se.excite), se.exciteBias) as tf.Tensor2D);
+    const [n, , , c] = x.shape;
+    return tf.mul(x, tf.reshape(gate, [n, 1, 1, c])) as tf.Tensor4D;
+  });
+}
+
+/** Builds the model from a state dict; checks every name and shape first. */
+export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCNetModel {
+  assertMatchesParameters(
+    stateDict,
+    modelParameters(config.scale, config.embeddingDim, config.batchNorm),
+    (m) => new WeightsError(`PP-LCNet x${config.scale} (embedding ${config.embeddingDim}): ${m}`),
+  );
+  const plan = planPPLCNet(config.scale);
+  const form = config.batchNorm;
+  const stem = convUnit(stateDict, 'backbone.conv1', form, 2, false);
+  const blocks: BlockUnit[] = plan.blocks.map((b) => {
+    const p = `backbone.${b.name}`;
+    const se: SeUnit | undefined =
+      b.seChannels > 0
+        ? {
+            squeeze: pointwiseAsMatrix(get(stateDict, `${p}.se.conv1.weight`)),
+            squeezeBias: tf.tensor1d(get(stateDict, `${p}.se.conv1.bias`).data),
+            excite: pointwiseAsMatrix(get(stateDict, `${p}.se.conv2.weight`)),
+            exciteBias: tf.tensor1d(get(stateDict, `${p}.se.conv2.bias`).data),
+          }
+        : undefined;
+    return {
+      dw: convUnit(stateDict, `${p}.dw_conv`, form, b.stride, true),
+      ...(se ? { se } : {}),
+      pw: convUnit(stateDict, `${p}.pw_conv`, form, 1, false),
+    };
+  });
+  const lastConv = pointwiseAsMatrix(get(stateDict, 'backbone.last_conv.weight'));
+  const neckWeight = get(stateDict, 'neck.fc.weight');
+  const neck = {
+    weight: tf.tensor2d(neckWeight.data, [neckWeight.shape[0]!, neckWeight.shape[1]!]),
+    bias: tf.tensor1d(get(stateDict, 'neck.fc.bias').data),
+  };
+
+  const forwardFeatures = (x: tf.Tensor4D): tf.Tensor2D =>
+    tf.tidy(() => {
+      let h = runConv(x, stem);
+      for (const b of blocks) {
+        h = runConv(h, b.dw);
+        if (b.se) h = runSe(h, b.se);
+        h = runConv(h, b.pw);
+      }
+      const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
+      // Dropout(p=0.2, mode="downscale_in_infer") scales by 0.8 at inference; kept explicit (not folded into
+      // the neck) so the 1280-d feature equals Paddle's exported backbone output.
+      return tf.mul(hardSwish(tf.matMul(pooled, lastConv)), INFERENCE_DROPOUT_SCALE) as tf.Tensor2D;
+    });
+
+  const forwardNeck = (features: tf.Tensor2D): tf.Tensor2D =>
+    tf.tidy(() => tf.add(tf.matMul(features, neck.weight), neck.bias) as tf.Tensor2D);
+
+  const all: tf.Tensor[] = [
+    stem.filter,
+    stem.bias,
+    ...blocks.flatMap((b) => [
+      b.dw.filter,
+      b.dw.bias,
+      b.pw.filter,
+      b.pw.bias,
+      ...(b.se ? [b.se.squeeze, b.se.squeezeBias, b.se.excite, b.se.exciteBias] : []),
+    ]),
+    lastConv,
+    neck.weight,
+    neck.bias,
+  ];
+
+  return {
+    config,
+    plan,
+    forwardFeatures,
+    forwardNeck,
+    neck,
+    embed: (x, normalize) =>
+      tf.tidy(() => {
+        const e = forwardNeck(forwardFeatures(x));
+        return normalize ? l2Normalize(e) : e;
+      }),
+    dispose: () => tf.dispose(all),
+  };
+}
+
+/** Rows divided by their L2 norm (PaddleClas divides without an epsilon; this one keeps zero rows at zero). */
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D);
+}

@@ -1,0 +1,136 @@
+/**
+ * Weight manifest <-> state dict. Encoding splits the tensors into shards (4 MiB by default, so static hosts
+ * and caches handle them well); decoding checks every size and checksum, then every name and shape against
+ * the architecture, naming the first mismatch.
+ */
+import { WeightsError } from '../../core/errors.ts';
+import {
+  BYTES_PER_ELEMENT,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  validateManifest,
+  type ManifestShard,
+  type ManifestTensor,
+  type WeightDtype,
+  type WeightManifest,
+} from '../../core/manifest.ts';
+import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../../core/options.ts';
+import { elementCount, type StateDict } from '../../core/state-dict.ts';
+import { assertMatchesParameters, modelParameters, type BatchNormForm } from '../parameters.ts';
+import { decodeFloat16, encodeFloat16 } from './float16.ts';
+import { sha256Hex } from './sha256.ts';
+
+export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
+
+export interface EncodeManifestOptions {
+  readonly modelId: string;
+  readonly scale: number;
+  readonly embeddingDim: number;
+  readonly batchNorm: BatchNormForm;
+  readonly stateDict: StateDict;
+  readonly dtype?: WeightDtype;
+  readonly preprocessing?: PreprocessOptions;
+  readonly provenance: string;
+  readonly license: string;
+  readonly shardBytes?: number;
+}
+
+export interface EncodedModel {
+  readonly manifest: WeightManifest;
+  readonly shards: readonly { readonly file: string; readonly bytes: Uint8Array }[];
+}
+
+function tensorBytes(data: Float32Array, dtype: WeightDtype): Uint8Array {
+  if (dtype === 'fp32') return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const half = encodeFloat16(data);
+  return new Uint8Array(half.buffer);
+}
+
+export async function encodeManifest(options: EncodeManifestOptions): Promise<EncodedModel> {
+  const dtype = options.dtype ?? 'fp16';
+  const specs = modelParameters(options.scale, options.embeddingDim, options.batchNorm);
+  assertMatchesParameters(options.stateDict, specs, (m) => new WeightsError(`cannot encode: ${m}`));
+  const limit = options.shardBytes ?? DEFAULT_SHARD_BYTES;
+  const tensors: ManifestTensor[] = [];
+  const shardChunks: Uint8Array[][] = [[]];
+  let offset = 0;
+  for (const spec of specs) {
+    const bytes = tensorBytes(options.stateDict.get(spec.name)!.data, dtype);
+    if (offset > 0 && offset + bytes.byteLength > limit) {
+      shardChunks.push([]);
+      offset = 0;
+    }
+    tensors.push({ name: spec.name, shape: [...spec.shape], shard: shardChunks.length - 1, byteOffset: offset });
+    shardChunks[shardChunks.length - 1]!.push(bytes);
+    offset += bytes.byteLength;
+  }
+  const shards: { file: string; bytes: Uint8Array }[] = shardChunks.map((chunks, i) => {
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let pos = 0;
+    for (const c of chunks) {
+      bytes.set(c, pos);
+      pos += c.byteLength;
+    }
+    return { file: `weights-${String(i + 1).padStart(3, '0')}-of-${String(shardChunks.length).padStart(3, '0')}.bin`, bytes };
+  });
+  const manifestShards: ManifestShard[] = await Promise.all(
+    shards.map(async (s) => ({ file: s.file, byteLength: s.bytes.byteLength, sha256: await sha256Hex(s.bytes) })),
+  );
+  const manifest: WeightManifest = {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_VERSION,
+    modelId: options.modelId,
+    architecture: { name: 'PPLCNet', scale: options.scale, batchNorm: options.batchNorm },
+    embeddingDim: options.embeddingDim,
+    preprocessing: options.preprocessing ?? DEFAULT_PREPROCESS,
+    dtype,
+    shards: manifestShards,
+    tensors,
+    provenance: options.provenance,
+    license: options.license,
+  };
+  return { manifest: validateManifest(manifest), shards };
+}
+
+/** Throws if a shard's length differs from the manifest's; call before reading or allocating anything. */
+export function checkShardLength(manifest: WeightManifest, index: number, byteLength: number): void {
+  const s = manifest.shards[index]!;
+  if (byteLength !== s.byteLength) {
+    throw new WeightsError(
+      `${manifest.modelId}: shard "${s.file}" is ${byteLength} bytes, the manifest declares ${s.byteLength} (truncated or wrong file?)`,
+    );
+  }
+}
+
+/** Shards (in manifest order) -> state dict, after checking sizes, checksums, names and shapes. */
+export async function decodeManifest(manifest: WeightManifest, shards: readonly Uint8Array[]): Promise<StateDict> {
+  if (shards.length !== manifest.shards.length) {
+    throw new WeightsError(`${manifest.modelId}: got ${shards.length} shards, the manifest lists ${manifest.shards.length}`);
+  }
+  shards.forEach((bytes, i) => checkShardLength(manifest, i, bytes.byteLength));
+  for (let i = 0; i < shards.length; i++) {
+    const actual = await sha256Hex(shards[i]!);
+    if (actual !== manifest.shards[i]!.sha256) {
+      throw new WeightsError(
+        `${manifest.modelId}: shard "${manifest.shards[i]!.file}" has SHA-256 ${actual}, the manifest declares ${manifest.shards[i]!.sha256} (corrupted download?)`,
+      );
+    }
+  }
+  const stateDict: StateDict = new Map();
+  const bytesPer = BYTES_PER_ELEMENT[manifest.dtype];
+  for (const t of manifest.tensors) {
+    const count = elementCount(t.shape);
+    const shard = shards[t.shard]!;
+    // Copy out so the tensor is aligned whatever its offset.
+    const raw = shard.slice(t.byteOffset, t.byteOffset + count * bytesPer);
+    const data = manifest.dtype === 'fp32' ? new Float32Array(raw.buffer) : decodeFloat16(new Uint16Array(raw.buffer));
+    stateDict.set(t.name, { shape: t.shape, data });
+  }
+  const { scale, batchNorm } = manifest.architecture;
+  assertMatchesParameters(
+    stateDict,
+    modelParameters(scale, manifest.embeddingDim, batchNorm),
+    (m) => new WeightsError(`${manifest.modelId} (PP-LCNet x${scale}, ${manifest.embeddingDim}-d): ${m}`),
+  );
+  return stateDict;
+}

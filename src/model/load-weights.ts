@@ -1,0 +1,80 @@
+/**
+ * Downloads a weight manifest and its shards, with progress, checking each shard's declared size against the
+ * response before reading its body, then its checksum, names and shapes (manifest-codec.ts).
+ */
+import { WeightsError } from '../core/errors.ts';
+import { validateManifest, type WeightManifest } from '../core/manifest.ts';
+import type { StateDict } from '../core/state-dict.ts';
+import { checkShardLength, decodeManifest } from './io/manifest-codec.ts';
+
+export type FetchLike = (url: string) => Promise<Response>;
+
+export interface LoadedWeights {
+  readonly manifest: WeightManifest;
+  readonly stateDict: StateDict;
+}
+
+async function fetchOk(fetchFn: FetchLike, url: string, what: string): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetchFn(url);
+  } catch (e) {
+    throw new WeightsError(`could not fetch ${what} ${url}: ${(e as Error).message}`);
+  }
+  if (!response.ok) throw new WeightsError(`could not fetch ${what} ${url}: HTTP ${response.status}`);
+  return response;
+}
+
+async function readBody(response: Response, onBytes: (n: number) => void): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const c of chunks) {
+    out.set(c, pos);
+    pos += c.byteLength;
+  }
+  return out;
+}
+
+export async function loadWeights(
+  manifestUrl: string,
+  fetchFn: FetchLike,
+  onProgress?: (loadedBytes: number, totalBytes: number) => void,
+): Promise<LoadedWeights> {
+  const response = await fetchOk(fetchFn, manifestUrl, 'weight manifest');
+  let json: unknown;
+  try {
+    json = await response.json();
+  } catch (e) {
+    throw new WeightsError(`weight manifest ${manifestUrl} is not valid JSON: ${(e as Error).message}`);
+  }
+  const manifest = validateManifest(json, manifestUrl);
+  const total = manifest.shards.reduce((n, s) => n + s.byteLength, 0);
+  let loaded = 0;
+  onProgress?.(0, total);
+  const shards: Uint8Array[] = [];
+  for (const [i, shard] of manifest.shards.entries()) {
+    const url = new URL(shard.file, new URL(manifestUrl, globalThis.location?.href)).href;
+    const r = await fetchOk(fetchFn, url, 'weight shard');
+    const declared = r.headers.get('content-length');
+    // Refuse a wrong-sized file before reading its body (compressed transfers carry no usable length).
+    if (declared !== null && !r.headers.get('content-encoding')) checkShardLength(manifest, i, Number(declared));
+    const bytes = await readBody(r, (n) => {
+      loaded += n;
+      onProgress?.(loaded, total);
+    });
+    checkShardLength(manifest, i, bytes.byteLength);
+    shards.push(bytes);
+  }
+  return { manifest, stateDict: await decodeManifest(manifest, shards) };
+}
