@@ -94,6 +94,8 @@ export interface EmbedderInfo {
   readonly provenance: string;
   readonly license: string;
   readonly loadMs: number;
+  /** tfjs's live tensors and bytes at the time of the call (for leak checks and diagnostics). */
+  readonly memory: { readonly numTensors: number; readonly numBytes: number };
 }
 
 export interface EmbedderApi {

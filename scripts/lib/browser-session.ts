@@ -1,0 +1,46 @@
+/**
+ * A Vite dev server and a headless Chromium for scripts (parity, benchmarks): both on this machine only,
+ * both closed by `close()`.
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { chromiumLaunchOptions } from '../../test/support/chromium.ts';
+
+export interface BrowserSession {
+  readonly baseUrl: string;
+  readonly browser: Browser;
+  readonly version: string;
+  newPage(path: string): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function openBrowserSession(): Promise<BrowserSession> {
+  const server: ViteDevServer = await createServer({ logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+  await server.listen();
+  const baseUrl = server.resolvedUrls?.local[0];
+  if (!baseUrl) throw new Error('the Vite dev server did not report its URL');
+  let browser: Browser;
+  try {
+    browser = await chromium.launch(chromiumLaunchOptions());
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  return {
+    baseUrl,
+    browser,
+    version: browser.version(),
+    async newPage(path: string) {
+      const page = await browser.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error') console.error(`[browser] ${m.text()}`);
+      });
+      await page.goto(new URL(path, baseUrl).href);
+      return page;
+    },
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * npm run parity -- [--json FILE] [--scales 0.5,1,2.5] [--backends cpu,webgpu,wasm,webgl] [--images N]
+ *
+ * Builds a random-weight PP-LCNet + neck as a paddle2onnx-style ONNX file, runs it in ONNX Runtime (the
+ * independent reference), imports the same file with this project's converter (fp32 and fp16), embeds the
+ * same pixels on every backend (Node cpu; webgpu, wasm, webgl in Chromium's worker) and reports, on the
+ * L2-normalised embeddings, the largest absolute difference and the lowest cosine.
+ * Bar: fp32 maxAbsDiff <= 1e-4; fp16 minCosine >= 0.9999. Exits 1 if any row misses it.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { BackendName } from '../src/core/embedder-api.ts';
+import type { WeightDtype } from '../src/core/manifest.ts';
+import { writePPLCNetOnnx } from '../src/model/io/onnx-export.ts';
+import { mulberry32, randomStateDict } from '../src/model/io/random-weights.ts';
+import { EmbedderEngine } from '../src/worker/embedder-engine.ts';
+import { nodeEnvironment } from '../src/worker/node-environment.ts';
+import { convert } from './convert.ts';
+import { openBrowserSession, type BrowserSession } from './lib/browser-session.ts';
+import { normaliseNchw, runOrt } from './lib/ort-reference.ts';
+
+export interface ParityRow {
+  scale: number;
+  backend: BackendName;
+  dtype: WeightDtype;
+  maxAbsDiff: number;
+  minCosine: number;
+  images: number;
+  error?: string;
+}
+
+const OUT_DIR = 'test/fixtures/generated/parity';
+const BAR = { fp32MaxAbsDiff: 1e-4, fp16MinCosine: 0.9999 };
+
+interface Pixels {
+  data: Uint8ClampedArray;
+  width: number;
+  height: number;
+}
+
+function syntheticImages(count: number): Pixels[] {
+  return Array.from({ length: count }, (_, n) => {
+    const rand = mulberry32(1000 + n);
+    const data = new Uint8ClampedArray(224 * 224 * 4);
+    for (let p = 0; p < 224 * 224; p++) {
+      const x = p % 224;
+      const y = Math.floor(p / 224);
+      for (let c = 0; c < 3; c++) data[p * 4 + c] = 128 + 90 * Math.sin((x * (c + 1) + n * 17) / 13) * Math.cos((y + c * 5) / (9 + n)) + 30 * (rand() - 0.5);
+      data[p * 4 + 3] = 255;
+    }
+    return { data, width: 224, height: 224 };
+  });
+}
+
+function compare(got: ArrayLike<number>[], want: Float64Array[]): { maxAbsDiff: number; minCosine: number } {
+  let maxAbsDiff = 0;
+  let minCosine = 1;
+  got.forEach((g, i) => {
+    const w = want[i]!;
+    let dot = 0;
+    let ng = 0;
+    for (let k = 0; k < w.length; k++) {
+      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(g[k]! - w[k]!));
+      dot += g[k]! * w[k]!;
+      ng += g[k]! * g[k]!;
+    }
+    minCosine = Math.min(minCosine, dot / Math.sqrt(ng));
+  });
+  return { maxAbsDiff, minCosine };
+}
+
+async function embedInNode(manifestPath: string, images: Pixels[]): Promise<Float32Array[]> {
+  const engine = new EmbedderEngine(nodeEnvironment());
+  await engine.load({ model: pathToFileURL(manifestPath).href, backend: 'cpu' });
+  const results = await engine.embed(images.map((im) => im as unknown as ImageData), { batchSize: images.length });
+  await engine.dispose();
+  return results.map((r) => {
+    if (!r.ok) throw new Error(r.error.message);
+    return r.embedding;
+  });
+}
+
+async function embedInBrowser(session: BrowserSession, manifestPath: string, backend: BackendName, images: Pixels[]): Promise<number[][]> {
+  const page = await session.newPage('/test/browser/pages/embedder/index.html');
+  try {
+    await page.waitForSelector('body[data-ready="true"]');
+    return await page.evaluate(
+      async ({ url, backend, images }) => {
+        const h = window.harness;
+        const id = await h.create({ model: url, backend, batchSize: images.length });
+        const results = await h.embed(id, images.map((im) => h.imageData(im.bytes, im.width, im.height)));
+        await h.dispose(id);
+        return results.map((r) => {
+          if (!r.ok) throw new Error(r.error.message);
+          return r.embedding;
+        });
+      },
+      { url: `/${manifestPath}`, backend, images: images.map((im) => ({ bytes: Array.from(im.data), width: im.width, height: im.height })) },
+    );
+  } finally {
+    await page.close();
+  }
+}
+
+export async function runParity(options: { scales: number[]; backends: BackendName[]; images: number; log?: (line: string) => void }): Promise<ParityRow[]> {
+  const log = options.log ?? console.log;
+  const images = syntheticImages(options.images);
+  const input = normaliseNchw(images);
+  const rows: ParityRow[] = [];
+  const browserBackends = options.backends.filter((b) => b !== 'cpu');
+  const session = browserBackends.length > 0 ? await openBrowserSession() : undefined;
+  try {
+    for (const scale of options.scales) {
+      const stateDict = randomStateDict(scale, 512, 'separate', Math.round(scale * 100));
+      const onnx = writePPLCNetOnnx({ scale, embeddingDim: 512, batchNorm: 'separate', stateDict });
+      const dir = join(OUT_DIR, `x${scale}`);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'model.onnx'), onnx);
+      const reference = await runOrt(onnx, input, images.length);
+      for (const dtype of ['fp32', 'fp16'] as const) {
+        const { manifestPath } = await convert([join(dir, 'model.onnx')], join(dir, dtype), { id: `parity-x${scale}-${dtype}`, dtype, license: 'CC0-1.0' });
+        for (const backend of options.backends) {
+          const row: ParityRow = { scale, backend, dtype, maxAbsDiff: Number.NaN, minCosine: Number.NaN, images: images.length };
+          try {
+            const got = backend === 'cpu' ? await embedInNode(manifestPath, images) : await embedInBrowser(session!, relative('.', manifestPath), backend, images);
+            Object.assign(row, compare(got, reference));
+          } catch (e) {
+            row.error = (e as Error).message.split('\n')[0]!;
+          }
+          rows.push(row);
+          log(formatRow(row));
+        }
+      }
+    }
+  } finally {
+    await session?.close();
+  }
+  return rows;
+}
+
+export function meetsBar(row: ParityRow): boolean {
+  if (row.error) return false;
+  return row.dtype === 'fp32' ? row.maxAbsDiff <= BAR.fp32MaxAbsDiff : row.minCosine >= BAR.fp16MinCosine;
+}
+
+function formatRow(r: ParityRow): string {
+  const where = r.backend === 'cpu' ? 'node' : 'chromium';
+  const figures = r.error ? `error: ${r.error}` : `maxAbsDiff ${r.maxAbsDiff.toExponential(2)}  minCosine ${r.minCosine.toFixed(7)}`;
+  return `x${String(r.scale).padEnd(4)} ${r.backend.padEnd(6)} (${where.padEnd(8)}) ${r.dtype}  ${figures}  ${meetsBar(r) ? 'ok' : 'MISSES THE BAR'}`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'string' },
+      scales: { type: 'string', default: '0.5,1,2.5' },
+      backends: { type: 'string', default: 'cpu,webgpu,wasm,webgl' },
+      images: { type: 'string', default: '3' },
+    },
+  });
+  const rows = await runParity({
+    scales: values.scales!.split(',').map(Number),
+    backends: values.backends!.split(',') as BackendName[],
+    images: Number(values.images),
+  });
+  if (values.json) await writeFile(values.json, `${JSON.stringify({ results: rows }, null, 2)}\n`);
+  const failed = rows.filter((r) => !meetsBar(r));
+  console.log(`${rows.length - failed.length} of ${rows.length} rows meet the bar (fp32 maxAbsDiff <= ${BAR.fp32MaxAbsDiff}, fp16 minCosine >= ${BAR.fp16MinCosine})`);
+  process.exit(failed.length === 0 ? 0 : 1);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,232 @@
+/**
+ * Recognises activations by what they compute, not by how they are spelled.
+ *
+ * Exporters write hardswish as HardSwish, as x * HardSigmoid(x), as x * Clip(x + 3, 0, 6) / 6, as
+ * x * Min(Relu(x + 3), 6) * (1/6), ... and more spellings will come. Matching each pattern is brittle; instead
+ * we take the elementwise subgraph that hangs off one value (nodes whose other inputs are scalar constants),
+ * evaluate it on sample points, and compare the result with hardswish, Paddle's hardsigmoid, ReLU and the
+ * identity, up to a constant factor (the dropout scale rides along at the tail). A wrong constant, such as
+ * tfjs's hardsigmoid slope 0.2 instead of 1/6, shows up as a wrong value and is rejected.
+ */
+import { ImportError } from '../../core/errors.ts';
+import type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx-decode.ts';
+import { hardswish, paddleHardsigmoid } from './reference-forward.ts';
+
+/** Ops that act on each element alone (with scalar constants). */
+export const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Clip', 'Relu', 'HardSigmoid', 'HardSwish', 'Min', 'Max', 'Neg', 'Identity', 'Dropout']);
+/** Ops that move no values, only change the shape: transparent at the tail, between last_conv and the neck. */
+export const SHAPE_OPS = new Set(['Flatten', 'Reshape', 'Squeeze']);
+
+/** Consumers and constants of a decoded graph. */
+export class GraphView {
+  private readonly consumerMap = new Map<string, OnnxNode[]>();
+  private readonly outputSet: ReadonlySet<string>;
+
+  constructor(readonly graph: OnnxGraph) {
+    for (const n of graph.nodes) {
+      for (const i of new Set(n.inputs)) {
+        if (!this.consumerMap.has(i)) this.consumerMap.set(i, []);
+        this.consumerMap.get(i)!.push(n);
+      }
+    }
+    this.outputSet = new Set(graph.outputs);
+  }
+
+  /** Nodes reading `value`, except Shape nodes: reading a shape is not a use of the values. */
+  consumers(value: string): OnnxNode[] {
+    return (this.consumerMap.get(value) ?? []).filter((n) => n.opType !== 'Shape');
+  }
+
+  constant(name: string): OnnxTensor | undefined {
+    return this.graph.constants.get(name);
+  }
+
+  isGraphOutput(value: string): boolean {
+    return this.outputSet.has(value);
+  }
+}
+
+export type ActivationKind = 'identity' | 'relu' | 'hardswish' | 'hardsigmoid';
+
+export interface Activation {
+  readonly kind: ActivationKind;
+  /** The constant factor in front: 1 for a plain activation, 0.8 for hardswish + inference dropout. */
+  readonly factor: number;
+  /** The value the activation ends in. */
+  readonly output: string;
+  readonly nodes: readonly OnnxNode[];
+}
+
+const SAMPLES = Float64Array.from([
+  -10, -7, -6, -5, -4, -3.5, -3, -2.5, -2, -1.5, -1, -0.75, -0.5, -0.25, -0.1, 0, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.5,
+  4, 5, 6, 7, 10,
+]);
+/** Relative tolerance: accepts HardSigmoid alpha = 1/6 +- ~1e-6 (float32 rounding of 1/6 is 5e-9), rejects 0.2. */
+const TOLERANCE = 4e-6;
+
+const BASES: readonly [ActivationKind, (x: number) => number][] = [
+  ['identity', (x) => x],
+  ['relu', (x) => Math.max(x, 0)],
+  ['hardswish', hardswish],
+  ['hardsigmoid', paddleHardsigmoid],
+];
+
+/**
+ * The elementwise subgraph starting at `start` and what it computes. `where` names the place for messages.
+ * With `shapeOps`, Flatten / Reshape / Squeeze are passed through (the tail's flatten).
+ */
+export function readActivation(view: GraphView, start: string, where: string, shapeOps = false): Activation {
+  const nodes = collectRegion(view, start, shapeOps);
+  const inRegion = new Set(nodes);
+  const values = new Set([start, ...nodes.map((n) => n.outputs[0]!)]);
+  const exits = [...values].filter((v) => view.isGraphOutput(v) || view.consumers(v).some((c) => !inRegion.has(c)));
+  if (exits.length !== 1) {
+    const ops = nodes.map((n) => `${n.opType} "${n.name}"`).join(', ');
+    throw new ImportError(`${where}: the activation (${ops || 'no nodes'}) branches into ${exits.length} outputs; PP-LCNet has a single chain here.`);
+  }
+  const output = exits[0]!;
+  const y = evaluate(view, nodes, start, output, where);
+  for (const [kind, f] of BASES) {
+    const h = Array.from(SAMPLES, f);
+    let num = 0;
+    let den = 0;
+    h.forEach((hv, i) => {
+      num += y[i]! * hv;
+      den += hv * hv;
+    });
+    const k = num / den;
+    if (h.every((hv, i) => Math.abs(y[i]! - k * hv) <= TOLERANCE * (1 + Math.abs(k * hv)))) {
+      return { kind, factor: k, output, nodes };
+    }
+  }
+  const ops = nodes.map((n) => n.opType).join(' -> ') || 'nothing';
+  const at = (x: number): string => (y[SAMPLES.indexOf(x)] ?? NaN).toPrecision(6);
+  throw new ImportError(
+    `${where}: the activation (${ops}) is none of hardswish, Paddle's hardsigmoid clip(x/6 + 0.5, 0, 1), ReLU or the identity: ` +
+      `it maps -1 -> ${at(-1)}, 1 -> ${at(1)}, 2 -> ${at(2)} (hardswish: -0.333333, 0.666667, 1.66667; hardsigmoid: 0.333333, 0.666667, 0.833333).`,
+  );
+}
+
+/** Grows the region to a fixed point: a node joins when every input is in the region or a constant. */
+function collectRegion(view: GraphView, start: string, shapeOps: boolean): OnnxNode[] {
+  const values = new Set([start]);
+  const nodes: OnnxNode[] = [];
+  const taken = new Set<OnnxNode>();
+  const queue = [start];
+  // Each value enters the queue once and each node joins once: bounded by the graph's size.
+  while (queue.length > 0) {
+    const v = queue.shift()!;
+    for (const c of view.consumers(v)) {
+      if (taken.has(c) || c.outputs.length === 0) continue;
+      const isShape = shapeOps && SHAPE_OPS.has(c.opType);
+      if (!isShape && !ELEMENTWISE.has(c.opType)) continue;
+      // A shape op's extra inputs (target shape, axes) may be computed; an elementwise op's must be constants.
+      const operands = isShape ? c.inputs.slice(0, 1) : c.inputs;
+      if (!operands.every((i) => i === '' || values.has(i) || view.constant(i) !== undefined)) continue;
+      if (!operands.some((i) => values.has(i))) continue;
+      taken.add(c);
+      nodes.push(c);
+      const out = c.outputs[0]!;
+      if (!values.has(out)) {
+        values.add(out);
+        queue.push(out);
+      }
+    }
+  }
+  return nodes;
+}
+
+/** Runs the region on SAMPLES (float64), in dependency order. */
+function evaluate(view: GraphView, nodes: readonly OnnxNode[], start: string, output: string, where: string): Float64Array {
+  const env = new Map<string, Float64Array>([[start, SAMPLES]]);
+  const pending = [...nodes];
+  // Each pass evaluates at least one node or stops: at most nodes.length passes.
+  for (let pass = 0; pending.length > 0 && pass <= nodes.length; pass++) {
+    for (let i = 0; i < pending.length; ) {
+      const n = pending[i]!;
+      const ready = n.inputs.every((x) => x === '' || env.has(x) || view.constant(x) !== undefined);
+      if (!ready) {
+        i++;
+        continue;
+      }
+      env.set(n.outputs[0]!, applyOp(view, n, env, where));
+      pending.splice(i, 1);
+    }
+  }
+  if (pending.length > 0) throw new ImportError(`${where}: the activation's nodes form a cycle (at "${pending[0]!.name}").`);
+  return env.get(output)!;
+}
+
+function applyOp(view: GraphView, n: OnnxNode, env: Map<string, Float64Array>, where: string): Float64Array {
+  // A shape op moves no values; its other inputs are shapes and axes, not operands.
+  if (SHAPE_OPS.has(n.opType)) return env.get(n.inputs[0]!)!;
+  const len = SAMPLES.length;
+  const arg = (k: number): Float64Array | undefined => {
+    const name = n.inputs[k];
+    if (name === undefined || name === '') return undefined;
+    const v = env.get(name);
+    if (v) return v;
+    const c = view.constant(name)!;
+    const first = c.data[0];
+    if (first === undefined || !c.data.every((x) => x === first)) {
+      throw new ImportError(
+        `${where}: ${n.opType} node "${n.name}" uses the constant "${name}" (dims [${c.dims.join(', ')}]) with differing values; ` +
+          'a PP-LCNet activation only has scalar constants.',
+      );
+    }
+    return new Float64Array(len).fill(first);
+  };
+  const x = arg(0) ?? new Float64Array(len);
+  const y = arg(1);
+  const z = arg(2);
+  const all = n.opType === 'Min' || n.opType === 'Max' ? n.inputs.map((_, k) => arg(k)) : [];
+  const attr = (name: string, fallback: number): number => n.attributes.get(name)?.f ?? fallback;
+  const out = new Float64Array(len);
+  for (let i = 0; i < len; i++) {
+    const a = x[i]!;
+    const b = y?.[i] ?? NaN;
+    switch (n.opType) {
+      case 'Add':
+        out[i] = a + b;
+        break;
+      case 'Sub':
+        out[i] = a - b;
+        break;
+      case 'Mul':
+        out[i] = a * b;
+        break;
+      case 'Div':
+        out[i] = a / b;
+        break;
+      case 'Clip': {
+        // Opset 11+: bounds are inputs 1 and 2; before 11 they were attributes.
+        const lo = y?.[i] ?? attr('min', -Infinity);
+        const hi = z?.[i] ?? attr('max', Infinity);
+        out[i] = Math.min(Math.max(a, lo), hi);
+        break;
+      }
+      case 'Relu':
+        out[i] = Math.max(a, 0);
+        break;
+      case 'HardSigmoid':
+        out[i] = Math.min(Math.max(attr('alpha', 0.2) * a + attr('beta', 0.5), 0), 1);
+        break;
+      case 'HardSwish':
+        out[i] = a * Math.min(Math.max(a / 6 + 0.5, 0), 1);
+        break;
+      case 'Min':
+      case 'Max': {
+        const vs = all.map((v) => v?.[i] ?? NaN);
+        out[i] = n.opType === 'Min' ? Math.min(...vs) : Math.max(...vs);
+        break;
+      }
+      case 'Neg':
+        out[i] = -a;
+        break;
+      default:
+        // Identity, Dropout (an identity at inference) and the shape ops.
+        out[i] = a;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,222 @@
+/**
+ * The `.pdiparams` tensor stream that Paddle's save_combine op writes: one record per variable, no names.
+ *
+ * Layout, little-endian (PaddlePaddle/Paddle paddle/phi/core/framework/dense_tensor_serialize.cc
+ * SerializeToStream, then paddle/phi/core/framework/dense_tensor_tostream.cc TensorToStream; formerly
+ * paddle/fluid/framework/lod_tensor.cc and tensor_util.cc):
+ *   uint32 version (0) | uint64 lod_level | per level: uint64 byte size + that many bytes (size_t offsets)
+ *   | uint32 tensor version (0) | int32 TensorDesc size | TensorDesc protobuf | numel x element size bytes.
+ *
+ * The file comes from the user, so every declared size is checked against the bytes that remain BEFORE
+ * anything is allocated: a corrupt header must produce an ImportError, not a multi-gigabyte allocation.
+ */
+import { ImportError } from '../../core/errors.ts';
+import { TENSOR_DESC, VAR_TYPE_CODE, varTypeName } from './paddle-proto.ts';
+import { ProtoReader, ProtoWriter } from './protobuf.ts';
+
+export type PaddleFloatType = 'fp32' | 'fp16' | 'bf16' | 'fp64';
+
+const FLOAT_TYPES = {
+  fp32: { code: VAR_TYPE_CODE.FP32, bytes: 4 },
+  fp16: { code: VAR_TYPE_CODE.FP16, bytes: 2 },
+  bf16: { code: VAR_TYPE_CODE.BF16, bytes: 2 },
+  fp64: { code: VAR_TYPE_CODE.FP64, bytes: 8 },
+} as const satisfies Record<PaddleFloatType, { code: number; bytes: number }>;
+
+const BY_CODE = new Map<number, PaddleFloatType>(
+  (Object.keys(FLOAT_TYPES) as PaddleFloatType[]).map((k) => [FLOAT_TYPES[k].code, k]),
+);
+
+/** One record of the stream, widened to float32 (the precision the builder runs in). */
+export interface PaddleTensor {
+  readonly dims: readonly number[];
+  /** The stored element type. */
+  readonly dataType: PaddleFloatType;
+  readonly data: Float32Array;
+}
+
+export interface ReadPaddleParamsOptions {
+  /**
+   * The variables the program says were saved, in the saver's order. When given, exactly this many records
+   * are read, their names appear in messages, and bytes left over are an error.
+   */
+  readonly names?: readonly string[];
+  /** File name for messages. */
+  readonly file?: string;
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** A TensorDesc is a type and a few dims; anything larger is not a TensorDesc. */
+const MAX_TENSOR_DESC_BYTES = 1 << 16;
+
+export function readPaddleParams(bytes: Uint8Array, options: ReadPaddleParamsOptions = {}): PaddleTensor[] {
+  const file = options.file ?? 'inference.pdiparams';
+  const names = options.names;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: PaddleTensor[] = [];
+  let pos = 0;
+  while (names ? out.length < names.length : pos < bytes.length) {
+    const index = out.length;
+    const label = names ? `tensor ${index + 1} of ${names.length} (${names[index]})` : `tensor ${index + 1}`;
+    const fail = (what: string): never => {
+      throw new ImportError(`${file}: ${label} at byte ${pos}: ${what}`);
+    };
+    const need = (n: number | bigint, what: string): number => {
+      const remaining = bytes.length - pos;
+      if (BigInt(n) > BigInt(remaining)) {
+        fail(`${what} needs ${n} bytes but only ${remaining} remain (file truncated or not a Paddle params file)`);
+      }
+      return Number(n);
+    };
+    if (pos >= bytes.length && names) {
+      fail(`the file ends after ${index} tensors but the program declares ${names.length} persistable variables`);
+    }
+    need(4, 'the record version');
+    const version = view.getUint32(pos, true);
+    if (version !== 0) fail(`record version ${version}, expected 0 (not a Paddle save_combine file?)`);
+    pos += 4;
+    need(8, 'the LoD level count');
+    const lodLevel = view.getBigUint64(pos, true);
+    pos += 8;
+    // Each level costs at least its 8-byte size: bound the count by the bytes left before looping.
+    need(lodLevel * 8n, `${lodLevel} LoD levels`);
+    for (let level = 0n; level < lodLevel; level++) {
+      need(8, 'a LoD level size');
+      const size = view.getBigUint64(pos, true);
+      pos += 8;
+      pos += need(size, `LoD level ${level}`);
+    }
+    need(4, 'the tensor version');
+    const tensorVersion = view.getUint32(pos, true);
+    if (tensorVersion !== 0) fail(`tensor version ${tensorVersion}, expected 0`);
+    pos += 4;
+    need(4, 'the TensorDesc size');
+    const descSize = view.getInt32(pos, true);
+    if (descSize < 0 || descSize > MAX_TENSOR_DESC_BYTES) fail(`TensorDesc size ${descSize} is not plausible`);
+    pos += 4;
+    need(descSize, 'the TensorDesc');
+    const desc = new ProtoReader(bytes.subarray(pos, pos + descSize), `${file}: ${label} TensorDesc`);
+    pos += descSize;
+    const code = desc.int(TENSOR_DESC.dataType);
+    if (code === undefined) fail('TensorDesc has no data_type');
+    const dataType = BY_CODE.get(code!);
+    if (!dataType) fail(`element type ${varTypeName(code!)} is not a float type this importer reads (FP32, FP16, BF16, FP64)`);
+    const dims = desc.ints(TENSOR_DESC.dims);
+    if (dims.some((d) => d < 0)) fail(`TensorDesc dims [${dims.join(', ')}] contain a negative size`);
+    const numel = dims.reduce((a, d) => a * BigInt(d), 1n);
+    const elementBytes = FLOAT_TYPES[dataType!].bytes;
+    const byteLength = need(numel * BigInt(elementBytes), `dims [${dims.join(', ')}] of ${dataType}`);
+    out.push({ dims, dataType: dataType!, data: decode(bytes.subarray(pos, pos + byteLength), dataType!) });
+    pos += byteLength;
+  }
+  if (pos !== bytes.length) {
+    throw new ImportError(
+      `${file}: ${bytes.length - pos} trailing bytes after the ${out.length} tensors the program declares ` +
+        '(the params file does not belong to this program, or it is corrupt)',
+    );
+  }
+  return out;
+}
+
+function decode(raw: Uint8Array, type: PaddleFloatType): Float32Array {
+  const n = raw.length / FLOAT_TYPES[type].bytes;
+  if (type === 'fp32' && LITTLE_ENDIAN_HOST) return new Float32Array(raw.slice().buffer);
+  const out = new Float32Array(n);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (type === 'fp32') for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+  else if (type === 'fp64') for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
+  else if (type === 'fp16') for (let i = 0; i < n; i++) out[i] = float16BitsToFloat32(view.getUint16(i * 2, true));
+  else for (let i = 0; i < n; i++) out[i] = bfloat16BitsToFloat32(view.getUint16(i * 2, true));
+  return out;
+}
+
+export interface PaddleTensorInput {
+  readonly dims: readonly number[];
+  readonly data: ArrayLike<number>;
+}
+
+/** Writes records exactly as save_combine does (no LoD), all in one element type. */
+export function writePaddleParams(tensors: readonly PaddleTensorInput[], dataType: PaddleFloatType = 'fp32'): Uint8Array {
+  const { code, bytes: size } = FLOAT_TYPES[dataType];
+  const parts: Uint8Array[] = [];
+  for (const t of tensors) {
+    const numel = t.dims.reduce((a, b) => a * b, 1);
+    if (numel !== t.data.length) throw new RangeError(`dims [${t.dims.join(', ')}] hold ${numel} values, data has ${t.data.length}`);
+    const desc = new ProtoWriter().varint(TENSOR_DESC.dataType, code);
+    for (const d of t.dims) desc.varint(TENSOR_DESC.dims, d); // proto2 repeated int64: unpacked, as Paddle's C++ writes it
+    const descBytes = desc.finish();
+    const head = new DataView(new ArrayBuffer(20));
+    head.setUint32(0, 0, true); // record version
+    head.setBigUint64(4, 0n, true); // lod_level
+    head.setUint32(12, 0, true); // tensor version
+    head.setInt32(16, descBytes.length, true);
+    const body = new DataView(new ArrayBuffer(numel * size));
+    for (let i = 0; i < numel; i++) {
+      const v = t.data[i]!;
+      if (dataType === 'fp32') body.setFloat32(i * 4, v, true);
+      else if (dataType === 'fp64') body.setFloat64(i * 8, v, true);
+      else if (dataType === 'fp16') body.setUint16(i * 2, float32ToFloat16Bits(v), true);
+      else body.setUint16(i * 2, float32ToBfloat16Bits(v), true);
+    }
+    parts.push(new Uint8Array(head.buffer), descBytes, new Uint8Array(body.buffer));
+  }
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half bits -> number (exact). */
+export function float16BitsToFloat32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** number -> IEEE half bits, round to nearest even (what numpy's astype(float16) does). */
+export function float32ToFloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    // Subnormal half: shift the full significand (with its implicit 1) and round to nearest even.
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = m & ((1 << shift) - 1);
+    let r = m >>> shift;
+    if (rest > half || (rest === half && r & 1)) r++;
+    return sign | r;
+  }
+  let r = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && r & 1)) r++; // may carry into the exponent: still correct
+  return sign | r;
+}
+
+export function bfloat16BitsToFloat32(h: number): number {
+  u32[0] = h << 16;
+  return f32[0]!;
+}
+
+export function float32ToBfloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}

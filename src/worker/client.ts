@@ -1,0 +1,113 @@
+/**
+ * The main-thread side: starts the worker, wraps it with comlink, restores typed errors, and turns DOM-only
+ * inputs (image and canvas elements) into ImageBitmaps, which can cross into the worker.
+ */
+import * as Comlink from 'comlink';
+import type {
+  EmbedderApi,
+  EmbedderInfo,
+  EmbeddingResult,
+  EmbedOptions,
+  ImageInput,
+  ImageSource,
+  LoadOptions,
+  NamedImage,
+  ProgressCallback,
+} from '../core/embedder-api.ts';
+import * as errors from '../core/errors.ts';
+
+/** Anything `embed` accepts on the main thread. */
+export type ClientImage = ImageInput | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
+
+export interface CreateEmbedderOptions extends LoadOptions {
+  /** Called with download / compile progress while the model loads. */
+  readonly onProgress?: ProgressCallback;
+}
+
+export interface Embedder extends Omit<EmbedderApi, 'embed'> {
+  embed(images: readonly ClientImage[], options?: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]>;
+}
+
+/** The embedded default model, resolved against the page (Vite's base), so a build works from any path. */
+export const DEFAULT_MODEL_URL = `${import.meta.env.BASE_URL}models/default/manifest.json`;
+
+const ERROR_CLASSES: Record<string, new (message: string) => errors.EmbedderError> = {
+  ImportError: errors.ImportError,
+  WeightsError: errors.WeightsError,
+  OptionsError: errors.OptionsError,
+  BackendError: errors.BackendError,
+  DisposedError: errors.DisposedError,
+  EmbedderError: errors.EmbedderError,
+};
+
+/** comlink sends errors as { name, message }: rebuild the typed class so `instanceof` works for callers. */
+async function typed<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    const err = e as Error;
+    const Cls = ERROR_CLASSES[err?.name];
+    if (Cls) throw new Cls(err.message);
+    throw e;
+  }
+}
+
+async function toTransferable(input: ClientImage, index: number): Promise<{ value: ImageInput; transfer: Transferable[] }> {
+  const asBitmap = async (el: HTMLImageElement | HTMLCanvasElement | OffscreenCanvas, name: string) => {
+    if (typeof HTMLImageElement !== 'undefined' && el instanceof HTMLImageElement) await el.decode();
+    // As decode-image.ts decodes files: stored colours under alpha, no colour management (OpenCV's behaviour).
+    const bitmap = await createImageBitmap(el, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+    return { value: { name, image: bitmap } satisfies NamedImage, transfer: [bitmap] };
+  };
+  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement) {
+    const file = decodeURIComponent(new URL(input.currentSrc || input.src, location.href).pathname.split('/').pop() ?? '');
+    return asBitmap(input, input.alt || file || `image-${index + 1}`);
+  }
+  if (typeof HTMLCanvasElement !== 'undefined' && input instanceof HTMLCanvasElement) {
+    return asBitmap(input, input.id || `canvas-${index + 1}`);
+  }
+  if (typeof OffscreenCanvas !== 'undefined' && input instanceof OffscreenCanvas) return asBitmap(input, `canvas-${index + 1}`);
+  // Blobs, ImageData and the caller's own ImageBitmaps are cloned, never transferred: they stay usable.
+  return { value: input as ImageInput | ImageSource, transfer: [] };
+}
+
+/** Starts a worker and loads a model in it. Resolves once the model is warmed up. */
+export async function createEmbedder(options: CreateEmbedderOptions = {}): Promise<Embedder> {
+  const worker = new Worker(new URL('./embedder.worker.ts', import.meta.url), { type: 'module', name: 'shitu-embedder' });
+  const remote = Comlink.wrap<EmbedderApi>(worker);
+  const { onProgress, ...load } = options;
+  const loadWith = (o: LoadOptions, cb?: ProgressCallback): Promise<EmbedderInfo> =>
+    typed(remote.load({ ...o, model: o.model ?? new URL(DEFAULT_MODEL_URL, location.href).href }, cb && Comlink.proxy(cb)));
+  try {
+    await loadWith(load, onProgress);
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
+  let terminated = false;
+  return {
+    load: loadWith,
+    async embed(images, embedOptions, cb) {
+      if (!Array.isArray(images)) throw new errors.OptionsError('embed() takes an array of images');
+      const prepared = await Promise.all(images.map((img, i) => toTransferable(img, i)));
+      return typed(
+        remote.embed(
+          Comlink.transfer(prepared.map((p) => p.value), prepared.flatMap((p) => p.transfer)),
+          embedOptions,
+          cb && Comlink.proxy(cb),
+        ),
+      );
+    },
+    info: () => typed(remote.info()),
+    async dispose() {
+      if (terminated) return;
+      terminated = true;
+      try {
+        await typed(remote.dispose());
+      } finally {
+        remote[Comlink.releaseProxy]();
+        worker.terminate();
+      }
+    },
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The embedder's implementation, free of any worker plumbing so Node scripts (eval, parity) and tests run the
+ * very same code path as the page. Calls are serialised on one promise chain: tfjs backends are not
+ * re-entrant across awaits, and a second load() must not swap the model under a running embed().
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type {
+  BackendName,
+  EmbedderApi,
+  EmbedderInfo,
+  EmbeddingResult,
+  EmbedOptions,
+  ImageInput,
+  ImageSource,
+  LoadOptions,
+  ProgressCallback,
+} from '../core/embedder-api.ts';
+import { DisposedError, EmbedderError, OptionsError } from '../core/errors.ts';
+import { MAX_PIXELS_DEFAULT } from '../core/image-sniff.ts';
+import { validatePreprocess, type PreprocessOptions } from '../core/options.ts';
+import { buildPPLCNet, type PPLCNetModel } from '../model/builder.ts';
+import { loadWeights, type FetchLike } from '../model/load-weights.ts';
+import { preprocessTensor, rgbaToTensor, type RgbaPixels } from '../model/preprocess.ts';
+import { selectBackend, validateBackendChoice, type BackendProbes } from './backend-select.ts';
+
+export interface DecodedPixels {
+  readonly pixels: RgbaPixels;
+  readonly width: number;
+  readonly height: number;
+  readonly decodeMs: number;
+}
+
+/** What differs between a browser worker and Node. */
+export interface EngineEnvironment {
+  readonly probes: BackendProbes;
+  readonly decode: (image: ImageSource, name: string, options: { maxPixels: number }) => Promise<DecodedPixels>;
+  readonly fetch: FetchLike;
+  readonly defaultModelUrl: string;
+  readonly now?: () => number;
+}
+
+export const DEFAULT_LOAD_OPTIONS = Object.freeze({
+  backend: 'auto',
+  batchSize: 8,
+  normalize: true,
+  maxPixels: MAX_PIXELS_DEFAULT,
+} as const);
+
+const MAX_BATCH = 256;
+
+function validateBatchSize(v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_BATCH) {
+    throw new OptionsError(`batchSize must be an integer from 1 to ${MAX_BATCH}; got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
+function validateNormalize(v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new OptionsError(`normalize must be true or false; got ${JSON.stringify(v)}`);
+  return v;
+}
+
+interface Loaded {
+  readonly model: PPLCNetModel;
+  readonly preprocess: PreprocessOptions;
+  readonly info: EmbedderInfo;
+}
+
+function isNamed(input: ImageInput): input is Exclude<ImageInput, ImageSource> {
+  return typeof input === 'object' && input !== null && 'image' in input;
+}
+
+function describe(input: ImageInput, index: number): { id: string; name: string; image: ImageSource } {
+  if (isNamed(input)) {
+    const name = input.name ?? input.id ?? `image-${index + 1}`;
+    return { id: input.id ?? name, name, image: input.image };
+  }
+  const fileName = (input as { name?: unknown }).name;
+  const name = typeof fileName === 'string' && fileName !== '' ? fileName : `image-${index + 1}`;
+  return { id: name, name, image: input };
+}
+
+export class EmbedderEngine implements EmbedderApi {
+  private queue: Promise<unknown> = Promise.resolve();
+  private loaded: Loaded | undefined;
+  private disposed = false;
+  private readonly now: () => number;
+
+  constructor(private readonly env: EngineEnvironment) {
+    this.now = env.now ?? (() => performance.now());
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (this.disposed) throw new DisposedError('this embedder was disposed; create a new one');
+      return task();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  load(options: LoadOptions = {}, onProgress?: ProgressCallback): Promise<EmbedderInfo> {
+    return this.serial(() => this.doLoad(options, onProgress));
+  }
+
+  embed(images: readonly ImageInput[], options: EmbedOptions = {}, onProgress?: ProgressCallback): Promise<EmbeddingResult[]> {
+    return this.serial(() => this.doEmbed(images, options, onProgress));
+  }
+
+  info(): Promise<EmbedderInfo> {
+    return this.serial(async () => {
+      const { numTensors, numBytes } = tf.memory();
+      return { ...this.requireLoaded().info, memory: { numTensors, numBytes } };
+    });
+  }
+
+  dispose(): Promise<void> {
+    return this.serial(async () => {
+      this.loaded?.model.dispose();
+      this.loaded = undefined;
+      this.disposed = true;
+    });
+  }
+
+  /** The loaded model, for in-process callers (fine-tuning, tests). */
+  get model(): PPLCNetModel {
+    return this.requireLoaded().model;
+  }
+
+  private requireLoaded(): Loaded {
+    if (!this.loaded) throw new EmbedderError('no model loaded: call load() first');
+    return this.loaded;
+  }
+
+  private async doLoad(options: LoadOptions, onProgress?: ProgressCallback): Promise<EmbedderInfo> {
+    const start = this.now();
+    const backendChoice = validateBackendChoice(options.backend ?? DEFAULT_LOAD_OPTIONS.backend);
+    const batchSize = validateBatchSize(options.batchSize ?? DEFAULT_LOAD_OPTIONS.batchSize);
+    const normalize = validateNormalize(options.normalize ?? DEFAULT_LOAD_OPTIONS.normalize);
+    const maxPixels = options.maxPixels ?? DEFAULT_LOAD_OPTIONS.maxPixels;
+    if (!Number.isInteger(maxPixels) || maxPixels < 1) {
+      throw new OptionsError(`maxPixels must be a positive integer; got ${JSON.stringify(maxPixels)}`);
+    }
+    // The old model goes first: its tensors live on the old backend, which may be switched below.
+    this.loaded?.model.dispose();
+    this.loaded = undefined;
+
+    const selection = await selectBackend(backendChoice, this.env.probes);
+    const url = options.model ?? this.env.defaultModelUrl;
+    const { manifest, stateDict } = await loadWeights(url, this.env.fetch, (done, total) =>
+      onProgress?.({ stage: 'download', done, total }),
+    );
+    const preprocess = validatePreprocess({ ...manifest.preprocessing, ...options.preprocess });
+    onProgress?.({ stage: 'compile', done: 0, total: 1 });
+    const model = buildPPLCNet(stateDict, {
+      scale: manifest.architecture.scale,
+      embeddingDim: manifest.embeddingDim,
+      batchNorm: manifest.architecture.batchNorm,
+    });
+    // Warm-up: the first run compiles shaders / kernels; doing it here keeps the first embed() honest.
+    const warm = tf.tidy(() => model.embed(tf.zeros([1, preprocess.size, preprocess.size, 3]), normalize));
+    await warm.data();
+    warm.dispose();
+    onProgress?.({ stage: 'compile', done: 1, total: 1 });
+    const info: EmbedderInfo = {
+      backend: selection.backend as BackendName,
+      backendReasons: selection.reasons,
+      modelId: manifest.modelId,
+      scale: manifest.architecture.scale,
+      embeddingDim: manifest.embeddingDim,
+      dtype: manifest.dtype,
+      normalize,
+      batchSize,
+      maxPixels,
+      preprocessing: preprocess,
+      provenance: manifest.provenance,
+      license: manifest.license,
+      loadMs: this.now() - start,
+      memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
+    };
+    this.loaded = { model, preprocess, info };
+    return info;
+  }
+
+  private async doEmbed(images: readonly ImageInput[], options: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]> {
+    const { model, preprocess, info } = this.requireLoaded();
+    if (!Array.isArray(images)) throw new OptionsError('embed() takes an array of images');
+    const batchSize = validateBatchSize(options.batchSize ?? info.batchSize);
+    const normalize = validateNormalize(options.normalize ?? info.normalize);
+    const results: EmbeddingResult[] = new Array(images.length);
+    let done = 0;
+    onProgress?.({ stage: 'embed', done, total: images.length });
+    // Decode one batch at a time so a drop of 1,000 photos never holds 1,000 decoded images in memory.
+    for (let first = 0; first < images.length; first += batchSize) {
+      const batch: { index: number; id: string; name: string; width: number; height: number; decodeMs: number; preprocessMs: number; tensor: tf.Tensor3D }[] = [];
+      for (let index = first; index < Math.min(first + batchSize, images.length); index++) {
+        const { id, name, image } = describe(images[index]!, index);
+        try {
+          let decoded: DecodedPixels;
+          try {
+            decoded = await this.env.decode(image, name, { maxPixels: info.maxPixels });
+          } finally {
+            // Bitmaps arrive here as clones the worker owns: free their memory as soon as they are read.
+            if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) image.close();
+          }
+          const t0 = this.now();
+          const tensor = tf.tidy(() => {
+            const rgb = rgbaToTensor(decoded.pixels);
+            return preprocessTensor(rgb, preprocess);
+          });
+          batch.push({ index, id, name, width: decoded.width, height: decoded.height, decodeMs: decoded.decodeMs, preprocessMs: this.now() - t0, tensor });
+        } catch (e) {
+          const err = e instanceof EmbedderError ? e : new EmbedderError(String((e as Error)?.message ?? e));
+          results[index] = { ok: false, id, name, error: { code: err.code, message: err.message } };
+          onProgress?.({ stage: 'embed', done: ++done, total: images.length });
+        }
+      }
+      if (batch.length === 0) continue;
+      const t0 = this.now();
+      const output = tf.tidy(() => model.embed(tf.stack(batch.map((b) => b.tensor)) as tf.Tensor4D, normalize));
+      tf.dispose(batch.map((b) => b.tensor));
+      const flat = (await output.data()) as Float32Array;
+      output.dispose();
+      const inferenceMs = (this.now() - t0) / batch.length;
+      const dim = info.embeddingDim;
+      batch.forEach((b, k) => {
+        results[b.index] = {
+          ok: true,
+          id: b.id,
+          name: b.name,
+          embedding: flat.slice(k * dim, (k + 1) * dim),
+          width: b.width,
+          height: b.height,
+          timings: { decodeMs: b.decodeMs, preprocessMs: b.preprocessMs, inferenceMs },
+        };
+      });
+      done += batch.length;
+      onProgress?.({ stage: 'embed', done, total: images.length });
+    }
+    return results;
+  }
+}

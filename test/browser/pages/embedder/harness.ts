@@ -1,0 +1,42 @@
+/**
+ * Test-only page: exposes the public client API on window so Playwright can drive the real worker.
+ * Results are turned into plain arrays on the way out (page.evaluate cannot return typed arrays).
+ */
+import type { EmbeddingResult, LoadOptions } from '../../../../src/core/embedder-api.ts';
+import { createEmbedder, type ClientImage, type Embedder } from '../../../../src/worker/client.ts';
+
+type PlainResult = Omit<Extract<EmbeddingResult, { ok: true }>, 'embedding'> & { embedding: number[] } | Extract<EmbeddingResult, { ok: false }>;
+
+const embedders: Embedder[] = [];
+
+function plain(results: EmbeddingResult[]): PlainResult[] {
+  return results.map((r) => (r.ok ? { ...r, embedding: Array.from(r.embedding) } : r));
+}
+
+const harness = {
+  async create(options: LoadOptions): Promise<number> {
+    embedders.push(await createEmbedder(options));
+    return embedders.length - 1;
+  },
+  info: (i: number) => embedders[i]!.info(),
+  dispose: (i: number) => embedders[i]!.dispose(),
+  async embed(i: number, images: ClientImage[], batchSize?: number): Promise<PlainResult[]> {
+    return plain(await embedders[i]!.embed(images, batchSize ? { batchSize } : {}));
+  },
+  /** RGBA bytes (as a plain array) -> ImageData. */
+  imageData(bytes: number[], width: number, height: number): ImageData {
+    return new ImageData(Uint8ClampedArray.from(bytes), width, height);
+  },
+  async fixture(name: string): Promise<File> {
+    const r = await fetch(`/test/fixtures/images/${name}`);
+    return new File([await r.blob()], name);
+  },
+};
+
+declare global {
+  interface Window {
+    harness: typeof harness;
+  }
+}
+window.harness = harness;
+document.body.dataset.ready = 'true';
