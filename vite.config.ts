@@ -15,4 +15,15 @@ export default defineConfig({
   server: {
     port: 5173,
   },
+  optimizeDeps: {
+    // Pre-bundled when the server starts: discovered later, they would make Vite reload a page mid-test.
+    include: [
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-backend-cpu',
+      '@tensorflow/tfjs-backend-webgl',
+      '@tensorflow/tfjs-backend-webgpu',
+      '@tensorflow/tfjs-backend-wasm',
+      'comlink',
+    ],
+  },
 });

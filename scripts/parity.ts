@@ -82,11 +82,22 @@ async function embedInNode(manifestPath: string, images: Pixels[]): Promise<Floa
   });
 }
 
+/** One backend's run may take minutes on a software GPU, but never forever. */
+const BROWSER_RUN_LIMIT_MS = 10 * 60 * 1000;
+
+function withLimit<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
+}
+
 async function embedInBrowser(session: BrowserSession, manifestPath: string, backend: BackendName, images: Pixels[]): Promise<number[][]> {
   const page = await session.newPage('/test/browser/pages/embedder/index.html');
   try {
     await page.waitForSelector('body[data-ready="true"]');
-    return await page.evaluate(
+    return await withLimit(page.evaluate(
       async ({ url, backend, images }) => {
         const h = window.harness;
         const id = await h.create({ model: url, backend, batchSize: images.length });
@@ -98,7 +109,7 @@ async function embedInBrowser(session: BrowserSession, manifestPath: string, bac
         });
       },
       { url: `/${manifestPath}`, backend, images: images.map((im) => ({ bytes: Array.from(im.data), width: im.width, height: im.height })) },
-    );
+    ), BROWSER_RUN_LIMIT_MS, `${backend} in Chromium`);
   } finally {
     await page.close();
   }

@@ -2,8 +2,9 @@
  * BatchNorm folding: conv(x) * gamma / sqrt(var + eps) + (beta - mean * gamma / sqrt(var + eps)) is one conv
  * with a bias. Done in float64 on plain arrays at load time, so every backend runs the same folded graph.
  */
-import type { NamedTensor } from '../core/state-dict.ts';
+import type { NamedTensor, StateDict } from '../core/state-dict.ts';
 import { BN_EPSILON } from './architecture.ts';
+import { modelParameters } from './parameters.ts';
 
 export interface FoldedConv {
   /** OIHW, Paddle layout. */
@@ -29,4 +30,26 @@ export function foldBatchNorm(weight: NamedTensor, bn: BatchNormParams, epsilon 
     bias[o] = bn.beta[o]! - bn.mean[o]! * k;
   }
   return { weight: { shape: weight.shape, data: folded }, bias };
+}
+
+/** A whole `separate` state dict in its `folded` form, as an exporter that folds BatchNorm writes it. */
+export function foldStateDict(separate: StateDict, scale: number, embeddingDim: number): StateDict {
+  const out: StateDict = new Map();
+  for (const spec of modelParameters(scale, embeddingDim, 'folded')) {
+    if (!spec.name.endsWith('.conv.bias')) {
+      if (!out.has(spec.name)) out.set(spec.name, separate.get(spec.name)!);
+      continue;
+    }
+    const prefix = spec.name.slice(0, -'.conv.bias'.length);
+    const bn = (s: string): Float32Array => separate.get(`${prefix}.bn.${s}`)!.data;
+    const folded = foldBatchNorm(separate.get(`${prefix}.conv.weight`)!, {
+      gamma: bn('weight'),
+      beta: bn('bias'),
+      mean: bn('_mean'),
+      variance: bn('_variance'),
+    });
+    out.set(`${prefix}.conv.weight`, folded.weight);
+    out.set(spec.name, { shape: spec.shape, data: folded.bias });
+  }
+  return out;
 }

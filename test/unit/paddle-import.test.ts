@@ -4,14 +4,8 @@ import type { StateDict } from '../../src/core/state-dict.ts';
 import { modelParameters, type BatchNormForm } from '../../src/model/parameters.ts';
 import { importPaddleInference } from '../../src/model/io/paddle-import.ts';
 import { writePaddleInference, type PaddleExportOptions } from '../../src/model/io/paddle-export.ts';
-import {
-  float16BitsToFloat32,
-  float32ToFloat16Bits,
-  float32ToBfloat16Bits,
-  bfloat16BitsToFloat32,
-  readPaddleParams,
-  writePaddleParams,
-} from '../../src/model/io/paddle-params.ts';
+import { readPaddleParams, writePaddleParams } from '../../src/model/io/paddle-params.ts';
+import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from '../../src/model/io/float16.ts';
 import { attrs, parsePaddleProgram, savedVarNames, writePaddleProgram, type PaddleOp, type PaddleProgram } from '../../src/model/io/paddle-program.ts';
 import { ProtoWriter } from '../../src/model/io/protobuf.ts';
 import { VAR_TYPE_CODE } from '../../src/model/io/paddle-proto.ts';
@@ -79,11 +73,11 @@ const smallFiles = writePaddleInference(small);
 
 describe('paddle params stream', () => {
   it('converts half and bfloat16 exactly at known points', () => {
-    expect([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x8000].map(float16BitsToFloat32)).toEqual([1, -2, 65504, 2 ** -24, Infinity, -0]);
+    expect([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x8000].map(fromFloat16Bits)).toEqual([1, -2, 65504, 2 ** -24, Infinity, -0]);
     // 1e6 overflows to Infinity; 1 + 2^-11 is a tie that rounds to even (down), 1 + 3 * 2^-11 rounds up.
     const values = [1, -2, 65504, 2 ** -24, 1e6, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
-    expect(values.map(float32ToFloat16Bits)).toEqual([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x3c00, 0x3c02]);
-    expect(bfloat16BitsToFloat32(float32ToBfloat16Bits(1.5))).toBe(1.5);
+    expect(values.map(toFloat16Bits)).toEqual([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x3c00, 0x3c02]);
+    expect(fromBfloat16Bits(toBfloat16Bits(1.5))).toBe(1.5);
   });
 
   it('reads what it writes in every float type, skipping LoD', () => {
@@ -93,8 +87,8 @@ describe('paddle params stream', () => {
       expect(got!.dims).toEqual([2, 3]);
       expect(got!.dataType).toBe(type);
       const rounded = (v: number): number =>
-        type === 'fp16' ? float16BitsToFloat32(float32ToFloat16Bits(v))
-        : type === 'bf16' ? bfloat16BitsToFloat32(float32ToBfloat16Bits(v))
+        type === 'fp16' ? fromFloat16Bits(toFloat16Bits(v))
+        : type === 'bf16' ? fromBfloat16Bits(toBfloat16Bits(v))
         : Math.fround(v);
       expect(Array.from(got!.data)).toEqual(t.data.map(rounded));
     }
@@ -193,7 +187,7 @@ describe('importPaddleInference: round trip', () => {
 
   it('variant: fp16 and bf16 streams widen to float32', () => {
     const f16 = writePaddleInference(small, { dataType: 'fp16' });
-    expectSameStateDict(importPaddleInference(f16.pdmodel, f16.pdiparams).stateDict, small.stateDict, (v) => float16BitsToFloat32(float32ToFloat16Bits(v)));
+    expectSameStateDict(importPaddleInference(f16.pdmodel, f16.pdiparams).stateDict, small.stateDict, (v) => fromFloat16Bits(toFloat16Bits(v)));
     const bf16 = writePaddleInference(small, { dataType: 'bf16' });
     expect(importPaddleInference(bf16.pdmodel, bf16.pdiparams).notes[0]).toMatch(/bf16/);
   });

@@ -1,4 +1,7 @@
-/** IEEE 754 half precision <-> float32, round to nearest even (what numpy's astype(float16) does). */
+/**
+ * IEEE 754 half precision and bfloat16 <-> float32, round to nearest even (what numpy's astype(float16) does).
+ * The one place the project converts these formats: weight shards, ONNX tensors and Paddle streams use it.
+ */
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -53,4 +56,16 @@ export function decodeFloat16(bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
   return out;
+}
+
+export function fromBfloat16Bits(h: number): number {
+  u32[0] = h << 16;
+  return f32[0]!;
+}
+
+export function toBfloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40; // keep NaN a NaN
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }

@@ -7,7 +7,7 @@
  */
 import { ImportError } from '../../core/errors.ts';
 import { ProtoReader } from './protobuf.ts';
-import { float16Value } from './onnx-encode.ts';
+import { fromFloat16Bits } from './float16.ts';
 import {
   ATTRIBUTE,
   DATA_LOCATION_EXTERNAL,
@@ -221,7 +221,7 @@ function decodeRaw(raw: Uint8Array, dataType: number, count: number): Float32Arr
     }
     case DATA_TYPE.FLOAT16: {
       const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = float16Value(view.getUint16(i * 2, true));
+      for (let i = 0; i < count; i++) out[i] = fromFloat16Bits(view.getUint16(i * 2, true));
       return out;
     }
     case DATA_TYPE.DOUBLE: {
@@ -248,7 +248,7 @@ function typedValues(t: ProtoReader, dataType: number): number[] {
     case DATA_TYPE.FLOAT:
       return t.floats(TENSOR.floatData);
     case DATA_TYPE.FLOAT16:
-      return t.ints(TENSOR.int32Data).map((bits) => float16Value(bits & 0xffff));
+      return t.ints(TENSOR.int32Data).map((bits) => fromFloat16Bits(bits & 0xffff));
     case DATA_TYPE.INT32:
       return t.ints(TENSOR.int32Data);
     case DATA_TYPE.INT64:

@@ -6,6 +6,7 @@
  * it is given without checking it: producing malformed files on purpose is part of its job.
  */
 import { ProtoWriter } from './protobuf.ts';
+import { toFloat16Bits } from './float16.ts';
 import {
   ATTRIBUTE,
   ATTRIBUTE_TYPE,
@@ -135,7 +136,7 @@ export function encodeTensor(t: OnnxTensorSpec): ProtoWriter {
         view.setFloat32(i * 4, v, true);
         break;
       case DATA_TYPE.FLOAT16:
-        view.setUint16(i * 2, float16Bits(v), true);
+        view.setUint16(i * 2, toFloat16Bits(v), true);
         break;
       case DATA_TYPE.DOUBLE:
         view.setFloat64(i * 8, v, true);
@@ -155,7 +156,7 @@ function writeTypedData(w: ProtoWriter, t: OnnxTensorSpec): ProtoWriter {
       return w.packedFloats(TENSOR.floatData, values);
     case DATA_TYPE.FLOAT16:
       // onnx.proto: float16 goes bit-wise into int32_data.
-      return w.packedVarints(TENSOR.int32Data, values.map(float16Bits));
+      return w.packedVarints(TENSOR.int32Data, values.map(toFloat16Bits));
     case DATA_TYPE.INT64:
       return w.packedVarints(TENSOR.int64Data, values.map((v) => BigInt(Math.trunc(v))));
     case DATA_TYPE.DOUBLE: {
@@ -175,43 +176,4 @@ function encodeValueInfo(v: OnnxValueInfoSpec): ProtoWriter {
   }
   const tensorType = new ProtoWriter().varint(TENSOR_TYPE.elemType, DATA_TYPE.FLOAT).message(TENSOR_TYPE.shape, shape);
   return new ProtoWriter().string(VALUE_INFO.name, v.name).message(VALUE_INFO.type, new ProtoWriter().message(TYPE.tensorType, tensorType));
-}
-
-/** IEEE 754 binary16 bits of a number, round-to-nearest-even (subnormals included). */
-export function float16Bits(value: number): number {
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  // A carry out of the mantissa moves into the exponent (and up to infinity), as rounding should.
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
-  return sign | half;
-}
-
-/** The number a binary16 bit pattern holds. */
-export function float16Value(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >>> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }

@@ -13,6 +13,7 @@
 import { ImportError } from '../../core/errors.ts';
 import { TENSOR_DESC, VAR_TYPE_CODE, varTypeName } from './paddle-proto.ts';
 import { ProtoReader, ProtoWriter } from './protobuf.ts';
+import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from './float16.ts';
 
 export type PaddleFloatType = 'fp32' | 'fp16' | 'bf16' | 'fp64';
 
@@ -125,8 +126,8 @@ function decode(raw: Uint8Array, type: PaddleFloatType): Float32Array {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   if (type === 'fp32') for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
   else if (type === 'fp64') for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
-  else if (type === 'fp16') for (let i = 0; i < n; i++) out[i] = float16BitsToFloat32(view.getUint16(i * 2, true));
-  else for (let i = 0; i < n; i++) out[i] = bfloat16BitsToFloat32(view.getUint16(i * 2, true));
+  else if (type === 'fp16') for (let i = 0; i < n; i++) out[i] = fromFloat16Bits(view.getUint16(i * 2, true));
+  else for (let i = 0; i < n; i++) out[i] = fromBfloat16Bits(view.getUint16(i * 2, true));
   return out;
 }
 
@@ -155,8 +156,8 @@ export function writePaddleParams(tensors: readonly PaddleTensorInput[], dataTyp
       const v = t.data[i]!;
       if (dataType === 'fp32') body.setFloat32(i * 4, v, true);
       else if (dataType === 'fp64') body.setFloat64(i * 8, v, true);
-      else if (dataType === 'fp16') body.setUint16(i * 2, float32ToFloat16Bits(v), true);
-      else body.setUint16(i * 2, float32ToBfloat16Bits(v), true);
+      else if (dataType === 'fp16') body.setUint16(i * 2, toFloat16Bits(v), true);
+      else body.setUint16(i * 2, toBfloat16Bits(v), true);
     }
     parts.push(new Uint8Array(head.buffer), descBytes, new Uint8Array(body.buffer));
   }
@@ -167,56 +168,4 @@ export function writePaddleParams(tensors: readonly PaddleTensorInput[], dataTyp
     pos += p.length;
   }
   return out;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half bits -> number (exact). */
-export function float16BitsToFloat32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-/** number -> IEEE half bits, round to nearest even (what numpy's astype(float16) does). */
-export function float32ToFloat16Bits(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    // Subnormal half: shift the full significand (with its implicit 1) and round to nearest even.
-    const m = mant | 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    const rest = m & ((1 << shift) - 1);
-    let r = m >>> shift;
-    if (rest > half || (rest === half && r & 1)) r++;
-    return sign | r;
-  }
-  let r = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && r & 1)) r++; // may carry into the exponent: still correct
-  return sign | r;
-}
-
-export function bfloat16BitsToFloat32(h: number): number {
-  u32[0] = h << 16;
-  return f32[0]!;
-}
-
-export function float32ToBfloat16Bits(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }

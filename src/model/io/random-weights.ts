@@ -14,9 +14,9 @@
  * rms ~0.2 to 0.4 that differ by 15% to 85% between unlike images.
  */
 import type { StateDict } from '../../core/state-dict.ts';
-import { BN_EPSILON } from '../architecture.ts';
 import { modelParameters, type BatchNormForm } from '../parameters.ts';
 import { referenceForward, type FeatureMap } from './reference-forward.ts';
+import { foldStateDict } from '../fold-batch-norm.ts';
 
 /** Big enough that the last stage keeps 3 x 3 positions; x2.5 calibrates in about 2 s. */
 const CALIBRATION_SIZE = 96;
@@ -80,7 +80,7 @@ export function randomStateDict(scale: number, embeddingDim: number, batchNorm: 
     out.set(name, { shape: spec.shape, data });
   }
   calibrate(out, scale, embeddingDim, normal);
-  return batchNorm === 'folded' ? foldBatchNorm(out, scale, embeddingDim) : out;
+  return batchNorm === 'folded' ? foldStateDict(out, scale, embeddingDim) : out;
 }
 
 /**
@@ -159,30 +159,3 @@ function calibrate(sd: StateDict, scale: number, embeddingDim: number, normal: (
   });
 }
 
-/** The `folded` form of a `separate` state dict: w' = w * g / sqrt(v + eps), b' = beta - mean * g / sqrt(v + eps). */
-export function foldBatchNorm(separate: StateDict, scale: number, embeddingDim: number): StateDict {
-  const out: StateDict = new Map();
-  for (const spec of modelParameters(scale, embeddingDim, 'folded')) {
-    const t = separate.get(spec.name);
-    if (t) {
-      out.set(spec.name, t);
-      continue;
-    }
-    // Only `<layer>.conv.bias` is new; the `<layer>.conv.weight` copied just before is replaced here.
-    const prefix = spec.name.slice(0, -'.conv.bias'.length);
-    const get = (s: string): Float32Array => separate.get(`${prefix}.bn.${s}`)!.data;
-    const [gamma, beta, mean, variance] = [get('weight'), get('bias'), get('_mean'), get('_variance')];
-    const w = separate.get(`${prefix}.conv.weight`)!;
-    const perOut = w.data.length / gamma.length;
-    const weight = new Float32Array(w.data.length);
-    const bias = new Float32Array(gamma.length);
-    for (let o = 0; o < gamma.length; o++) {
-      const k = gamma[o]! / Math.sqrt(variance[o]! + BN_EPSILON);
-      for (let i = 0; i < perOut; i++) weight[o * perOut + i] = w.data[o * perOut + i]! * k;
-      bias[o] = beta[o]! - mean[o]! * k;
-    }
-    out.set(`${prefix}.conv.weight`, { shape: w.shape, data: weight });
-    out.set(spec.name, { shape: spec.shape, data: bias });
-  }
-  return out;
-}
