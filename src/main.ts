@@ -36,7 +36,10 @@ async function main(): Promise<void> {
       },
     });
   } catch (e) {
-    status.textContent = `The model could not be loaded: ${(e as Error).message}`;
+    const hint = /no weight manifest|HTTP 404/.test((e as Error).message)
+      ? ' No default model is installed: convert one into models/default (README, "Convert an official PaddleClas model").'
+      : '';
+    status.textContent = `The model could not be loaded: ${(e as Error).message}.${hint}`;
     return;
   }
   const info = await embedder.info();

@@ -52,6 +52,10 @@ export async function loadWeights(
   onProgress?: (loadedBytes: number, totalBytes: number) => void,
 ): Promise<LoadedWeights> {
   const response = await fetchOk(fetchFn, manifestUrl, 'weight manifest');
+  // Dev servers and single-page hosts answer a missing file with their index page, status 200.
+  if (response.headers.get('content-type')?.includes('text/html')) {
+    throw new WeightsError(`no weight manifest at ${manifestUrl}: the server sent an HTML page instead (wrong path, or no model installed there)`);
+  }
   let json: unknown;
   try {
     json = await response.json();

@@ -117,5 +117,9 @@ describe('the weight manifest', () => {
     const dir = await mkdtemp(join(tmpdir(), 'shitu-manifest-'));
     await writeFile(join(dir, 'manifest.json'), '{not json');
     await expect(loadWeights(pathToFileURL(join(dir, 'manifest.json')).href, fetchOrRead)).rejects.toThrow(/is not valid JSON/);
+    const htmlFallback = async () => new Response('<!doctype html><p>app</p>', { headers: { 'content-type': 'text/html' } });
+    await expect(loadWeights('http://localhost/models/default/manifest.json', htmlFallback)).rejects.toThrow(
+      'no weight manifest at http://localhost/models/default/manifest.json: the server sent an HTML page instead (wrong path, or no model installed there)',
+    );
   });
 });
