@@ -95,7 +95,9 @@ async function main(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((e: unknown) => {
-    console.error(e instanceof EmbedderError ? `convert: ${e.message}` : e);
+    const err = e as NodeJS.ErrnoException;
+    if (err?.code === 'ENOENT') console.error(`convert: no such file: ${err.path}`);
+    else console.error(e instanceof EmbedderError ? `convert: ${e.message}` : e);
     process.exit(1);
   });
 }
