@@ -23,6 +23,7 @@ export default defineConfig({
       '@tensorflow/tfjs-backend-webgl',
       '@tensorflow/tfjs-backend-webgpu',
       '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-layers',
       'comlink',
     ],
   },

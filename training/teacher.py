@@ -189,6 +189,33 @@ class KerasTrunk(nn.Module):
             bn.running_var.copy_(self._take(name, 'moving_variance', (c,)))
         return bn
 
+    @torch.no_grad()
+    def fold_batch_norm(self) -> int:
+        """Folds each BatchNorm into the convolution it alone reads (inference only); returns how many."""
+        by_name = {l.layer_name: l for l in self.layers}
+        consumers: Dict[str, int] = {}
+        for l in self.layers:
+            for i in l.inputs:
+                consumers[i] = consumers.get(i, 0) + 1
+        folded = 0
+        for l in self.layers:
+            if l.kind != 'BatchNormalization' or len(l.inputs) != 1:
+                continue
+            src = by_name[l.inputs[0]]
+            if src.kind not in ('Conv2D', 'DepthwiseConv2D') or consumers[src.layer_name] != 1:
+                continue
+            bn, conv = l.module, src.module
+            k = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            new = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                            groups=conv.groups, bias=True)
+            new.weight.copy_(conv.weight * k.view(-1, 1, 1, 1))
+            new.bias.copy_((bias - bn.running_mean) * k + bn.bias)
+            src.module = new
+            l.kind, l.module = 'Identity', None
+            folded += 1
+        return folded
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values: Dict[str, torch.Tensor] = {}
         refs: Dict[str, int] = {}
@@ -208,6 +235,8 @@ class KerasTrunk(nn.Module):
                 y = F.pad(args[0], layer.extra)
             elif k == 'ReLU':
                 y = F.relu(args[0]) if layer.extra is None else torch.clamp(args[0], 0.0, float(layer.extra))
+            elif k == 'Identity':
+                y = args[0]
             elif k == 'Add':
                 y = args[0]
                 for a in args[1:]:
@@ -226,7 +255,7 @@ def _channels_last(cfg: dict, name: str) -> None:
 class Teacher(nn.Module):
     """MobileNetV2 trunk + global average pooling: features(x in [-1, 1], NCHW) -> [N, 1280]."""
 
-    def __init__(self, teacher_dir: str):
+    def __init__(self, teacher_dir: str, fold_batch_norm: bool = True):
         super().__init__()
         model_json, weights = load_manifest_weights(teacher_dir)
         trunk, pooling = _find_trunk(model_json['modelTopology'])
@@ -240,6 +269,7 @@ class Teacher(nn.Module):
         if stray:
             raise ValueError(f'teacher: trunk weights left unused: {stray}')
         self.ignored = unused  # the Teachable Machine head (dense layers after the pooling)
+        self.folded = self.trunk.fold_batch_norm() if fold_batch_norm else 0
         self.eval()
         for p in self.parameters():
             p.requires_grad_(False)
@@ -268,6 +298,8 @@ def fixed_input(size: int = 224) -> torch.Tensor:
 def self_check(teacher_dir: str, out_path: Optional[str] = None) -> np.ndarray:
     teacher = Teacher(teacher_dir)
     f = teacher.features(fixed_input()).numpy()[0]
+    unfolded = Teacher(teacher_dir, fold_batch_norm=False).features(fixed_input()).numpy()[0]
+    print(f'{teacher.folded} BatchNorms folded; max |folded - unfolded| = {np.abs(f - unfolded).max():.3e}')
     print(f'teacher features of fixed_input(224): dim {f.shape[0]}, mean {f.mean():.6f}, norm {np.linalg.norm(f):.6f}')
     print('first 8:', ' '.join(f'{v:.6f}' for v in f[:8]))
     print(f'ignored manifest weights (head): {teacher.ignored}')

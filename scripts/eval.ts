@@ -1,0 +1,175 @@
+/**
+ * npm run eval -- --data <folder> --split <file> [--model models/<id> | --random [--scale 1.0] | --tfjs-layers-model <model.json>]
+ *                 [--backend auto] [--batch 16] [--json FILE]
+ *
+ * Embeds every image of a split in headless Chromium (the product's worker, decoder and preprocessing) and
+ * reports leave-one-out retrieval over cosine similarity: recall@1, recall@5, mAP, plus images per second
+ * and the backend. The teacher and a random-weight PP-LCNet go through the same code path.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { BackendChoice } from '../src/core/embedder-api.ts';
+import { leaveOneOutRetrieval } from '../src/core/retrieval-metrics.ts';
+import { writeFixtureModel } from '../test/support/fixture-models.ts';
+import { openBrowserSession } from './lib/browser-session.ts';
+import { readSplit } from './lib/split.ts';
+
+const CHUNK = 32;
+
+export interface EvalReport {
+  model: string;
+  images: number;
+  failed: number;
+  recall_at_1: number;
+  recall_at_5: number;
+  map: number;
+  images_per_second: number;
+  backend: string;
+}
+
+function manifestOf(model: string): string {
+  const path = existsSync(model) && statSync(model).isDirectory() ? join(model, 'manifest.json') : model;
+  if (!existsSync(path)) throw new Error(`no weight manifest at ${path}`);
+  return resolve(path);
+}
+
+function fromBase64(b64: string): Float32Array {
+  const bytes = Buffer.from(b64, 'base64');
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+export async function evaluate(options: {
+  data: string;
+  split: string;
+  model?: string;
+  random?: boolean;
+  scale?: number;
+  teacher?: string;
+  backend?: BackendChoice;
+  batch?: number;
+  log?: (s: string) => void;
+}): Promise<EvalReport> {
+  const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const entries = await readSplit(options.split);
+  const session = await openBrowserSession();
+  try {
+    const page = await session.browser.newPage();
+    const data = resolve(options.data);
+    await page.route('**/__eval/data/**', (route) => {
+      const rel = decodeURIComponent(new URL(route.request().url()).pathname.split('/__eval/data/')[1]!);
+      return route.fulfill({ path: join(data, rel) });
+    });
+    let modelUrl: string | undefined;
+    let modelName: string;
+    if (options.teacher) {
+      const dir = dirname(resolve(options.teacher));
+      await page.route('**/__eval/teacher/**', (route) =>
+        route.fulfill({ path: join(dir, decodeURIComponent(new URL(route.request().url()).pathname.split('/__eval/teacher/')[1]!)) }),
+      );
+      modelName = `teacher:${basename(dir)}`;
+    } else {
+      let manifest: string;
+      if (options.random) {
+        const scale = options.scale ?? 1.0;
+        manifest = resolve(await writeFixtureModel({ id: `random-x${scale}-eval`, scale, embeddingDim: 512, seed: 1 }));
+        modelName = `random-x${scale}`;
+      } else {
+        manifest = manifestOf(options.model ?? 'models/default');
+        modelName = basename(dirname(manifest));
+      }
+      const rel = relative(process.cwd(), manifest);
+      if (!isAbsolute(rel) && !rel.startsWith('..')) modelUrl = `/${rel}`;
+      else {
+        const dir = dirname(manifest);
+        await page.route('**/__eval/model/**', (route) =>
+          route.fulfill({ path: join(dir, decodeURIComponent(new URL(route.request().url()).pathname.split('/__eval/model/')[1]!)) }),
+        );
+        modelUrl = `/__eval/model/${basename(manifest)}`;
+      }
+    }
+    await page.goto(new URL('/scripts/pages/eval.html', session.baseUrl).href);
+    await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+    const backend = options.backend ?? 'auto';
+    const loaded = options.teacher
+      ? await page.evaluate(([u, b]) => window.evalApi.loadTeacher(u, b), [`/__eval/teacher/${basename(options.teacher)}`, backend] as [string, BackendChoice])
+      : await page.evaluate(([u, b, n]) => window.evalApi.loadModel(u, b, n), [modelUrl!, backend, options.batch ?? 16] as [string, BackendChoice, number]);
+    log(`${modelName} on ${loaded.backend}: embedding ${entries.length} images of ${options.split}`);
+    const vectors: Float32Array[] = [];
+    const labels: string[] = [];
+    let failed = 0;
+    let ms = 0;
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      const chunk = entries.slice(i, i + CHUNK);
+      const urls = chunk.map((e) => `/__eval/data/${e.path.split('/').map(encodeURIComponent).join('/')}`);
+      const out = await page.evaluate((u) => window.evalApi.embed(u), urls);
+      ms += out.ms;
+      out.vectors.forEach((b64, k) => {
+        const v = fromBase64(b64);
+        if (v.length === 0) failed++;
+        else {
+          vectors.push(v);
+          labels.push(chunk[k]!.label);
+        }
+      });
+      for (const e of out.errors) log(`  skipped: ${e}`);
+      if ((i / CHUNK) % 8 === 0 || i + CHUNK >= entries.length) log(`  ${Math.min(i + CHUNK, entries.length)} / ${entries.length}`);
+    }
+    const m = leaveOneOutRetrieval(vectors, labels);
+    return {
+      model: modelName,
+      images: vectors.length,
+      failed,
+      recall_at_1: m.recallAt1,
+      recall_at_5: m.recallAt5,
+      map: m.map,
+      images_per_second: (vectors.length / ms) * 1000,
+      backend: loaded.backend,
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' },
+      split: { type: 'string' },
+      model: { type: 'string' },
+      random: { type: 'boolean' },
+      scale: { type: 'string' },
+      'tfjs-layers-model': { type: 'string' },
+      backend: { type: 'string' },
+      batch: { type: 'string' },
+      json: { type: 'string' },
+    },
+  });
+  if (!values.data || !values.split) {
+    console.error('usage: npm run eval -- --data <folder> --split <file> [--model models/<id> | --random [--scale 1.0] | --tfjs-layers-model <model.json>] [--backend auto] [--batch 16] [--json FILE]');
+    process.exit(2);
+  }
+  const report = await evaluate({
+    data: values.data,
+    split: values.split,
+    ...(values.model ? { model: values.model } : {}),
+    ...(values.random ? { random: true } : {}),
+    ...(values.scale ? { scale: Number(values.scale) } : {}),
+    ...(values['tfjs-layers-model'] ? { teacher: values['tfjs-layers-model'] } : {}),
+    ...(values.backend ? { backend: values.backend as BackendChoice } : {}),
+    ...(values.batch ? { batch: Number(values.batch) } : {}),
+  });
+  console.log(
+    `${report.model}: ${report.images} images, recall@1 ${report.recall_at_1.toFixed(4)}, recall@5 ${report.recall_at_5.toFixed(4)}, ` +
+      `mAP ${report.map.toFixed(4)}, ${report.images_per_second.toFixed(1)} images/s on ${report.backend}`,
+  );
+  if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e: unknown) => {
+    console.error(`eval: ${(e as Error).message ?? e}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * The page `npm run eval` drives. Our models run through the product's own path (createEmbedder: the worker,
+ * its decoder and preprocessing); the teacher, a TF.js layers model, runs here with the same decoder and
+ * resize and its own scaling to [-1, 1]. Every vector comes back L2-normalised.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import type { BackendChoice } from '../../src/core/embedder-api.ts';
+import { DEFAULT_PREPROCESS } from '../../src/core/options.ts';
+import { preprocessTensor, rgbaToTensor } from '../../src/model/preprocess.ts';
+import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
+import { selectBackend } from '../../src/worker/backend-select.ts';
+import { decodeImage } from '../../src/worker/decode-image.ts';
+import { createEmbedder, type Embedder } from '../../src/worker/client.ts';
+
+/** Keras MobileNetV2's preprocess_input: x / 127.5 - 1, after the same direct 224 x 224 resize. */
+const TEACHER_PREPROCESS = { ...DEFAULT_PREPROCESS, mean: [0.5, 0.5, 0.5] as const, std: [0.5, 0.5, 0.5] as const };
+
+let embedder: Embedder | undefined;
+let teacher: LayersModel | undefined;
+let backendName = '';
+
+async function fetchFile(url: string): Promise<File> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return new File([await r.blob()], url.split('/').pop()!);
+}
+
+const evalApi = {
+  async loadModel(model: string, backend: BackendChoice, batchSize: number): Promise<{ backend: string; modelId: string; scale: number }> {
+    embedder = await createEmbedder({ model, backend, batchSize });
+    const info = await embedder.info();
+    backendName = info.backend;
+    return { backend: info.backend, modelId: info.modelId, scale: info.scale };
+  },
+
+  async loadTeacher(url: string, backend: BackendChoice): Promise<{ backend: string }> {
+    backendName = (await selectBackend(backend, BROWSER_PROBES)).backend;
+    const full = await loadLayersModel(url);
+    // A Teachable Machine export: Sequential[ sequential_5 [ model2 (MobileNetV2 trunk, 7x7x1280), GAP ], head ].
+    // The first sub-model is the ImageNet feature: 1280-d after global average pooling.
+    const trunk = full.layers[0] as unknown as LayersModel;
+    const shape = trunk.outputs[0]!.shape;
+    if (shape.length !== 2 || shape[1] !== 1280) throw new Error(`the teacher's first sub-model outputs [${shape.join(', ')}], expected [null, 1280]`);
+    teacher = trunk;
+    return { backend: backendName };
+  },
+
+  /** Embeds a chunk of files; returns base64 of each L2-normalised Float32Array (fast to pass out). */
+  async embed(urls: string[]): Promise<{ vectors: string[]; errors: string[]; ms: number }> {
+    const files = await Promise.all(urls.map(fetchFile));
+    const t0 = performance.now();
+    let vectors: Float32Array[];
+    const errors: string[] = [];
+    if (embedder) {
+      const results = await embedder.embed(files);
+      vectors = results.map((r) => {
+        if (!r.ok) errors.push(r.error.message);
+        return r.ok ? r.embedding : new Float32Array(0);
+      });
+    } else if (teacher) {
+      const model = teacher;
+      const inputs: tf.Tensor3D[] = [];
+      for (const f of files) {
+        const decoded = await decodeImage(f, f.name, { maxPixels: 50_000_000 });
+        inputs.push(tf.tidy(() => preprocessTensor(rgbaToTensor(decoded.pixels), TEACHER_PREPROCESS)));
+      }
+      const out = tf.tidy(() => {
+        const features = model.predict(tf.stack(inputs)) as tf.Tensor2D;
+        return tf.div(features, tf.norm(features, 'euclidean', 1, true));
+      });
+      const flat = (await out.data()) as Float32Array;
+      const dim = out.shape[1]!;
+      tf.dispose([out, ...inputs]);
+      vectors = files.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+    } else {
+      throw new Error('load a model or the teacher first');
+    }
+    const ms = performance.now() - t0;
+    const b64 = (v: Float32Array) => {
+      const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      let s = '';
+      for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+      return btoa(s);
+    };
+    return { vectors: vectors.map(b64), errors, ms };
+  },
+};
+
+declare global {
+  interface Window {
+    evalApi: typeof evalApi;
+  }
+}
+window.evalApi = evalApi;
+document.body.dataset.ready = 'true';
