@@ -27,9 +27,13 @@ interface StudentTensor {
 interface StudentFile {
   architecture: string;
   scale: number;
-  dim: number;
+  embeddingDim: number;
+  seed: number;
+  config: Record<string, unknown>;
+  trainingSeconds: number;
+  epochs: number;
+  imagesSeen: number;
   tensors: StudentTensor[];
-  [key: string]: unknown;
 }
 
 export async function readStudent(dir: string): Promise<{ meta: StudentFile; stateDict: StateDict }> {
@@ -80,11 +84,18 @@ async function main(): Promise<void> {
   }
   const { meta, stateDict } = await readStudent(dir);
   const onnxPath = join(dir, 'student.onnx');
-  const onnx = writePPLCNetOnnx({ scale: meta.scale, embeddingDim: meta.dim, batchNorm: 'separate', stateDict });
+  const onnx = writePPLCNetOnnx({ scale: meta.scale, embeddingDim: meta.embeddingDim, batchNorm: 'separate', stateDict });
   await writeFile(onnxPath, onnx);
-  const { tensors: _tensors, ...recipe } = meta;
+  // The recipe without machine-specific paths: enough to rerun it from training/README.md.
+  const keep = ['minutes', 'batch', 'lr', 'weight_decay', 'warmup', 'sim_weight', 'image_size', 'teacher_size', 'crop_scale', 'jitter', 'mixup', 'seed'];
+  const recipe = {
+    config: Object.fromEntries(keep.filter((k) => k in meta.config).map((k) => [k, meta.config[k]])),
+    trainingSeconds: meta.trainingSeconds,
+    epochs: meta.epochs,
+    imagesSeen: meta.imagesSeen,
+  };
   const provenance =
-    `Trained by this project (ShiTu Web): PP-LCNet x${meta.scale} + linear neck to ${meta.dim}, distilled from an ImageNet ` +
+    `Trained by this project (ShiTu Web): PP-LCNet x${meta.scale} + linear neck to ${meta.embeddingDim}, distilled from an ImageNet ` +
     'MobileNetV2 alpha 0.35 (Keras Applications weights, Teachable Machine export) on the Caltech-101 images of ' +
     'splits/train.txt (60 classes); never trained on the eval or fine-tune splits. Not PaddleClas\'s PP-ShiTu weights. ' +
     `Recipe: training/distill.py ${JSON.stringify(recipe)}`;
