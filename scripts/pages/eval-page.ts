@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../../src/core/embedder-api.ts';
 import { DEFAULT_PREPROCESS } from '../../src/core/options.ts';
-import { preprocessTensor, rgbaToTensor } from '../../src/model/preprocess.ts';
+import { preprocessToTensor } from '../../src/model/preprocess.ts';
 import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
 import { selectBackend } from '../../src/worker/backend-select.ts';
 import { decodeImage } from '../../src/worker/decode-image.ts';
@@ -63,7 +63,7 @@ const evalApi = {
       const inputs: tf.Tensor3D[] = [];
       for (const f of files) {
         const decoded = await decodeImage(f, f.name, { maxPixels: 50_000_000 });
-        inputs.push(tf.tidy(() => preprocessTensor(rgbaToTensor(decoded.pixels), TEACHER_PREPROCESS)));
+        inputs.push(preprocessToTensor(decoded.pixels, TEACHER_PREPROCESS));
       }
       const out = tf.tidy(() => {
         const features = model.predict(tf.stack(inputs)) as tf.Tensor2D;

@@ -20,7 +20,7 @@ import { MAX_PIXELS_DEFAULT } from '../core/image-sniff.ts';
 import { validatePreprocess, type PreprocessOptions } from '../core/options.ts';
 import { buildPPLCNet, type PPLCNetModel } from '../model/builder.ts';
 import { loadWeights, type FetchLike } from '../model/load-weights.ts';
-import { preprocessTensor, rgbaToTensor, type RgbaPixels } from '../model/preprocess.ts';
+import { preprocessToTensor, type RgbaPixels } from '../model/preprocess.ts';
 import { selectBackend, validateBackendChoice, type BackendProbes } from './backend-select.ts';
 
 export interface DecodedPixels {
@@ -204,10 +204,7 @@ export class EmbedderEngine implements EmbedderApi {
             if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) image.close();
           }
           const t0 = this.now();
-          const tensor = tf.tidy(() => {
-            const rgb = rgbaToTensor(decoded.pixels);
-            return preprocessTensor(rgb, preprocess);
-          });
+          const tensor = preprocessToTensor(decoded.pixels, preprocess);
           batch.push({ index, id, name, width: decoded.width, height: decoded.height, decodeMs: decoded.decodeMs, preprocessMs: this.now() - t0, tensor });
         } catch (e) {
           const err = e instanceof EmbedderError ? e : new EmbedderError(String((e as Error)?.message ?? e));
