@@ -6,6 +6,7 @@ import { WeightsError } from '../core/errors.ts';
 import { validateManifest, type WeightManifest } from '../core/manifest.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import { checkShardLength, decodeManifest } from './io/manifest-codec.ts';
+import { concatBytes } from './io/bytes.ts';
 
 export type FetchLike = (url: string) => Promise<Response>;
 
@@ -29,21 +30,13 @@ async function readBody(response: Response, onBytes: (n: number) => void): Promi
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
-  let total = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
-    total += value.byteLength;
     onBytes(value.byteLength);
   }
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 export async function loadWeights(

@@ -19,6 +19,7 @@ import { elementCount, type StateDict } from '../../core/state-dict.ts';
 import { assertMatchesParameters, modelParameters, type BatchNormForm } from '../parameters.ts';
 import { decodeFloat16, encodeFloat16 } from './float16.ts';
 import { sha256Hex } from './sha256.ts';
+import { concatBytes } from './bytes.ts';
 
 export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
 
@@ -64,15 +65,10 @@ export async function encodeManifest(options: EncodeManifestOptions): Promise<En
     shardChunks[shardChunks.length - 1]!.push(bytes);
     offset += bytes.byteLength;
   }
-  const shards: { file: string; bytes: Uint8Array }[] = shardChunks.map((chunks, i) => {
-    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-    let pos = 0;
-    for (const c of chunks) {
-      bytes.set(c, pos);
-      pos += c.byteLength;
-    }
-    return { file: `weights-${String(i + 1).padStart(3, '0')}-of-${String(shardChunks.length).padStart(3, '0')}.bin`, bytes };
-  });
+  const shards: { file: string; bytes: Uint8Array }[] = shardChunks.map((chunks, i) => ({
+    file: `weights-${String(i + 1).padStart(3, '0')}-of-${String(shardChunks.length).padStart(3, '0')}.bin`,
+    bytes: concatBytes(chunks),
+  }));
   const manifestShards: ManifestShard[] = await Promise.all(
     shards.map(async (s) => ({ file: s.file, byteLength: s.bytes.byteLength, sha256: await sha256Hex(s.bytes) })),
   );

@@ -14,6 +14,7 @@ import { ImportError } from '../../core/errors.ts';
 import { TENSOR_DESC, VAR_TYPE_CODE, varTypeName } from './paddle-proto.ts';
 import { ProtoReader, ProtoWriter } from './protobuf.ts';
 import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from './float16.ts';
+import { concatBytes } from './bytes.ts';
 
 export type PaddleFloatType = 'fp32' | 'fp16' | 'bf16' | 'fp64';
 
@@ -161,11 +162,5 @@ export function writePaddleParams(tensors: readonly PaddleTensorInput[], dataTyp
     }
     parts.push(new Uint8Array(head.buffer), descBytes, new Uint8Array(body.buffer));
   }
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -24,6 +24,7 @@ import {
   type AttrTypeCode,
 } from './paddle-proto.ts';
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LENGTH_DELIMITED } from './protobuf.ts';
+import { concatBytes } from './bytes.ts';
 
 export interface PaddleVar {
   readonly name: string;
@@ -256,8 +257,8 @@ function writeAttr(a: PaddleAttr): Uint8Array {
     case T.VAR: return w.string(OP_ATTR.varName, v as string).finish();
     case T.VARS: (v as readonly string[]).forEach((x) => w.string(OP_ATTR.varsName, x)); return w.finish();
     // ProtoWriter has no fixed64 writer: append key + 8 little-endian bytes by hand.
-    case T.FLOAT64: return concat(w.finish(), fixed64(OP_ATTR.float64, v as number));
-    case T.FLOAT64S: return concat(w.finish(), ...nums.map((x) => fixed64(OP_ATTR.float64s, x)));
+    case T.FLOAT64: return concatBytes([w.finish(), fixed64(OP_ATTR.float64, v as number)]);
+    case T.FLOAT64S: return concatBytes([w.finish(), ...nums.map((x) => fixed64(OP_ATTR.float64s, x))]);
   }
 }
 
@@ -268,16 +269,6 @@ function fixed64(field: number, value: number): Uint8Array {
   out[0] = (key & 0x7f) | 0x80;
   out[1] = key >> 7;
   new DataView(out.buffer).setFloat64(2, value, true);
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
   return out;
 }
 
