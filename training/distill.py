@@ -77,6 +77,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument('--bn-recalibrate', type=int, default=1024,
                     help='training images for the 224 BatchNorm re-estimation at the end (0 = off)')
     ap.add_argument('--resume', help='checkpoint.pt to continue from')
+    ap.add_argument('--init-from', help='start the student from a weight manifest folder (e.g. models/default); '
+                    'a fresh optimizer and schedule, unlike --resume')
     return ap.parse_args(argv)
 
 
@@ -277,6 +279,10 @@ def main(argv: Optional[List[str]] = None) -> None:
                              {'params': no_decay, 'weight_decay': 0.0}], lr=args.lr, betas=(0.9, 0.999))
     step, elapsed, images_seen = 0, 0.0, 0
     ckpt_path = os.path.join(args.out, 'checkpoint.pt')
+    if args.init_from and not args.resume:
+        from manifest_weights import read_manifest_weights
+        student.load_canonical(read_manifest_weights(args.init_from))
+        log(f'initialised the student from {args.init_from}')
     if args.resume:
         ck = torch.load(args.resume, map_location='cpu')
         student.load_state_dict(ck['student'])
