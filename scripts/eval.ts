@@ -92,9 +92,14 @@ export async function evaluate(options: {
     await page.goto(new URL('/scripts/pages/eval.html', session.baseUrl).href);
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
     const backend = options.backend ?? 'auto';
-    const loaded = options.teacher
-      ? await page.evaluate(([u, b]) => window.evalApi.loadTeacher(u, b), [`/__eval/teacher/${basename(options.teacher)}`, backend] as [string, BackendChoice])
-      : await page.evaluate(([u, b, n]) => window.evalApi.loadModel(u, b, n), [modelUrl!, backend, options.batch ?? 16] as [string, BackendChoice, number]);
+    let loaded: { backend: string };
+    if (options.teacher) {
+      loaded = await page.evaluate(([u, b]) => window.evalApi.loadTeacher(u, b), [`/__eval/teacher/${basename(options.teacher)}`, backend] as [string, BackendChoice]);
+    } else {
+      const model = await page.evaluate(([u, b, n]) => window.evalApi.loadModel(u, b, n), [modelUrl!, backend, options.batch ?? 16] as [string, BackendChoice, number]);
+      if (!options.random) modelName = model.modelId;
+      loaded = model;
+    }
     log(`${modelName} on ${loaded.backend}: embedding ${entries.length} images of ${options.split}`);
     const vectors: Float32Array[] = [];
     const labels: string[] = [];
