@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../../src/core/embedder-api.ts';
 import { DEFAULT_PREPROCESS } from '../../src/core/options.ts';
+import { l2Normalize } from '../../src/model/builder.ts';
 import { preprocessToTensor } from '../../src/model/preprocess.ts';
 import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
 import { selectBackend } from '../../src/worker/backend-select.ts';
@@ -65,10 +66,7 @@ const evalApi = {
         const decoded = await decodeImage(f, f.name, { maxPixels: 50_000_000 });
         inputs.push(preprocessToTensor(decoded.pixels, TEACHER_PREPROCESS));
       }
-      const out = tf.tidy(() => {
-        const features = model.predict(tf.stack(inputs)) as tf.Tensor2D;
-        return tf.div(features, tf.norm(features, 'euclidean', 1, true));
-      });
+      const out = tf.tidy(() => l2Normalize(model.predict(tf.stack(inputs)) as tf.Tensor2D));
       const flat = (await out.data()) as Float32Array;
       const dim = out.shape[1]!;
       tf.dispose([out, ...inputs]);

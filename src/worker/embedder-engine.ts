@@ -163,7 +163,7 @@ export class EmbedderEngine implements EmbedderApi {
     warm.dispose();
     onProgress?.({ stage: 'compile', done: 1, total: 1 });
     const info: EmbedderInfo = {
-      backend: selection.backend as BackendName,
+      backend: selection.backend,
       backendReasons: selection.reasons,
       modelId: manifest.modelId,
       scale: manifest.architecture.scale,
