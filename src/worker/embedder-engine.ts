@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {
-  BackendName,
   EmbedderApi,
   EmbedderInfo,
   EmbeddingResult,
