@@ -1,64 +1,193 @@
 /**
- * The page's entry. A deliberately plain first page over the public API: drop or pick images, see each
- * embedding's size, norm and first values. The full tool (vectors, similarity matrix, gallery) builds on it.
+ * The page: wires the views (src/ui/) to one embedder client (one worker). The state is a Session of
+ * cards; views subscribe to it. Nothing here sends an image anywhere: files go to the worker as Blobs.
  */
-import type { EmbeddingResult } from './core/embedder-api.ts';
-import { createEmbedder, type Embedder } from './worker/client.ts';
+import { embeddingsToCsv, embeddingsToJson, embeddingsToNpy } from './core/export-formats.ts';
+import { filesFromDrop, filesFromInput, filesFromPaste, type PickedFile } from './ui/collect-files.ts';
+import { download } from './ui/dom.ts';
+import { EmbedQueue } from './ui/embed-queue.ts';
+import { GalleryStore } from './ui/gallery-store.ts';
+import { GalleryView } from './ui/gallery-view.ts';
+import { ImageGrid } from './ui/image-grid.ts';
+import { ModelView, type ModelChoice } from './ui/model-view.ts';
+import { QueryView } from './ui/query-view.ts';
+import { Session } from './ui/session.ts';
+import { SimilarityView } from './ui/similarity-view.ts';
+import { ThumbnailUrls } from './ui/thumbnails.ts';
+import { TopKView } from './ui/topk-view.ts';
+import { VectorView } from './ui/vector-view.ts';
+import { createEmbedder, DEFAULT_MODEL_URL, deleteStoredModel, listStoredModels, type Embedder } from './worker/client.ts';
 
-const status = document.querySelector<HTMLParagraphElement>('#model-status')!;
-const progress = document.querySelector<HTMLProgressElement>('#model-progress')!;
-const dropZone = document.querySelector<HTMLLabelElement>('#drop-zone')!;
-const fileInput = document.querySelector<HTMLInputElement>('#file-input')!;
-const list = document.querySelector<HTMLOListElement>('#results')!;
+const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
-function show(result: EmbeddingResult): void {
-  const li = document.createElement('li');
-  li.dataset.testid = 'image-card';
-  li.dataset.name = result.name;
-  li.dataset.status = result.ok ? 'done' : 'error';
-  if (result.ok) {
-    const norm = Math.hypot(...result.embedding);
-    const head = Array.from(result.embedding.slice(0, 6), (v) => v.toFixed(4)).join(', ');
-    li.textContent = `${result.name}: ${result.embedding.length}-d, norm ${norm.toFixed(4)} [${head}, …]`;
-  } else {
-    li.textContent = `${result.name}: ${result.error.message}`;
-  }
-  list.append(li);
+const session = new Session();
+const thumbs = new ThumbnailUrls();
+const grid = new ImageGrid($<HTMLOListElement>('#cards'), session, thumbs);
+const vector = new VectorView($('#vector-view'), thumbs);
+const topk = new TopKView($('#topk-view'), session, thumbs);
+const similarity = new SimilarityView($('#similarity-view'), session, thumbs);
+const batchProgress = $<HTMLProgressElement>('#batch-progress');
+const batchStatus = $('#batch-status');
+const toGallery = $<HTMLInputElement>('#to-gallery');
+const defaultModel = new URL(DEFAULT_MODEL_URL, location.href).href;
+
+let embedder: Embedder | undefined;
+let modelId = '';
+
+function refreshSelected(): void {
+  const card = session.selected;
+  $('#selected-hint').hidden = !!card;
+  vector.show(card);
+  topk.show(card);
+  query.show(card);
 }
 
-async function main(): Promise<void> {
-  let embedder: Embedder;
+const gallery = new GalleryView($('#gallery-view'), await GalleryStore.open().catch(() => undefined), () => {
+  grid.refreshAll();
+  refreshSelected();
+});
+const query = new QueryView($('#query-view'), gallery);
+grid.predict = (card) => {
+  const r = card.embedding && gallery.search(card.embedding, 1);
+  return r ? { label: r.label, score: r.score! } : undefined;
+};
+
+const queue = new EmbedQueue(
+  session,
+  8,
+  (p) => {
+    batchProgress.hidden = p.done >= p.total;
+    batchProgress.value = p.total ? p.done / p.total : 1;
+    batchStatus.textContent = p.done >= p.total ? `${p.total} images processed.` : `Embedding ${p.done} of ${p.total}…`;
+    models.perImage(p.msPerImage, session.done().length);
+  },
+  (cards) => {
+    const forGallery = cards.filter((c) => c.toGallery);
+    if (forGallery.length > 0) void gallery.add(forGallery);
+    if (session.selected && cards.includes(session.selected)) refreshSelected();
+  },
+);
+
+session.subscribe((e) => {
+  if (e.type === 'selected') refreshSelected();
+  if (e.type === 'added') {
+    batchProgress.hidden = false;
+    queue.kick();
+    if (!session.selected) session.select(e.cards[0]);
+  }
+});
+
+async function switchTo(choice: ModelChoice): Promise<void> {
+  queue.setTarget(undefined);
+  models.busy('Loading the model…');
   try {
-    embedder = await createEmbedder({
-      onProgress: (p) => {
-        if (p.stage === 'download' && p.total > 0) progress.value = p.done / p.total;
-        if (p.stage === 'compile') status.textContent = 'Preparing the model…';
-      },
-    });
+    if (!embedder) {
+      embedder = await createEmbedder({ model: choice.model, backend: choice.backend, onProgress: (p) => models.loading(p) });
+    } else {
+      await embedder.load({ model: choice.model, backend: choice.backend }, (p) => models.loading(p));
+    }
   } catch (e) {
     const hint = /no weight manifest|HTTP 404/.test((e as Error).message)
       ? ' No default model is installed: convert one into models/default (README, "Convert an official PaddleClas model").'
       : '';
-    status.textContent = `The model could not be loaded: ${(e as Error).message}.${hint}`;
+    models.failed(`The model could not be loaded: ${(e as Error).message}.${hint}`);
     return;
   }
   const info = await embedder.info();
-  progress.value = 1;
-  status.textContent = `${info.modelId} (PP-LCNet x${info.scale}, ${info.embeddingDim}-d) on ${info.backend}, loaded in ${Math.round(info.loadMs)} ms.`;
-  const embedFiles = async (files: File[]) => {
-    if (files.length > 0) for (const r of await embedder.embed(files)) show(r);
-  };
-  fileInput.addEventListener('change', () => void embedFiles([...(fileInput.files ?? [])]));
-  dropZone.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    dropZone.classList.add('dragging');
+  models.ready(info);
+  if (info.modelId !== modelId && modelId !== '') session.requeueAll(); // other weights: old vectors are not comparable
+  modelId = info.modelId;
+  gallery.setModel(modelId);
+  const e = embedder;
+  queue.setTarget({ embed: (images) => e.embed(images) });
+  refreshSelected();
+}
+
+const models = new ModelView($('#model-section'), defaultModel, {
+  switchTo,
+  importFiles: async (files) => {
+    if (!embedder) throw new Error('the worker is not running yet');
+    return embedder.importModel(files);
+  },
+  listStored: listStoredModels,
+  deleteStored: deleteStoredModel,
+});
+
+function addFiles(picked: readonly PickedFile[]): void {
+  const intoGallery = toGallery.checked;
+  session.add(
+    picked.map((p) => ({
+      file: p.file,
+      // Folder drops often repeat file names (1.jpg in every class): the folder keeps them apart.
+      name: p.label ? `${p.label}/${p.file.name}` : p.file.name,
+      label: p.label,
+      toGallery: intoGallery,
+    })),
+  );
+}
+
+const dropZone = $('#drop-zone');
+for (const id of ['#file-input', '#folder-input']) {
+  const input = $<HTMLInputElement>(id);
+  input.addEventListener('change', () => {
+    addFiles(filesFromInput(input.files));
+    input.value = '';
   });
-  dropZone.addEventListener('dragleave', () => dropZone.classList.remove('dragging'));
-  dropZone.addEventListener('drop', (e) => {
+}
+for (const picker of document.querySelectorAll<HTMLLabelElement>('[data-picker]')) {
+  picker.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      document.getElementById(picker.htmlFor)?.click();
+    }
+  });
+}
+// The whole page accepts drops, so a near miss does not open the image in the tab (and lose the session).
+document.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  dropZone.classList.add('dragging');
+});
+document.addEventListener('dragleave', (e) => {
+  if (!e.relatedTarget) dropZone.classList.remove('dragging');
+});
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dropZone.classList.remove('dragging');
+  void filesFromDrop(e.dataTransfer).then(addFiles);
+});
+document.addEventListener('paste', (e) => {
+  const picked = filesFromPaste(e.clipboardData);
+  if (picked.length > 0) {
     e.preventDefault();
-    dropZone.classList.remove('dragging');
-    void embedFiles([...(e.dataTransfer?.files ?? [])]);
+    addFiles(picked);
+  }
+});
+
+for (const button of document.querySelectorAll<HTMLButtonElement>('[data-export]')) {
+  button.addEventListener('click', () => {
+    const rows = session.done().map((c) => ({ name: c.name, embedding: c.embedding! }));
+    if (rows.length === 0) {
+      batchStatus.textContent = 'Nothing to export yet: no image is embedded.';
+      return;
+    }
+    const stem = `shitu-embeddings-${modelId}`;
+    const kind = button.dataset.export;
+    if (kind === 'json') download(`${stem}.json`, embeddingsToJson(rows, modelId), 'application/json');
+    if (kind === 'csv') download(`${stem}.csv`, embeddingsToCsv(rows), 'text/csv');
+    if (kind === 'npy') download(`${stem}.npy`, embeddingsToNpy(rows) as Uint8Array<ArrayBuffer>, 'application/octet-stream');
+    batchStatus.textContent = `Exported ${rows.length} embeddings as ${kind}.`;
   });
 }
 
-void main();
+$('#clear-images').addEventListener('click', () => {
+  queue.reset();
+  session.clear();
+  thumbs.releaseAll();
+  batchProgress.hidden = true;
+  batchStatus.textContent = '';
+  refreshSelected();
+});
+
+await gallery.load();
+await models.refreshList(defaultModel);
+await switchTo({ model: defaultModel, backend: 'auto' });

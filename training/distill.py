@@ -61,6 +61,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument('--weight-decay', type=float, default=0.01, help='AdamW decoupled decay (conv/linear weights)')
     ap.add_argument('--warmup', type=float, default=0.03, help='warm-up fraction of the schedule')
     ap.add_argument('--sim-weight', type=float, default=1.0, help='weight of the similarity-matrix term')
+    ap.add_argument('--spatial-weight', type=float, default=0.0,
+                    help='weight of the per-position term (student last_conv map vs the teacher map, pooled to '
+                         "the student's grid); 0 = off")
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--image-size', type=int, default=160, help="student's training resolution")
     ap.add_argument('--teacher-size', type=int, default=224, help="teacher's resolution for the same crop")
@@ -130,6 +133,12 @@ def lr_at(progress: float, args: argparse.Namespace) -> float:
         return args.lr * max(progress / args.warmup, 1e-3)
     p = min(1.0, (progress - args.warmup) / max(1e-9, 1.0 - args.warmup))
     return args.lr * 0.5 * (1.0 + math.cos(math.pi * p))
+
+
+def spatial_loss(s_map: torch.Tensor, t_map: torch.Tensor) -> torch.Tensor:
+    """1 - cosine at every position of the student's grid; the teacher's map is average-pooled onto it."""
+    t = F.adaptive_avg_pool2d(t_map, s_map.shape[-2:])
+    return (1.0 - F.cosine_similarity(s_map, t, dim=1, eps=1e-8)).mean()
 
 
 def distill_losses(s_feat: torch.Tensor, s_emb: torch.Tensor, t_feat: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -315,8 +324,9 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     budget = args.minutes * 60.0
     progress = (step / args.steps) if args.steps else (elapsed / budget)
-    window = {'n': 0, 'feat': 0.0, 'sim': 0.0, 'images': 0, 'wait': 0.0, 'pause': 0.0, 't': time.time()}
-    last: Dict = {'feat': None, 'sim': None}  # None, not NaN: student.json must stay valid JSON
+    window = {'n': 0, 'feat': 0.0, 'sim': 0.0, 'spatial': 0.0, 'images': 0, 'wait': 0.0, 'pause': 0.0,
+              't': time.time()}
+    last: Dict = {'feat': None, 'sim': None, 'spatial': None}  # None, not NaN: student.json must stay valid JSON
     next_ckpt = elapsed + args.checkpoint_minutes * 60
     next_eval = elapsed + args.eval_minutes * 60 if args.eval_minutes > 0 else math.inf
     mix_rng = torch.Generator().manual_seed(args.seed * 7919 + step)
@@ -338,10 +348,21 @@ def main(argv: Optional[List[str]] = None) -> None:
             perm = torch.randperm(xs.shape[0], generator=mix_rng)
             s_in = lam * s_in + (1 - lam) * s_in[perm]
             t_in = lam * t_in + (1 - lam) * t_in[perm]
-        t_feat = teacher.features(t_in)
-        s_feat, s_emb = student(s_in)
-        losses = distill_losses(s_feat, s_emb, t_feat)
-        loss = losses['feat'] + args.sim_weight * losses['sim']
+        if args.spatial_weight > 0:
+            with torch.no_grad():
+                t_map = teacher.feature_map(t_in)
+            t_feat = t_map.mean(dim=(2, 3))
+            s_map = student.backbone.trunk(s_in)
+            s_feat = student.backbone.head(s_map)
+            s_emb = student.forward_neck(s_feat)
+            losses = distill_losses(s_feat, s_emb, t_feat)
+            losses['spatial'] = spatial_loss(student.backbone.spatial_features(s_map), t_map)
+        else:
+            t_feat = teacher.features(t_in)
+            s_feat, s_emb = student(s_in)
+            losses = distill_losses(s_feat, s_emb, t_feat)
+            losses['spatial'] = torch.zeros(())
+        loss = losses['feat'] + args.sim_weight * losses['sim'] + args.spatial_weight * losses['spatial']
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -355,13 +376,15 @@ def main(argv: Optional[List[str]] = None) -> None:
         window['images'] += xs.shape[0]
         window['feat'] += float(losses['feat'])
         window['sim'] += float(losses['sim'])
+        window['spatial'] += float(losses['spatial'])
         if now - window['t'] >= args.log_seconds or progress >= 1.0:
             dt = now - window['t'] - window['pause']
-            last = {'feat': window['feat'] / window['n'], 'sim': window['sim'] / window['n']}
+            last = {k: window[k] / window['n'] for k in ('feat', 'sim', 'spatial')}
             log(f'step {step} epoch {step / (len(ds) // args.batch):.2f} train {elapsed / 60:.2f} min | '
                 f'{window["images"] / dt:.1f} img/s (data wait {100 * window["wait"] / dt:.0f}%) | '
-                f'feat {last["feat"]:.4f} sim {last["sim"]:.5f} | lr {lr:.2e}')
-            window = {'n': 0, 'feat': 0.0, 'sim': 0.0, 'images': 0, 'wait': 0.0, 'pause': 0.0, 't': now}
+                f'feat {last["feat"]:.4f} sim {last["sim"]:.5f} spatial {last["spatial"]:.4f} | lr {lr:.2e}')
+            window = {'n': 0, 'feat': 0.0, 'sim': 0.0, 'spatial': 0.0, 'images': 0, 'wait': 0.0, 'pause': 0.0,
+                      't': now}
         if elapsed >= next_ckpt or elapsed >= next_eval:
             if elapsed >= next_ckpt:
                 save_checkpoint(ckpt_path, student, opt, {'step': step, 'elapsed': elapsed,

@@ -110,13 +110,25 @@ class PPLCNet(nn.Module):
             ]))
         self.last_conv = nn.Conv2d(make_divisible(LAST_CONV_IN * scale), CLASS_EXPAND, 1, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's map, before the global pool: [N, 512*scale, H/32, W/32]."""
         x = self.conv1(x)
         for stage in NET_CONFIG:
             x = getattr(self, stage)(x)
-        x = F.adaptive_avg_pool2d(x, 1)
+        return x
+
+    def head(self, trunk_map: torch.Tensor) -> torch.Tensor:
+        """What PaddleClas does after the trunk: pool, last_conv, hardswish, x 0.8 -> [N, 1280]."""
+        x = F.adaptive_avg_pool2d(trunk_map, 1)
         x = F.hardswish(self.last_conv(x)) * INFERENCE_DROPOUT_SCALE
         return torch.flatten(x, 1)
+
+    def spatial_features(self, trunk_map: torch.Tensor) -> torch.Tensor:
+        """Training only: last_conv + hardswish at every position (no pool) -> [N, 1280, h, w]."""
+        return F.hardswish(self.last_conv(trunk_map)) * INFERENCE_DROPOUT_SCALE
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(x))
 
 
 class Neck(nn.Module):

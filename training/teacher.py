@@ -281,6 +281,11 @@ class Teacher(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(x).mean(dim=(2, 3))
 
+    @torch.no_grad()
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk's last map before pooling: [N, 1280, H/32, W/32]."""
+        return self.trunk(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 

@@ -98,9 +98,31 @@ export interface EmbedderInfo {
   readonly memory: { readonly numTensors: number; readonly numBytes: number };
 }
 
+/** One file of a model to import (bytes transferred into the worker). */
+export interface ModelFileInput {
+  readonly name: string;
+  readonly bytes: ArrayBuffer;
+}
+
+/** A model converted in the browser and kept in Cache Storage; load it with `load({ model: url })`. */
+export interface StoredModelInfo {
+  readonly id: string;
+  /** A virtual URL of this origin, served from Cache Storage (never from the network). */
+  readonly url: string;
+  readonly scale: number;
+  readonly embeddingDim: number;
+  readonly provenance: string;
+}
+
 export interface EmbedderApi {
   load(options?: LoadOptions, onProgress?: ProgressCallback): Promise<EmbedderInfo>;
   embed(images: readonly ImageInput[], options?: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]>;
   info(): Promise<EmbedderInfo>;
   dispose(): Promise<void>;
+}
+
+/** What the browser worker offers beyond the engine: converting a PaddleClas / ONNX model in place. */
+export interface EmbedderWorkerApi extends EmbedderApi {
+  /** Converts (`inference.pdmodel` + `inference.pdiparams`) or one `.onnx`, stores it, and returns where it is. */
+  importModel(files: readonly ModelFileInput[]): Promise<StoredModelInfo>;
 }

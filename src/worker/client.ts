@@ -4,7 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type {
-  EmbedderApi,
+  EmbedderWorkerApi,
   EmbedderInfo,
   EmbeddingResult,
   EmbedOptions,
@@ -13,8 +13,11 @@ import type {
   LoadOptions,
   NamedImage,
   ProgressCallback,
+  StoredModelInfo,
 } from '../core/embedder-api.ts';
 import * as errors from '../core/errors.ts';
+
+export { deleteStoredModel, listStoredModels } from './model-store.ts';
 
 /** Anything `embed` accepts on the main thread. */
 export type ClientImage = ImageInput | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
@@ -24,8 +27,10 @@ export interface CreateEmbedderOptions extends LoadOptions {
   readonly onProgress?: ProgressCallback;
 }
 
-export interface Embedder extends Omit<EmbedderApi, 'embed'> {
+export interface Embedder extends Omit<EmbedderWorkerApi, 'embed' | 'importModel'> {
   embed(images: readonly ClientImage[], options?: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]>;
+  /** Converts a PaddleClas inference model (.pdmodel + .pdiparams) or an .onnx in the worker and stores it. */
+  importModel(files: readonly File[]): Promise<StoredModelInfo>;
 }
 
 /** The embedded default model, resolved against the page (Vite's base), so a build works from any path. */
@@ -74,7 +79,7 @@ async function toTransferable(input: ClientImage, index: number): Promise<{ valu
 /** Starts a worker and loads a model in it. Resolves once the model is warmed up. */
 export async function createEmbedder(options: CreateEmbedderOptions = {}): Promise<Embedder> {
   const worker = new Worker(new URL('./embedder.worker.ts', import.meta.url), { type: 'module', name: 'shitu-embedder' });
-  const remote = Comlink.wrap<EmbedderApi>(worker);
+  const remote = Comlink.wrap<EmbedderWorkerApi>(worker);
   const { onProgress, ...load } = options;
   const loadWith = (o: LoadOptions, cb?: ProgressCallback): Promise<EmbedderInfo> =>
     typed(remote.load({ ...o, model: o.model ?? new URL(DEFAULT_MODEL_URL, location.href).href }, cb && Comlink.proxy(cb)));
@@ -99,6 +104,10 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
       );
     },
     info: () => typed(remote.info()),
+    async importModel(files) {
+      const inputs = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+      return typed(remote.importModel(Comlink.transfer(inputs, inputs.map((i) => i.bytes))));
+    },
     async dispose() {
       if (terminated) return;
       terminated = true;

@@ -1,21 +1,24 @@
 /**
- * The worker entry: one EmbedderEngine behind comlink. All tfjs work happens here, off the main thread.
+ * The worker entry: one EmbedderEngine behind comlink. All tfjs work happens here, off the main thread,
+ * and so does converting a user's PaddleClas / ONNX model, which can take seconds on a large file.
  */
 import * as Comlink from 'comlink';
-import type { EmbedderApi, EmbedOptions, ImageInput, LoadOptions, ProgressCallback } from '../core/embedder-api.ts';
+import type { EmbedderWorkerApi, EmbedOptions, ImageInput, LoadOptions, ModelFileInput, ProgressCallback } from '../core/embedder-api.ts';
+import { importModelFiles } from '../model/io/import-files.ts';
 import { BROWSER_PROBES } from './browser-backends.ts';
 import { decodeImage } from './decode-image.ts';
 import { EmbedderEngine } from './embedder-engine.ts';
+import { cachedFetch, storeModel } from './model-store.ts';
 
 const engine = new EmbedderEngine({
   probes: BROWSER_PROBES,
   decode: decodeImage,
-  fetch: (url) => fetch(url),
+  fetch: cachedFetch,
   // The client always passes a model URL resolved against the page; this is only a last resort.
   defaultModelUrl: new URL('/models/default/manifest.json', self.location.origin).href,
 });
 
-const api: EmbedderApi = {
+const api: EmbedderWorkerApi = {
   load: (options?: LoadOptions, onProgress?: ProgressCallback) => engine.load(options, onProgress),
   async embed(images: readonly ImageInput[], options?: EmbedOptions, onProgress?: ProgressCallback) {
     const results = await engine.embed(images, options, onProgress);
@@ -27,6 +30,10 @@ const api: EmbedderApi = {
   },
   info: () => engine.info(),
   dispose: () => engine.dispose(),
+  async importModel(files: readonly ModelFileInput[]) {
+    const { encoded } = await importModelFiles(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
+    return storeModel(encoded);
+  },
 };
 
 Comlink.expose(api);

@@ -1,15 +1,79 @@
-/** The page as `npm start` serves it: the embedded default model loads, and picked files get cards. */
+/**
+ * The page as `npm start` serves it, with real photographs: cards and their states, the vector view,
+ * the similarity matrix (and its pair view), top-k, bad files on their own cards, keyboard use.
+ */
 import { expect, test } from '@playwright/test';
+import { matrixValue, openPage, photo, PHOTOS, waitSettled } from './support/page.ts';
 
-test('the page loads the default model and embeds picked files, bad ones on their own card', async ({ page }) => {
-  await page.goto('/');
-  await expect(page.getByTestId('model-status')).toContainText('pplcnet-x1_0-distilled-caltech60', { timeout: 60_000 });
-  await expect(page.getByTestId('model-status')).toContainText('512-d');
-  await page.locator('#file-input').setInputFiles(['test/fixtures/images/gradient.jpg', 'test/fixtures/images/not-an-image.jpg']);
-  const cards = page.getByTestId('image-card');
-  await expect(cards).toHaveCount(2);
-  await expect(page.locator('[data-testid="image-card"][data-name="gradient.jpg"]')).toHaveAttribute('data-status', 'done');
-  await expect(page.locator('[data-testid="image-card"][data-name="gradient.jpg"]')).toContainText('512-d, norm 1.0000');
-  await expect(page.locator('[data-testid="image-card"][data-name="not-an-image.jpg"]')).toHaveAttribute('data-status', 'error');
+test('photos are embedded: 512-d vectors, two views of the cat closer than anything else', async ({ page }) => {
+  await openPage(page);
+  await expect(page.getByTestId('model-status')).toContainText('pplcnet-x1_0-distilled-caltech60');
+  await page.getByTestId('file-input').setInputFiles(PHOTOS.map(photo));
+  await waitSettled(page, PHOTOS.length);
+  await expect(page.locator('[data-testid="image-card"][data-status="done"]')).toHaveCount(PHOTOS.length);
+
+  // The first card is selected on arrival: its vector is drawn with its statistics.
+  await expect(page.getByTestId('vector-stats')).toContainText('512 values · norm 1.0000');
+
+  // Card order = drop order: 0 and 1 are the two cat views.
+  const cats = await matrixValue(page, 0, 1);
+  expect(await matrixValue(page, 1, 0)).toBeCloseTo(cats, 6);
+  expect(await matrixValue(page, 0, 0)).toBeCloseTo(1, 5);
+  for (const other of [2, 3, 4]) {
+    expect(cats).toBeGreaterThan(await matrixValue(page, 0, other));
+    expect(cats).toBeGreaterThan(await matrixValue(page, 1, other));
+  }
+  // Top-k of the first cat starts with the other cat.
+  await expect(page.getByTestId('topk-list').locator('li').first()).toHaveAttribute('data-index', '1');
+
+  // Hover names the pair; a click shows both images side by side.
+  const cell = page.locator('[data-testid="similarity-matrix"] [data-i="0"][data-j="1"]');
+  await cell.hover();
+  await expect(page.getByTestId('matrix-tooltip')).toContainText(`cat-view-1.jpg × cat-view-2.jpg: ${cats.toFixed(3)}`);
+  await cell.click();
+  await expect(page.getByTestId('compare-dialog')).toBeVisible();
+  await expect(page.getByTestId('compare-dialog').locator('img')).toHaveCount(2);
+  await page.getByTestId('compare-close').click();
+  await expect(page.getByTestId('compare-dialog')).toBeHidden();
+});
+
+test('bad files show their error on their own card; the others are embedded', async ({ page }) => {
+  await openPage(page);
+  const bad = ['not-an-image.jpg', 'truncated.jpg', 'empty.jpg'];
+  await page.getByTestId('file-input').setInputFiles([photo('coffee.jpg'), ...bad.map((f) => `test/fixtures/images/${f}`), photo('rocket.jpg')]);
+  await waitSettled(page, 5);
+  for (const name of ['coffee.jpg', 'rocket.jpg']) {
+    await expect(page.locator(`[data-testid="image-card"][data-name="${name}"]`)).toHaveAttribute('data-status', 'done');
+  }
+  for (const name of bad) {
+    const card = page.locator(`[data-testid="image-card"][data-name="${name}"]`);
+    await expect(card).toHaveAttribute('data-status', 'error');
+    await expect(card).toContainText('Error:');
+  }
   await expect(page.locator('[data-testid="image-card"][data-name="not-an-image.jpg"]')).toContainText('not an image');
+  // The matrix holds only the embedded images: cards 0 and 4.
+  expect(await matrixValue(page, 0, 4)).toBeLessThan(1);
+  await expect(page.locator('[data-testid="similarity-matrix"] [data-i="1"]')).toHaveCount(0);
+});
+
+test('keyboard: cards are selected with Enter, the matrix is walked with arrow keys', async ({ page }) => {
+  await openPage(page);
+  await page.getByTestId('file-input').setInputFiles([photo('cat-view-1.jpg'), photo('coffee.jpg'), photo('rocket.jpg')]);
+  await waitSettled(page, 3);
+  const second = page.locator('[data-testid="image-card"][data-index="1"]');
+  await second.focus();
+  await page.keyboard.press('Enter');
+  await expect(second).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByText('coffee.jpg', { exact: true }).last()).toBeVisible();
+
+  await page.getByTestId('similarity-matrix').focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByTestId('matrix-tooltip')).toContainText('coffee.jpg × coffee.jpg: 1.000');
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('matrix-tooltip')).toContainText('coffee.jpg × rocket.jpg');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('compare-dialog')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('compare-dialog')).toBeHidden();
 });

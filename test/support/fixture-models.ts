@@ -3,8 +3,10 @@
  * weight manifests so the page, the worker and Node load them exactly as they load any model.
  */
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeManifest } from '../../src/model/io/manifest-codec.ts';
+import { writePaddleInference } from '../../src/model/io/paddle-export.ts';
 import { randomStateDict } from '../../src/model/io/random-weights.ts';
 import { writeModelFiles } from '../../scripts/lib/model-files.ts';
 
@@ -43,6 +45,19 @@ export async function writeFixtureModel(m: FixtureModel): Promise<string> {
   return writeModelFiles(join(GENERATED_DIR, m.id), encoded);
 }
 
+/** The small fixture model as a Paddle inference model (what a PaddleClas user has), for the page's import. */
+export const PADDLE_FIXTURE_DIR = `${GENERATED_DIR}/paddle-${FIXTURE_MODELS.small.id}`;
+
+export async function writePaddleFixture(): Promise<void> {
+  const m = FIXTURE_MODELS.small;
+  if (existsSync(join(PADDLE_FIXTURE_DIR, 'inference.pdiparams'))) return;
+  const files = writePaddleInference({ scale: m.scale, embeddingDim: m.embeddingDim, stateDict: randomStateDict(m.scale, m.embeddingDim, 'separate', m.seed) });
+  await mkdir(PADDLE_FIXTURE_DIR, { recursive: true });
+  await writeFile(join(PADDLE_FIXTURE_DIR, 'inference.pdmodel'), files.pdmodel);
+  await writeFile(join(PADDLE_FIXTURE_DIR, 'inference.pdiparams'), files.pdiparams);
+}
+
 export async function writeAllFixtureModels(): Promise<void> {
   for (const m of Object.values(FIXTURE_MODELS)) await writeFixtureModel(m);
+  await writePaddleFixture();
 }

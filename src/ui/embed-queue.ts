@@ -1,0 +1,103 @@
+/**
+ * Embeds queued cards in small chunks, in drop order, one chunk in flight at a time. Small chunks keep
+ * every card's state current ("embedding" means: in the worker now) and each reply small, so the main thread
+ * never handles a large message at once, even for a drop of 1,000 images.
+ */
+import type { EmbeddingResult } from '../core/embedder-api.ts';
+import type { EmbedderErrorCode } from '../core/errors.ts';
+import type { Card, Session } from './session.ts';
+
+export interface EmbedTarget {
+  embed(images: readonly { id: string; name: string; image: Blob }[]): Promise<EmbeddingResult[]>;
+}
+
+export interface QueueProgress {
+  readonly done: number;
+  readonly total: number;
+  /** Mean worker time per image in the last chunk (decode + preprocess + inference). */
+  readonly msPerImage: number | undefined;
+}
+
+export class EmbedQueue {
+  private running = false;
+  private target: EmbedTarget | undefined;
+  private generation = 0;
+  private done = 0;
+  private total = 0;
+
+  constructor(
+    private readonly session: Session,
+    private readonly chunkSize: number,
+    private readonly onProgress: (p: QueueProgress) => void,
+    private readonly onEmbedded: (cards: readonly Card[]) => void,
+  ) {}
+
+  /** A new model: chunks already in flight for the old one are discarded when they return. */
+  setTarget(target: EmbedTarget | undefined): void {
+    this.target = target;
+    this.generation++;
+    this.done = 0;
+    this.total = this.session.cards.filter((c) => c.status === 'queued').length;
+    this.kick();
+  }
+
+  /** After the session was cleared: whatever is in flight belongs to cards that are gone. */
+  reset(): void {
+    this.generation++;
+    this.done = 0;
+    this.total = 0;
+  }
+
+  /** Call after cards were queued. */
+  kick(): void {
+    this.total = this.done + this.session.cards.filter((c) => c.status === 'queued' || c.status === 'embedding').length;
+    if (!this.running && this.target) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      for (;;) {
+        const target = this.target;
+        const generation = this.generation;
+        const chunk = this.session.cards.filter((c) => c.status === 'queued').slice(0, this.chunkSize);
+        if (!target || chunk.length === 0) break;
+        for (const c of chunk) c.status = 'embedding';
+        this.session.update(chunk);
+        let results: EmbeddingResult[];
+        try {
+          results = await target.embed(chunk.map((c) => ({ id: String(c.index), name: c.name, image: c.file })));
+        } catch (e) {
+          // The whole call failed (worker gone, model disposed): say so on each card, keep the rest queued.
+          const code: EmbedderErrorCode = (e as { code?: EmbedderErrorCode }).code ?? 'backend';
+          results = chunk.map((c): EmbeddingResult => ({ ok: false, id: String(c.index), name: c.name, error: { code, message: (e as Error).message } }));
+        }
+        if (generation !== this.generation) {
+          for (const c of chunk) if (c.status === 'embedding') c.status = 'queued';
+          continue;
+        }
+        // Cards are matched by index within this generation; a clear() bumps the generation first.
+        let workerMs = 0;
+        for (const r of results) {
+          const card = this.session.cards[Number(r.id)];
+          if (!card) continue;
+          if (r.ok) {
+            card.status = 'done';
+            card.embedding = r.embedding;
+            workerMs += r.timings.decodeMs + r.timings.preprocessMs + r.timings.inferenceMs;
+          } else {
+            card.status = 'error';
+            card.error = r.error.message;
+          }
+        }
+        this.done += chunk.length;
+        this.session.update(chunk);
+        this.onEmbedded(chunk.filter((c) => c.status === 'done'));
+        const ok = results.filter((r) => r.ok).length;
+        this.onProgress({ done: this.done, total: Math.max(this.total, this.done), msPerImage: ok > 0 ? workerMs / ok : undefined });
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The selected image as a gallery query: its top matches with scores and, when the best score passes the
+ * threshold, its label (PP-ShiTu's recognition step). Also where one image is added to the gallery.
+ */
+import { formatScore, h } from './dom.ts';
+import { labelOrStem, type GalleryView } from './gallery-view.ts';
+import type { Card } from './session.ts';
+
+export class QueryView {
+  private readonly verdict = h('p', { class: 'verdict', 'data-testid': 'query-label', role: 'status' });
+  private readonly list = h('ol', { class: 'match-list', 'data-testid': 'gallery-matches' });
+  private readonly label = h('input', { id: 'add-label', placeholder: 'label', 'data-testid': 'add-label' });
+  private readonly add = h('button', { type: 'button', text: 'Add to gallery', 'data-testid': 'add-to-gallery' });
+  private current: Card | undefined;
+
+  constructor(root: HTMLElement, private readonly gallery: GalleryView) {
+    root.append(
+      h('h3', { text: 'Gallery search' }),
+      this.verdict,
+      this.list,
+      h('div', { class: 'row' }, h('label', { for: 'add-label', text: 'Label' }), this.label, this.add),
+    );
+    this.add.addEventListener('click', () => {
+      const card = this.current;
+      if (!card?.embedding) return;
+      const label = this.label.value.trim() || labelOrStem(card);
+      void this.gallery.add([card], () => label);
+    });
+  }
+
+  show(card: Card | undefined): void {
+    this.current = card;
+    this.add.disabled = !card?.embedding;
+    if (card && document.activeElement !== this.label) this.label.value = labelOrStem(card);
+    const result = card?.embedding && this.gallery.search(card.embedding);
+    if (!card?.embedding) {
+      this.verdict.textContent = '';
+      this.list.replaceChildren();
+      return;
+    }
+    if (!result) {
+      this.verdict.textContent = 'The gallery is empty (for this model): add labelled images to recognise this one.';
+      this.list.replaceChildren();
+      return;
+    }
+    this.verdict.dataset.label = result.label ?? '';
+    this.verdict.textContent = result.label
+      ? `Recognised as “${result.label}” (score ${formatScore(result.score!)}).`
+      : `Unknown: the best score ${formatScore(result.score!)} is below the threshold ${this.gallery.threshold}.`;
+    this.list.replaceChildren(
+      ...result.matches.map((m) => {
+        const item = this.gallery.item(m.id);
+        return h('li', { 'data-label': m.label, 'data-score': m.score.toFixed(6) },
+          h('span', { class: 'match' },
+            item?.thumbnail ? h('img', { src: item.thumbnail, alt: '' }) : null,
+            h('span', { class: 'match-name', text: `${m.label} · ${item?.name ?? ''}` }),
+            h('span', { class: 'match-score', text: formatScore(m.score) })));
+      }),
+    );
+  }
+}

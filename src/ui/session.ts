@@ -1,0 +1,86 @@
+/**
+ * The page's state: the images of this visit (cards) and which one is selected. Views subscribe and redraw;
+ * nothing here touches the DOM, so the state rules are tested in Node.
+ */
+
+export type CardStatus = 'queued' | 'embedding' | 'done' | 'error';
+
+export interface Card {
+  /** Position in drop order; stable for the card's life (the matrix's data-i / data-j). */
+  readonly index: number;
+  readonly file: Blob;
+  readonly name: string;
+  label: string;
+  status: CardStatus;
+  embedding?: Float32Array;
+  error?: string;
+  /** Add to the gallery as soon as the embedding exists (images dropped in gallery mode). */
+  toGallery: boolean;
+}
+
+export type SessionEvent =
+  | { readonly type: 'added'; readonly cards: readonly Card[] }
+  | { readonly type: 'updated'; readonly cards: readonly Card[] }
+  | { readonly type: 'selected'; readonly card: Card | undefined }
+  | { readonly type: 'cleared' };
+
+export class Session {
+  readonly cards: Card[] = [];
+  selected: Card | undefined;
+  private readonly listeners = new Set<(e: SessionEvent) => void>();
+
+  subscribe(fn: (e: SessionEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private emit(e: SessionEvent): void {
+    for (const fn of this.listeners) fn(e);
+  }
+
+  add(items: readonly { file: Blob; name: string; label: string; toGallery?: boolean }[]): Card[] {
+    const added = items.map((it, k): Card => ({
+      index: this.cards.length + k,
+      file: it.file,
+      name: it.name,
+      label: it.label,
+      status: 'queued',
+      toGallery: it.toGallery ?? false,
+    }));
+    this.cards.push(...added);
+    if (added.length > 0) this.emit({ type: 'added', cards: added });
+    return added;
+  }
+
+  update(cards: readonly Card[]): void {
+    if (cards.length > 0) this.emit({ type: 'updated', cards });
+  }
+
+  select(card: Card | undefined): void {
+    this.selected = card;
+    this.emit({ type: 'selected', card });
+  }
+
+  /** Cards with an embedding, in card order. */
+  done(): Card[] {
+    return this.cards.filter((c) => c.status === 'done' && c.embedding);
+  }
+
+  /** Every card goes back to the queue (after a model change: old embeddings are not comparable). */
+  requeueAll(): Card[] {
+    const requeued = this.cards.filter((c) => c.status !== 'queued');
+    for (const c of requeued) {
+      c.status = 'queued';
+      c.embedding = undefined;
+      c.error = undefined;
+    }
+    this.update(requeued);
+    return requeued;
+  }
+
+  clear(): void {
+    this.cards.length = 0;
+    this.selected = undefined;
+    this.emit({ type: 'cleared' });
+  }
+}
