@@ -33,17 +33,17 @@ async function main(): Promise<void> {
     const page = await session.newPage('/');
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForSelector('[data-testid="model-status"][data-backend]', { timeout: 300_000 });
-    await page.screenshot({ path: join(out, '1-start.png'), fullPage: true });
+    await page.screenshot({ path: join(out, '1-start.jpg'), type: 'jpeg', quality: 80, fullPage: true });
 
     await page.setInputFiles('[data-testid="file-input"]', [...FILES, 'test/fixtures/images/not-an-image.jpg']);
     await waitAllDone(page, FILES.length + 1);
     await page.locator('[data-testid="image-card"]').first().click();
-    await page.screenshot({ path: join(out, '2-images-and-vector.png'), fullPage: true });
+    await page.screenshot({ path: join(out, '2-images-and-vector.jpg'), type: 'jpeg', quality: 80, fullPage: true });
 
     await page.locator('[data-testid="similarity-matrix"] .matrix-cell[data-i="0"][data-j="1"]').hover();
-    await page.locator('[data-testid="similarity-matrix"]').screenshot({ path: join(out, '3-similarity-matrix.png') });
+    await page.locator('[data-testid="similarity-matrix"]').screenshot({ path: join(out, '3-similarity-matrix.jpg'), type: 'jpeg', quality: 80 });
     await page.locator('[data-testid="similarity-matrix"] .matrix-cell[data-i="0"][data-j="1"]').click();
-    await page.screenshot({ path: join(out, '4-compare-pair.png') });
+    await page.screenshot({ path: join(out, '4-compare-pair.jpg'), type: 'jpeg', quality: 80 });
     await page.locator('[data-testid="compare-close"]').click();
 
     // A gallery from the first cat view and the unrelated photos; the second cat view is the query.
@@ -54,10 +54,10 @@ async function main(): Promise<void> {
       await page.waitForFunction((n) => document.querySelectorAll('[data-testid="gallery-item"]').length >= n, [0, 2, 3, 4].indexOf(i) + 1);
     }
     await page.locator('[data-testid="image-card"][data-index="1"]').click();
-    await page.screenshot({ path: join(out, '5-gallery-search.png'), fullPage: true });
+    await page.screenshot({ path: join(out, '5-gallery-search.jpg'), type: 'jpeg', quality: 80, fullPage: true });
 
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.screenshot({ path: join(out, '6-phone.png'), fullPage: false });
+    await page.screenshot({ path: join(out, '6-phone.jpg'), type: 'jpeg', quality: 80, fullPage: false });
     console.log(`screenshots in ${out}`);
   } finally {
     await session.close();

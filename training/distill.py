@@ -39,6 +39,7 @@ sys.dont_write_bytecode = True  # no __pycache__ inside the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import (DistillDataset, PlainDataset, label_ids, read_split, student_input,  # noqa: E402
                   teacher_input, worker_init)
+from neck_fit import whitening_neck  # noqa: E402
 from student import Student  # noqa: E402
 from teacher import Teacher  # noqa: E402
 
@@ -80,7 +81,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument('--bn-recalibrate', type=int, default=1024,
                     help='training images for the 224 BatchNorm re-estimation at the end (0 = off)')
     ap.add_argument('--resume', help='checkpoint.pt to continue from')
-    ap.add_argument('--init-from', help='start the student from a weight manifest folder (e.g. models/default); '
+    ap.add_argument('--whiten-neck', type=float, default=None, metavar='POWER',
+                    help='after training, replace the neck by a PCA neck fitted on the training images\' backbone '
+                         'features, axes scaled by eigenvalue^-POWER (training/neck_fit.py; chosen with '
+                         'training/neck_probe.py on held-out training classes)')
+    ap.add_argument('--init-from', help='start the student from a weight manifest folder (e.g. models/default) '
+                                        'or a checkpoint.pt; '
                     'a fresh optimizer and schedule, unlike --resume')
     return ap.parse_args(argv)
 
@@ -289,8 +295,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     step, elapsed, images_seen = 0, 0.0, 0
     ckpt_path = os.path.join(args.out, 'checkpoint.pt')
     if args.init_from and not args.resume:
-        from manifest_weights import read_manifest_weights
-        student.load_canonical(read_manifest_weights(args.init_from))
+        if args.init_from.endswith('.pt'):
+            student.load_state_dict(torch.load(args.init_from, map_location='cpu')['student'])
+        else:
+            from manifest_weights import read_manifest_weights
+            student.load_canonical(read_manifest_weights(args.init_from))
         log(f'initialised the student from {args.init_from}')
     if args.resume:
         ck = torch.load(args.resume, map_location='cpu')
@@ -425,6 +434,21 @@ def main(argv: Optional[List[str]] = None) -> None:
             f'{len(train_images) - half} other training images {before:.4f} -> {after:.4f}; '
             f'{"kept" if kept else "discarded"} ({time.time() - t0:.0f}s)')
     student.eval()
+    neck_info: Dict = {'method': 'distilled (similarity-matrix loss)'}
+    if args.whiten_neck is not None:
+        t0 = time.time()
+        if eval_images is not None:
+            results['student_distilled_neck'] = student_eval(student, eval_images, eval_labels)
+        all_train = load_images(args.data, args.split, DEPLOY_SIZE, args.workers)
+        feats = embed_all(lambda b: student.forward_features(student_input(b)), all_train)
+        del all_train
+        w, b = whitening_neck(feats, args.dim, args.whiten_neck)
+        with torch.no_grad():
+            student.neck.fc.weight.copy_(w)
+            student.neck.fc.bias.copy_(b)
+        neck_info = {'method': f'PCA to {args.dim} on {len(feats)} training images at {DEPLOY_SIZE}, '
+                               f'axes scaled by eigenvalue^-{args.whiten_neck}', 'power': args.whiten_neck}
+        log(f'neck replaced: {neck_info["method"]} ({time.time() - t0:.0f}s)')
     if eval_images is not None:
         results['student'] = student_eval(student, eval_images, eval_labels)
         log(f'final eval on {os.path.basename(args.eval_split)} @224: '
@@ -435,7 +459,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         'batchNorm': 'separate', 'seed': args.seed, 'config': vars(args),
         'trainingSeconds': round(elapsed, 1), 'steps': step, 'imagesSeen': images_seen,
         'epochs': round(step / (len(ds) // args.batch), 3),
-        'finalLosses': last, 'bnRecalibration': bn_info, 'monitoring': results,
+        'finalLosses': last, 'bnRecalibration': bn_info, 'neck': neck_info, 'monitoring': results,
         'torch': torch.__version__,
         'provenance': {'teacher': 'Keras Applications MobileNetV2 alpha 0.35 ImageNet weights (TF.js export)',
                        'teacher_weights_sha256': file_sha256(os.path.join(args.teacher, 'weights.bin')),

@@ -13,7 +13,7 @@ export class QueryView {
   private readonly add = h('button', { type: 'button', text: 'Add to gallery', 'data-testid': 'add-to-gallery' });
   private current: Card | undefined;
 
-  constructor(root: HTMLElement, private readonly gallery: GalleryView) {
+  constructor(private readonly root: HTMLElement, private readonly gallery: GalleryView) {
     root.append(
       h('h3', { text: 'Gallery search' }),
       this.verdict,
@@ -30,6 +30,7 @@ export class QueryView {
 
   show(card: Card | undefined): void {
     this.current = card;
+    this.root.hidden = !card;
     this.add.disabled = !card?.embedding;
     if (card && document.activeElement !== this.label) this.label.value = labelOrStem(card);
     const result = card?.embedding && this.gallery.search(card.embedding);

@@ -44,6 +44,7 @@ export class SimilarityView {
     session.subscribe((e) => {
       if (e.type !== 'selected') this.schedule();
     });
+    this.draw();
   }
 
   /** Redraws at most a few times a second while a long batch streams in. */
@@ -81,7 +82,8 @@ export class SimilarityView {
       h('div', { role: 'row', class: 'matrix-row' }, this.header(a, 'rowheader'), ...cols.map((b, j) => this.cellFor(a, b, r0 + i, c0 + j))),
     );
     this.grid.replaceChildren(head, ...body);
-    this.active = [Math.min(this.active[0], rows.length - 1), Math.min(this.active[1], cols.length - 1)];
+    // Keep the keyboard cursor inside the block (and at 0, 0 while the matrix is empty).
+    this.active = [Math.max(0, Math.min(this.active[0], rows.length - 1)), Math.max(0, Math.min(this.active[1], cols.length - 1))];
   }
 
   private header(card: Card, role: string): HTMLElement {

@@ -18,7 +18,7 @@ export class TopKView {
   private readonly list = h('ol', { class: 'match-list', 'data-testid': 'topk-list' });
   private readonly empty = h('p', { class: 'hint' });
 
-  constructor(root: HTMLElement, private readonly session: Session, private readonly thumbs: ThumbnailUrls) {
+  constructor(private readonly root: HTMLElement, private readonly session: Session, private readonly thumbs: ThumbnailUrls) {
     root.append(
       h('div', { class: 'row' }, h('h3', { text: 'Most similar images' }), h('label', { for: 'topk-k', text: 'k' }), this.k),
       this.empty,
@@ -33,6 +33,7 @@ export class TopKView {
   }
 
   show(card: Card | undefined): void {
+    this.root.hidden = !card;
     const k = Math.max(1, Math.min(50, Math.round(Number(this.k.value)) || 5));
     const matches = card?.embedding ? topK(card, this.session.done(), k) : [];
     this.empty.textContent = !card?.embedding ? '' : matches.length === 0 ? 'No other embedded image yet.' : '';

@@ -66,6 +66,7 @@ test('keyboard: cards are selected with Enter, the matrix is walked with arrow k
   await expect(second).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByText('coffee.jpg', { exact: true }).last()).toBeVisible();
 
+  await expect(page.locator('[data-testid="similarity-matrix"] .matrix-cell')).toHaveCount(9);
   await page.getByTestId('similarity-matrix').focus();
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowDown');
@@ -76,4 +77,22 @@ test('keyboard: cards are selected with Enter, the matrix is walked with arrow k
   await expect(page.getByTestId('compare-dialog')).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('compare-dialog')).toBeHidden();
+});
+
+test('a drop anywhere on the page and a paste add images; pasted screenshots get distinct names', async ({ page }) => {
+  await openPage(page);
+  await page.evaluate(async () => {
+    const file = async (path: string, name: string) => new File([await (await fetch(path)).blob()], name, { type: 'image/jpeg' });
+    const drop = new DataTransfer();
+    drop.items.add(await file('/test/fixtures/photos/coffee.jpg', 'coffee.jpg'));
+    drop.items.add(await file('/test/fixtures/photos/rocket.jpg', 'rocket.jpg'));
+    document.querySelector('main')!.dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }));
+    const paste = new DataTransfer();
+    paste.items.add(await file('/test/fixtures/photos/astronaut.jpg', 'image.png'));
+    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }));
+  });
+  await waitSettled(page, 3);
+  await expect(page.locator('[data-testid="image-card"][data-name="coffee.jpg"]')).toHaveAttribute('data-status', 'done');
+  await expect(page.locator('[data-testid="image-card"][data-name="rocket.jpg"]')).toHaveAttribute('data-status', 'done');
+  await expect(page.locator('[data-testid="image-card"][data-name^="pasted-"]')).toHaveAttribute('data-status', 'done');
 });
