@@ -12,8 +12,14 @@ test('photos are embedded: 512-d vectors, two views of the cat closer than anyth
   await waitSettled(page, PHOTOS.length);
   await expect(page.locator('[data-testid="image-card"][data-status="done"]')).toHaveCount(PHOTOS.length);
 
-  // The first card is selected on arrival: its vector is drawn with its statistics.
+  // The first card is selected on arrival: its vector is drawn with its statistics, and can be copied.
   await expect(page.getByTestId('vector-stats')).toContainText('512 values · norm 1.0000');
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByTestId('copy-vector').click();
+  await expect(page.getByText('Copied 512 values.')).toBeVisible();
+  const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText())) as number[];
+  expect(copied).toHaveLength(512);
+  expect(Math.hypot(...copied)).toBeCloseTo(1, 4);
 
   // Card order = drop order: 0 and 1 are the two cat views.
   const cats = await matrixValue(page, 0, 1);
