@@ -1,20 +1,5 @@
-import { cp } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { defineConfig, type Plugin } from 'vite';
-
-/** The static build carries the embedded default model, found relative to the page (base './'). */
-function copyDefaultModel(): Plugin {
-  return {
-    name: 'shitu-copy-default-model',
-    apply: 'build',
-    async writeBundle(options) {
-      if (options.dir && existsSync('models/default')) {
-        await cp('models/default', join(options.dir, 'models/default'), { recursive: true });
-      }
-    },
-  };
-}
+import { defineConfig } from 'vite';
+import { copyDefaultModel } from './scripts/lib/vite-plugins.ts';
 
 export default defineConfig({
   // Relative asset URLs: the static build works from any path.

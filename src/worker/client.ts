@@ -16,6 +16,7 @@ import type {
   StoredModelInfo,
 } from '../core/embedder-api.ts';
 import * as errors from '../core/errors.ts';
+import workerUrl from './embedder.worker.ts?worker&url';
 
 export { deleteStoredModel, listStoredModels } from './model-store.ts';
 
@@ -33,8 +34,27 @@ export interface Embedder extends Omit<EmbedderWorkerApi, 'embed' | 'importModel
   importModel(files: readonly File[]): Promise<StoredModelInfo>;
 }
 
-/** The embedded default model, resolved against the page (Vite's base), so a build works from any path. */
-export const DEFAULT_MODEL_URL = `${import.meta.env.BASE_URL}models/default/manifest.json`;
+const MODEL_PATH = 'models/default/manifest.json';
+
+/**
+ * The embedded default model. The page resolves it against its own base (a build works from any path);
+ * the library bundle (built with --mode lib) against the module's URL, since it sits next to dist/lib/models.
+ */
+export const DEFAULT_MODEL_URL =
+  import.meta.env.MODE === 'lib' ? new URL(MODEL_PATH, import.meta.url).href : `${import.meta.env.BASE_URL}${MODEL_PATH}`;
+
+/**
+ * A module worker must come from the page's origin. When this module is served from another origin (the
+ * library on a CDN), a same-origin blob: module imports the real worker script, which needs CORS there and
+ * `worker-src blob:` under a Content-Security-Policy.
+ */
+function startWorker(): Worker {
+  const url = new URL(workerUrl, import.meta.url);
+  const options: WorkerOptions = { type: 'module', name: 'shitu-embedder' };
+  if (url.origin === location.origin) return new Worker(url, options);
+  const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: 'text/javascript' }));
+  return new Worker(shim, options);
+}
 
 const ERROR_CLASSES: Record<string, new (message: string) => errors.EmbedderError> = {
   ImportError: errors.ImportError,
@@ -78,7 +98,7 @@ async function toTransferable(input: ClientImage, index: number): Promise<{ valu
 
 /** Starts a worker and loads a model in it. Resolves once the model is warmed up. */
 export async function createEmbedder(options: CreateEmbedderOptions = {}): Promise<Embedder> {
-  const worker = new Worker(new URL('./embedder.worker.ts', import.meta.url), { type: 'module', name: 'shitu-embedder' });
+  const worker = startWorker();
   const remote = Comlink.wrap<EmbedderWorkerApi>(worker);
   const { onProgress, ...load } = options;
   const loadWith = (o: LoadOptions, cb?: ProgressCallback): Promise<EmbedderInfo> =>

@@ -23,8 +23,8 @@ const TYPES: Record<string, string> = {
 export interface StaticServerOptions {
   readonly mount?: string;
   readonly cors?: boolean;
-  /** Extra response headers for HTML documents (e.g. a Content-Security-Policy). */
-  readonly htmlHeaders?: Readonly<Record<string, string>>;
+  /** Extra headers on every response (e.g. a Content-Security-Policy, which workers take from their script's). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface StaticServer {
@@ -52,7 +52,7 @@ export async function startStaticServer(root: string, options: StaticServerOptio
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
       const type = TYPES[extname(file)] ?? 'application/octet-stream';
-      res.writeHead(200, { ...headers, 'content-type': type, ...(type.startsWith('text/html') ? options.htmlHeaders : {}) }).end(body);
+      res.writeHead(200, { ...headers, 'content-type': type, ...options.headers }).end(body);
     } catch {
       res.writeHead(404, headers).end('not found');
     }

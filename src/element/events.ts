@@ -1,0 +1,35 @@
+/** The element's events: prefixed, bubbling, composed, each with a declared `detail`. */
+import type { EmbedderInfo, EmbeddingSuccess, Progress } from '../core/embedder-api.ts';
+import type { EmbedderErrorCode } from '../core/errors.ts';
+
+export interface ShituReadyDetail {
+  readonly info: EmbedderInfo;
+}
+
+export interface ShituProgressDetail extends Progress {}
+
+export interface ShituEmbeddingDetail {
+  /** Position among this element's results (drop order). */
+  readonly index: number;
+  readonly name: string;
+  readonly embedding: Float32Array;
+  readonly result: EmbeddingSuccess;
+}
+
+export interface ShituErrorDetail {
+  /** The image's name when one image failed; absent for a model or element error. */
+  readonly name?: string;
+  readonly code: EmbedderErrorCode | 'element';
+  readonly message: string;
+}
+
+export interface ShituEventMap {
+  'shitu-ready': CustomEvent<ShituReadyDetail>;
+  'shitu-progress': CustomEvent<ShituProgressDetail>;
+  'shitu-embedding': CustomEvent<ShituEmbeddingDetail>;
+  'shitu-error': CustomEvent<ShituErrorDetail>;
+}
+
+export function shituEvent<K extends keyof ShituEventMap>(type: K, detail: ShituEventMap[K]['detail']): ShituEventMap[K] {
+  return new CustomEvent(type, { detail, bubbles: true, composed: true }) as ShituEventMap[K];
+}

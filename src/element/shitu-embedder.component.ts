@@ -1,0 +1,265 @@
+/**
+ * <shitu-embedder>: the embedder as one element. Attributes: model, backend, batch-size, normalize,
+ * threshold, view. Properties: embeddings (read-only), gallery. Methods: embed, similarity, search, clear.
+ * Events: shitu-ready, shitu-progress, shitu-embedding, shitu-error (ShituEventMap).
+ * The class has no side effects; shitu-embedder.ts registers it.
+ */
+import { BACKEND_CHOICES, type BackendChoice, type EmbeddingResult, type EmbeddingSuccess } from '../core/embedder-api.ts';
+import { DEFAULT_SCORE_THRESHOLD, DEFAULT_TOP_K, searchGallery, type GalleryEntry, type GallerySearchResult } from '../core/gallery-search.ts';
+import { cosineSimilarity } from '../core/similarity.ts';
+import { filesFromDrop, filesFromInput } from '../ui/collect-files.ts';
+import { h } from '../ui/dom.ts';
+import { ImageGrid } from '../ui/image-grid.ts';
+import { Session } from '../ui/session.ts';
+import { SimilarityView } from '../ui/similarity-view.ts';
+import { ThumbnailUrls } from '../ui/thumbnails.ts';
+import { VectorView } from '../ui/vector-view.ts';
+import { DEFAULT_MODEL_URL, type ClientImage } from '../worker/client.ts';
+import { shituEvent, type ShituEventMap } from './events.ts';
+import { acquireEmbedder, type SharedEmbedder } from './shared-client.ts';
+import { elementStyles } from './shitu-embedder.styles.ts';
+
+export const VIEW_PARTS = ['drop', 'vectors', 'matrix', 'gallery'] as const;
+export type ViewPart = (typeof VIEW_PARTS)[number];
+
+/** A vector, an index into `embeddings`, or a result. */
+export type EmbeddingRef = Float32Array | number | EmbeddingSuccess;
+
+export class ShituEmbedderElement extends HTMLElement {
+  static readonly observedAttributes = ['model', 'backend', 'batch-size', 'normalize', 'threshold', 'view'];
+
+  private readonly root: ShadowRoot;
+  private readonly session = new Session();
+  private readonly thumbs = new ThumbnailUrls();
+  private readonly results: EmbeddingSuccess[] = [];
+  private galleryEntries: readonly GalleryEntry[] = [];
+  private shared: SharedEmbedder | undefined;
+  private loading: Promise<SharedEmbedder> | undefined;
+  private loadToken = 0;
+  private readonly parts: Record<ViewPart, HTMLElement>;
+  private readonly status: HTMLElement;
+  private readonly grid: ImageGrid;
+  private readonly vector: VectorView;
+
+  constructor() {
+    super();
+    this.root = this.attachShadow({ mode: 'open' });
+    this.root.adoptedStyleSheets = [elementStyles()];
+    const input = h('input', { type: 'file', accept: 'image/*', multiple: true, class: 'visually-hidden', part: 'file-input', 'aria-label': 'Choose images' });
+    const pick = h('button', { type: 'button', part: 'button', text: 'choose files' });
+    pick.addEventListener('click', () => input.click());
+    const slot = h('slot', { name: 'drop-zone' }, h('p', { class: 'drop-title', text: 'Drop images here' }), h('p', { class: 'hint' }, 'or ', pick));
+    const drop = h('div', { class: 'drop-zone part', part: 'drop-zone', 'data-testid': 'drop-zone' }, slot, input);
+    input.addEventListener('change', () => {
+      void this.embed(filesFromInput(input.files).map((p) => p.file));
+      input.value = '';
+    });
+    drop.addEventListener('dragover', (e) => {
+      e.preventDefault();
+      drop.classList.add('dragging');
+    });
+    drop.addEventListener('dragleave', () => drop.classList.remove('dragging'));
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('dragging');
+      void filesFromDrop(e.dataTransfer).then((picked) => this.embed(picked.map((p) => p.file)));
+    });
+    this.status = h('p', { class: 'status hint', role: 'status', part: 'status' });
+    const cards = h('ol', { class: 'cards', part: 'cards' });
+    const vector = h('div', { class: 'part', part: 'vector' });
+    const matrix = h('div', { class: 'part', part: 'matrix' });
+    const gallery = h('p', { class: 'part hint', part: 'gallery' });
+    this.parts = { drop, vectors: h('div', {}, cards, vector), matrix, gallery };
+    this.root.append(drop, this.status, this.parts.vectors, matrix, gallery);
+    this.grid = new ImageGrid(cards, this.session, this.thumbs);
+    this.grid.predict = (card) => {
+      const r = card.embedding && this.galleryEntries.length > 0 ? this.search(card.embedding, 1) : undefined;
+      return r ? { label: r.label, score: r.score! } : undefined;
+    };
+    this.vector = new VectorView(vector, this.thumbs);
+    new SimilarityView(matrix, this.session, this.thumbs);
+    this.session.subscribe((e) => {
+      if (e.type === 'selected') this.vector.show(e.card);
+    });
+    this.applyView();
+  }
+
+  // ---- attributes -------------------------------------------------------------------------------------
+
+  get model(): string {
+    return this.getAttribute('model') || new URL(DEFAULT_MODEL_URL, location.href).href;
+  }
+
+  get backend(): BackendChoice {
+    const b = this.getAttribute('backend') ?? 'auto';
+    return (BACKEND_CHOICES as readonly string[]).includes(b) ? (b as BackendChoice) : 'auto';
+  }
+
+  get batchSize(): number {
+    const n = Number(this.getAttribute('batch-size') ?? 8);
+    return Number.isInteger(n) && n >= 1 ? n : 8;
+  }
+
+  /** The `normalize` attribute (a property of that name would shadow Node.normalize()). */
+  get normalizeEmbeddings(): boolean {
+    return this.getAttribute('normalize') !== 'false';
+  }
+
+  get threshold(): number {
+    const t = Number(this.getAttribute('threshold') ?? DEFAULT_SCORE_THRESHOLD);
+    return t >= 0 && t <= 1 ? t : DEFAULT_SCORE_THRESHOLD;
+  }
+
+  /** Which built-in parts show: 'drop vectors matrix gallery' (default: all), or 'none' (headless). */
+  get view(): ViewPart[] {
+    const v = (this.getAttribute('view') ?? VIEW_PARTS.join(' ')).trim().split(/[\s,]+/);
+    return VIEW_PARTS.filter((p) => v.includes(p));
+  }
+
+  attributeChangedCallback(name: string, old: string | null, value: string | null): void {
+    if (old === value) return;
+    if (name === 'view') this.applyView();
+    if (name === 'threshold') this.grid.refreshAll();
+    if ((name === 'model' || name === 'backend') && this.isConnected) this.reload();
+  }
+
+  private applyView(): void {
+    const shown = this.view;
+    for (const p of VIEW_PARTS) this.parts[p].hidden = !shown.includes(p);
+  }
+
+  // ---- life cycle -------------------------------------------------------------------------------------
+
+  connectedCallback(): void {
+    if (!this.shared && !this.loading) this.reload();
+  }
+
+  disconnectedCallback(): void {
+    // Moving the element within the page disconnects and reconnects it in one task: keep the model then.
+    queueMicrotask(() => {
+      if (this.isConnected) return;
+      this.loadToken++;
+      this.shared?.release();
+      this.shared = undefined;
+      this.loading = undefined;
+      this.thumbs.releaseAll();
+    });
+  }
+
+  private reload(): void {
+    const token = ++this.loadToken;
+    this.shared?.release();
+    this.shared = undefined;
+    this.status.textContent = 'Loading the model…';
+    const loading = acquireEmbedder(this.model, this.backend, (p) => this.dispatchEvent(shituEvent('shitu-progress', p)));
+    this.loading = loading;
+    loading.then(
+      (shared) => {
+        if (token !== this.loadToken) return shared.release(); // superseded or removed meanwhile
+        this.shared = shared;
+        this.status.textContent = '';
+        this.dispatchEvent(shituEvent('shitu-ready', { info: shared.info }));
+      },
+      (e: Error & { code?: string }) => {
+        if (token !== this.loadToken) return;
+        this.loading = undefined;
+        this.status.textContent = `The model could not be loaded: ${e.message}`;
+        this.dispatchEvent(shituEvent('shitu-error', { code: (e.code as never) ?? 'weights', message: e.message }));
+      },
+    );
+  }
+
+  private async ready(): Promise<SharedEmbedder> {
+    if (this.shared) return this.shared;
+    if (!this.loading) throw new Error('<shitu-embedder> is not connected to a document');
+    return this.loading;
+  }
+
+  // ---- the API ----------------------------------------------------------------------------------------
+
+  /** Successful results so far, in order. */
+  get embeddings(): readonly EmbeddingSuccess[] {
+    return [...this.results];
+  }
+
+  /** Labelled vectors that `search` and the cards' predicted labels use. */
+  get gallery(): readonly GalleryEntry[] {
+    return this.galleryEntries;
+  }
+
+  set gallery(entries: readonly GalleryEntry[]) {
+    this.galleryEntries = [...entries];
+    this.grid.refreshAll();
+  }
+
+  /** Embeds images (files, blobs, ImageBitmaps, ImageData, img / canvas elements): one result per image. */
+  async embed(images: readonly (ClientImage | File)[]): Promise<EmbeddingResult[]> {
+    if (!Array.isArray(images)) throw new TypeError('embed() takes an array of images');
+    if (images.length === 0) return [];
+    let shared: SharedEmbedder;
+    try {
+      shared = await this.ready();
+    } catch (e) {
+      this.dispatchEvent(shituEvent('shitu-error', { code: 'element', message: (e as Error).message }));
+      throw e;
+    }
+    const names = images.map((img, i) => (img instanceof File ? img.name : `image-${this.session.cards.length + i + 1}`));
+    const cards = this.session.add(images.map((img, i) => ({ file: img instanceof Blob ? img : new Blob(), name: names[i]!, label: '' })));
+    for (const c of cards) c.status = 'embedding';
+    this.session.update(cards);
+    const inputs = images.map((img, i) => (img instanceof Blob ? { name: names[i]!, image: img } : img));
+    const results = await shared.embedder.embed(inputs, { batchSize: this.batchSize, normalize: this.normalizeEmbeddings }, (p) =>
+      this.dispatchEvent(shituEvent('shitu-progress', p)),
+    );
+    results.forEach((r, i) => {
+      const card = cards[i]!;
+      if (r.ok) {
+        card.status = 'done';
+        card.embedding = r.embedding;
+        this.results.push(r);
+        this.dispatchEvent(shituEvent('shitu-embedding', { index: this.results.length - 1, name: r.name, embedding: r.embedding, result: r }));
+      } else {
+        card.status = 'error';
+        card.error = r.error.message;
+        this.dispatchEvent(shituEvent('shitu-error', { name: r.name, code: r.error.code, message: r.error.message }));
+      }
+    });
+    this.session.update(cards);
+    if (!this.session.selected) this.session.select(cards.find((c) => c.status === 'done'));
+    return results;
+  }
+
+  private vectorOf(ref: EmbeddingRef): Float32Array {
+    if (ref instanceof Float32Array) return ref;
+    if (typeof ref === 'number') {
+      const r = this.results[ref];
+      if (!r) throw new RangeError(`no embedding at index ${ref} (this element has ${this.results.length})`);
+      return r.embedding;
+    }
+    return ref.embedding;
+  }
+
+  /** Cosine similarity of two embeddings (vectors, indices into `embeddings`, or results). */
+  similarity(a: EmbeddingRef, b: EmbeddingRef): number {
+    return cosineSimilarity(this.vectorOf(a), this.vectorOf(b));
+  }
+
+  /** The query's top-k gallery entries, and the best one's label when it reaches `threshold`. */
+  search(query: EmbeddingRef, k = DEFAULT_TOP_K): GallerySearchResult {
+    return searchGallery(this.vectorOf(query), this.galleryEntries, k, this.threshold);
+  }
+
+  /** Forgets every result and card (the model stays loaded). */
+  clear(): void {
+    this.results.length = 0;
+    this.session.clear();
+    this.thumbs.releaseAll();
+    this.vector.show(undefined);
+  }
+
+  override addEventListener<K extends keyof ShituEventMap>(type: K, listener: (this: ShituEmbedderElement, ev: ShituEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener, options);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * <shitu-embedder> from the built library (dist/lib, built once here), as another site uses it: the bundle is
+ * served from one origin (with CORS) and examples/embed.html from another.
+ */
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { expect, test, type Page } from '@playwright/test';
+import { startStaticServer, type StaticServer } from '../support/static-server.ts';
+import { photo } from './support/page.ts';
+
+let libDir: string;
+let lib: StaticServer;
+let site: StaticServer;
+
+test.beforeAll(async () => {
+  test.setTimeout(300_000);
+  libDir = join(await mkdtemp(join(tmpdir(), 'shitu-lib-')), 'lib');
+  execFileSync('npx', ['vite', 'build', '-c', 'vite.lib.config.ts', '--mode', 'lib', '--outDir', libDir, '--logLevel', 'error'], { stdio: 'inherit' });
+  lib = await startStaticServer(libDir, { cors: true });
+  const siteDir = await mkdtemp(join(tmpdir(), 'shitu-site-'));
+  const html = (await readFile('examples/embed.html', 'utf8')).replace('../dist/lib/shitu-web.js', `${lib.url}shitu-web.js`);
+  expect(html).toContain(lib.url);
+  await writeFile(join(siteDir, 'embed.html'), html);
+  site = await startStaticServer(siteDir);
+});
+
+test.afterAll(async () => {
+  await lib?.close();
+  await site?.close();
+});
+
+/** Collects the element's events (bubbling and composed, so the document sees them) into window.__events. */
+async function recordEvents(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __events: { type: string; target: string; name?: string; length?: number; values?: number[]; code?: string }[] };
+    w.__events = [];
+    for (const type of ['shitu-ready', 'shitu-progress', 'shitu-embedding', 'shitu-error']) {
+      document.addEventListener(type, (e) => {
+        const d = (e as CustomEvent).detail as { name?: string; embedding?: Float32Array; code?: string; info?: { backend: string } };
+        w.__events.push({ type, target: (e.target as HTMLElement).id, name: d.name ?? d.info?.backend, length: d.embedding?.length, values: d.embedding && Array.from(d.embedding), code: d.code });
+      });
+    }
+  });
+}
+
+const events = (page: Page) =>
+  page.evaluate(() => (window as unknown as { __events: { type: string; target: string; name?: string; length?: number; values?: number[]; code?: string }[] }).__events);
+
+test('cross-origin: the element embeds dropped images exactly as createEmbedder() does; two elements share one worker', async ({ page }) => {
+  await recordEvents(page);
+  await page.goto(`${site.url}embed.html`);
+  await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-ready').map((e) => e.target).sort(), { timeout: 90_000 }).toEqual(['headless', 'main']);
+  // Two elements, one model: one worker.
+  expect(page.workers()).toHaveLength(1);
+  const libUrl = `${lib.url}shitu-web.js`;
+  expect(await page.evaluate(async (u) => (await import(u)).sharedEmbedderCount(), libUrl)).toBe(1);
+  // Registering again (a second import, or an explicit call) is harmless.
+  expect(await page.evaluate(async (u) => {
+    const m = await import(u);
+    m.defineShituEmbedder();
+    return customElements.get('shitu-embedder') === m.ShituEmbedderElement;
+  }, libUrl)).toBe(true);
+
+  await page.locator('#main').locator('input[type="file"]').setInputFiles([photo('cat-view-1.jpg'), photo('coffee.jpg')]);
+  await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-embedding').length, { timeout: 60_000 }).toBe(2);
+  const got = (await events(page)).filter((e) => e.type === 'shitu-embedding');
+  expect(got.map((e) => [e.target, e.name, e.length])).toEqual([['main', 'cat-view-1.jpg', 512], ['main', 'coffee.jpg', 512]]);
+  await expect(page.locator('#main').locator('[data-testid="image-card"][data-status="done"]')).toHaveCount(2);
+
+  // The same images through the library's createEmbedder: the same vectors.
+  const photos = await Promise.all(['cat-view-1.jpg', 'coffee.jpg'].map(async (f) => [...(await readFile(photo(f)))]));
+  const reference = await page.evaluate(
+    async ({ u, bytes }) => {
+      const m = await import(u);
+      const embedder = await m.createEmbedder();
+      const results = await embedder.embed(bytes.map((b: number[]) => new Blob([new Uint8Array(b)], { type: 'image/jpeg' })));
+      await embedder.dispose();
+      return results.map((r: { embedding: Float32Array }) => Array.from(r.embedding));
+    },
+    { u: libUrl, bytes: photos },
+  );
+  reference.forEach((vector: number[], i: number) => {
+    const diff = Math.max(...vector.map((v: number, k: number) => Math.abs(v - got[i]!.values![k]!)));
+    expect(diff).toBeLessThan(1e-6);
+  });
+
+  // The headless element's API: embed() returns plain results; similarity and search use them.
+  const api = await page.evaluate(async (bytes) => {
+    const el = document.querySelector('#headless') as HTMLElement & {
+      embed(f: File[]): Promise<{ ok: boolean; name: string; embedding?: Float32Array }[]>;
+      similarity(a: number, b: number): number;
+      search(q: number, k: number): { label?: string; matches: { label: string }[] };
+      gallery: { id: string; label: string; embedding: Float32Array }[];
+      embeddings: { name: string }[];
+    };
+    const files = bytes.map((b: number[], i: number) => new File([new Uint8Array(b)], ['cat.jpg', 'coffee.jpg'][i]!, { type: 'image/jpeg' }));
+    const results = await el.embed(files);
+    el.gallery = [{ id: 'g1', label: 'cat', embedding: results[0]!.embedding! }];
+    return {
+      names: el.embeddings.map((e) => e.name),
+      self: el.similarity(0, 0),
+      cross: el.similarity(0, 1),
+      label: el.search(0, 1).label,
+    };
+  }, photos);
+  expect(api.names).toEqual(['cat.jpg', 'coffee.jpg']);
+  expect(api.self).toBeCloseTo(1, 5);
+  expect(api.cross).toBeLessThan(0.9);
+  expect(api.label).toBe('cat');
+  expect(page.workers()).toHaveLength(1);
+
+  // Removing both elements releases the shared worker.
+  await page.evaluate(() => document.querySelectorAll('shitu-embedder').forEach((e) => e.remove()));
+  await expect.poll(() => page.evaluate(async (u) => (await import(u)).sharedEmbedderCount(), libUrl)).toBe(0);
+  await expect.poll(() => page.workers().length).toBe(0);
+});
+
+test('bad files give shitu-error with their name; the other images are still embedded', async ({ page }) => {
+  await recordEvents(page);
+  await page.goto(`${site.url}embed.html`);
+  await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-ready').length, { timeout: 90_000 }).toBe(2);
+  await page.locator('#main').locator('input[type="file"]').setInputFiles([photo('rocket.jpg'), 'test/fixtures/images/not-an-image.jpg', photo('coffee.jpg')]);
+  await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-embedding' || e.type === 'shitu-error').length, { timeout: 60_000 }).toBe(3);
+  const all = await events(page);
+  expect(all.filter((e) => e.type === 'shitu-embedding').map((e) => e.name)).toEqual(['rocket.jpg', 'coffee.jpg']);
+  const errors = all.filter((e) => e.type === 'shitu-error');
+  expect(errors.map((e) => [e.name, e.code])).toEqual([['not-an-image.jpg', 'image-format']]);
+  await expect(page.locator('#main').locator('[data-testid="image-card"][data-status="error"]')).toContainText('not an image');
+});
+
+for (const { csp, wasm } of [
+  { csp: "script-src 'self'; worker-src 'self' blob:", wasm: false },
+  // The one exception a dependency forces: compiling WebAssembly needs 'wasm-unsafe-eval' (not 'unsafe-eval').
+  { csp: "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:", wasm: true },
+]) {
+  test(`under the Content-Security-Policy "${csp}" (on every response) the element works`, async ({ page }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'shitu-csp-'));
+    await cp(libDir, join(dir, 'lib'), { recursive: true });
+    await writeFile(
+      join(dir, 'csp.html'),
+      '<!doctype html><meta charset="utf-8"><title>CSP</title><script type="module" src="./lib/shitu-web.js"></script><shitu-embedder id="main"></shitu-embedder>',
+    );
+    const server = await startStaticServer(dir, { headers: { 'content-security-policy': csp } });
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    try {
+      await recordEvents(page);
+      await page.goto(`${server.url}csp.html`);
+      await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-ready').length, { timeout: 90_000 }).toBe(1);
+      const backend = (await events(page)).find((e) => e.type === 'shitu-ready')!.name;
+      await page.locator('#main').locator('input[type="file"]').setInputFiles([photo('astronaut.jpg')]);
+      await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-embedding').map((e) => e.length), { timeout: 120_000 }).toEqual([512]);
+      console.log(`CSP ${csp}: backend ${backend}; ${violations.length} CSP console messages`);
+      if (wasm) {
+        expect(backend).toBe('wasm');
+        expect(violations).toEqual([]);
+      } else {
+        // Only the WebAssembly compile is refused; the fallback chain carries on (here to cpu; webgpu or webgl on a real GPU).
+        expect(backend).not.toBe('wasm');
+        expect(violations.every((v) => /WebAssembly/.test(v))).toBe(true);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+}
