@@ -21,6 +21,7 @@ export default defineConfig({
     // Pre-bundled when the server starts: discovered later, they would make Vite reload a page mid-test.
     include: [
       '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-core/dist/register_all_gradients',
       '@tensorflow/tfjs-backend-cpu',
       '@tensorflow/tfjs-backend-webgl',
       '@tensorflow/tfjs-backend-webgpu',

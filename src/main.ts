@@ -15,8 +15,9 @@ import { Session } from './ui/session.ts';
 import { SimilarityView } from './ui/similarity-view.ts';
 import { ThumbnailUrls } from './ui/thumbnails.ts';
 import { TopKView } from './ui/topk-view.ts';
+import { TrainingPanel } from './ui/training-panel.ts';
 import { VectorView } from './ui/vector-view.ts';
-import { createEmbedder, DEFAULT_MODEL_URL, deleteStoredModel, listStoredModels, type Embedder } from './worker/client.ts';
+import { createEmbedder, DEFAULT_MODEL_URL, deleteStoredModel, listStoredModels, readStoredModelFiles, type Embedder } from './worker/client.ts';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
@@ -33,6 +34,7 @@ const defaultModel = new URL(DEFAULT_MODEL_URL, location.href).href;
 
 let embedder: Embedder | undefined;
 let modelId = '';
+let backendChoice: ModelChoice['backend'] = 'auto';
 
 function refreshSelected(): void {
   const card = session.selected;
@@ -46,7 +48,10 @@ const gallery = new GalleryView($('#gallery-view'), await GalleryStore.open().ca
   grid.refreshAll();
   refreshSelected();
 });
-const query = new QueryView($('#query-view'), gallery);
+const query = new QueryView($('#query-view'), gallery, (card, label) => {
+  card.label = label;
+  session.update([card]);
+});
 grid.predict = (card) => {
   const r = card.embedding && gallery.search(card.embedding, 1);
   return r ? { label: r.label, score: r.score! } : undefined;
@@ -78,6 +83,7 @@ session.subscribe((e) => {
 });
 
 async function switchTo(choice: ModelChoice): Promise<void> {
+  backendChoice = choice.backend;
   queue.setTarget(undefined);
   models.busy('Loading the model…');
   try {
@@ -111,6 +117,19 @@ const models = new ModelView($('#model-section'), defaultModel, {
   },
   listStored: listStoredModels,
   deleteStored: deleteStoredModel,
+});
+
+new TrainingPanel($('#training-view'), session, {
+  fineTune: (samples, options, onProgress) => {
+    if (!embedder) throw new Error('the model is not loaded yet');
+    return embedder.fineTune(samples, options, onProgress);
+  },
+  stop: async () => embedder?.stopFineTune(),
+  use: async (model) => {
+    await models.refreshList(model.url);
+    await switchTo({ model: model.url, backend: backendChoice });
+  },
+  files: (model) => readStoredModelFiles(model.url),
 });
 
 function addFiles(picked: readonly PickedFile[]): void {

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../../src/core/embedder-api.ts';
+import type { FineTuneOptions, FineTuneResult } from '../../src/core/finetune-api.ts';
 import { DEFAULT_PREPROCESS } from '../../src/core/options.ts';
 import { l2Normalize } from '../../src/model/builder.ts';
 import { preprocessToTensor } from '../../src/model/preprocess.ts';
@@ -82,6 +83,30 @@ const evalApi = {
       return btoa(s);
     };
     return { vectors: vectors.map(b64), errors, ms };
+  },
+
+  /**
+   * Fine-tunes the loaded model on labelled files (the page's worker API: the same code path as the page's
+   * training panel), then loads the result so later embed() calls use it.
+   */
+  async fineTune(urls: string[], labels: string[], options: FineTuneOptions): Promise<{ result: FineTuneResult; modelId: string }> {
+    if (!embedder) throw new Error('load a model first');
+    const files = await Promise.all(urls.map(fetchFile));
+    const outcome = await embedder.fineTune(
+      files.map((image, i) => ({ image, label: labels[i]!, name: urls[i]! })),
+      options,
+      (p) => {
+        if (p.phase === 'train' && p.epoch) {
+          const e = p.epoch;
+          console.log(`epoch ${e.epoch}/${p.total}: loss ${e.trainLoss.toFixed(4)}, train acc ${e.trainAccuracy.toFixed(3)}, val acc ${e.valAccuracy.toFixed(3)}, val recall@1 ${e.valRecallAt1.toFixed(3)}, val mAP ${e.valMap.toFixed(3)} (${e.seconds.toFixed(1)} s)`);
+        } else if (p.phase === 'features' && (p.done % 128 < 8 || p.done === p.total)) {
+          console.log(`features ${p.done}/${p.total}`);
+        }
+      },
+    );
+    if (!outcome.model) throw new Error('fine-tuning stopped before its first epoch');
+    await embedder.load({ model: outcome.model.url });
+    return { result: outcome.result, modelId: outcome.model.id };
   },
 };
 

@@ -3,6 +3,7 @@
  * Everything crossing it is plain, structured-cloneable data.
  */
 import type { EmbedderErrorCode } from './errors.ts';
+import type { FineTuneOptions, FineTuneProgress, FineTuneResult, FineTuneSample } from './finetune-api.ts';
 import type { PreprocessOptions } from './options.ts';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -57,6 +58,8 @@ export interface EmbeddingSuccess {
   readonly width: number;
   readonly height: number;
   readonly timings: EmbeddingTimings;
+  /** Only with a fine-tuned head: the nearest class centre and its cosine. */
+  readonly prediction?: { readonly label: string; readonly score: number };
 }
 
 export interface EmbeddingFailure {
@@ -94,6 +97,8 @@ export interface EmbedderInfo {
   readonly provenance: string;
   readonly license: string;
   readonly loadMs: number;
+  /** The class names of a fine-tuned head, when the model has one. */
+  readonly classes?: readonly string[];
   /** tfjs's live tensors and bytes at the time of the call (for leak checks and diagnostics). */
   readonly memory: { readonly numTensors: number; readonly numBytes: number };
 }
@@ -121,8 +126,18 @@ export interface EmbedderApi {
   dispose(): Promise<void>;
 }
 
-/** What the browser worker offers beyond the engine: converting a PaddleClas / ONNX model in place. */
+export interface FineTuneOutcome {
+  readonly result: FineTuneResult;
+  /** The fine-tuned model, stored like an imported one; absent if the run stopped before one epoch. */
+  readonly model?: StoredModelInfo;
+}
+
+/** What the browser worker offers beyond the engine: converting a PaddleClas / ONNX model, fine-tuning. */
 export interface EmbedderWorkerApi extends EmbedderApi {
   /** Converts (`inference.pdmodel` + `inference.pdiparams`) or one `.onnx`, stores it, and returns where it is. */
   importModel(files: readonly ModelFileInput[]): Promise<StoredModelInfo>;
+  /** Fine-tunes the loaded model's neck + an ArcMargin head; stores the result (load it to use it). */
+  fineTune(samples: readonly FineTuneSample[], options?: FineTuneOptions, onProgress?: (p: FineTuneProgress) => void): Promise<FineTuneOutcome>;
+  /** Stops a running fineTune() after its current batch, keeping its best epoch. */
+  stopFineTune(): Promise<void>;
 }

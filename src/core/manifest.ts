@@ -36,6 +36,18 @@ export interface ManifestTensor {
   readonly byteOffset: number;
 }
 
+/** A trained ArcMargin head (fine-tuning): its weight is the tensor HEAD_TENSOR, [embeddingDim, labels.length]. */
+export interface ManifestHead {
+  readonly type: 'ArcMargin';
+  /** Class names, in the order of the weight's columns. */
+  readonly labels: readonly string[];
+  readonly scale: number;
+  readonly margin: number;
+  readonly easyMargin: boolean;
+}
+
+export const HEAD_TENSOR = 'head.weight';
+
 export interface WeightManifest {
   readonly format: typeof MANIFEST_FORMAT;
   readonly formatVersion: typeof MANIFEST_VERSION;
@@ -50,6 +62,8 @@ export interface WeightManifest {
   readonly provenance: string;
   /** Licence text of the weights and of the data they were made from. */
   readonly license: string;
+  /** Present when the model was fine-tuned with a head (the embedding does not use it; predictions do). */
+  readonly head?: ManifestHead;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -116,5 +130,16 @@ export function validateManifest(json: unknown, where = 'manifest'): WeightManif
       fail(`shards[${i}] declares ${declared} bytes but its tensors' shapes need ${nextOffset[i]}`);
     }
   });
+  if (json.head !== undefined) {
+    const hd = json.head;
+    if (!isObject(hd) || hd.type !== 'ArcMargin') fail('head.type must be "ArcMargin"');
+    const h = hd as Record<string, unknown>;
+    if (!Array.isArray(h.labels) || h.labels.length < 2 || !h.labels.every((l) => typeof l === 'string')) fail('head.labels must be at least 2 strings');
+    if (new Set(h.labels as string[]).size !== (h.labels as string[]).length) fail('head.labels must be distinct');
+    if (typeof h.scale !== 'number' || typeof h.margin !== 'number' || typeof h.easyMargin !== 'boolean') fail('head needs scale, margin (numbers) and easyMargin (boolean)');
+    const t = (json.tensors as { name: string; shape: number[] }[]).find((x) => x.name === HEAD_TENSOR);
+    const want = [json.embeddingDim as number, (h.labels as string[]).length];
+    if (!t || t.shape.length !== 2 || t.shape[0] !== want[0] || t.shape[1] !== want[1]) fail(`a head needs the tensor "${HEAD_TENSOR}" of shape [${want.join(', ')}]`);
+  }
   return { ...(json as unknown as WeightManifest), preprocessing };
 }

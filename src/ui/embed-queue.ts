@@ -84,6 +84,7 @@ export class EmbedQueue {
           if (r.ok) {
             card.status = 'done';
             card.embedding = r.embedding;
+            card.prediction = r.prediction;
             workerMs += r.timings.decodeMs + r.timings.preprocessMs + r.timings.inferenceMs;
           } else {
             card.status = 'error';

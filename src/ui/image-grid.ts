@@ -91,7 +91,12 @@ export class ImageGrid {
     status.textContent = card.status === 'error' ? `Error: ${card.error ?? 'unknown'}` : STATUS_TEXT[card.status];
     const label = li.querySelector<HTMLElement>('.card-label')!;
     const prediction = card.status === 'done' ? this.predict(card) : undefined;
-    const parts = [card.label && `folder: ${card.label}`, prediction && (prediction.label ? `≈ ${prediction.label} (${prediction.score.toFixed(2)})` : 'no gallery match')];
+    const parts = [
+      card.label && `label: ${card.label}`,
+      card.prediction && `class: ${card.prediction.label} (${card.prediction.score.toFixed(2)})`,
+      prediction && (prediction.label ? `≈ ${prediction.label} (${prediction.score.toFixed(2)})` : 'no gallery match'),
+    ];
+    li.dataset.predicted = card.prediction?.label ?? '';
     label.textContent = parts.filter(Boolean).join(' · ');
     li.setAttribute('aria-label', `${card.name}, ${status.textContent}${label.textContent ? `, ${label.textContent}` : ''}`);
   }

@@ -9,21 +9,28 @@ import type { Card } from './session.ts';
 export class QueryView {
   private readonly verdict = h('p', { class: 'verdict', 'data-testid': 'query-label', role: 'status' });
   private readonly list = h('ol', { class: 'match-list', 'data-testid': 'gallery-matches' });
-  private readonly label = h('input', { id: 'add-label', placeholder: 'label', 'data-testid': 'add-label' });
+  private readonly label = h('input', { id: 'add-label', placeholder: 'label', 'data-testid': 'add-label', title: "This image's label: for the gallery and for fine-tuning" });
   private readonly add = h('button', { type: 'button', text: 'Add to gallery', 'data-testid': 'add-to-gallery' });
   private current: Card | undefined;
 
-  constructor(private readonly root: HTMLElement, private readonly gallery: GalleryView) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly gallery: GalleryView,
+    private readonly onLabel: (card: Card, label: string) => void,
+  ) {
     root.append(
       h('h3', { text: 'Gallery search' }),
       this.verdict,
       this.list,
       h('div', { class: 'row' }, h('label', { for: 'add-label', text: 'Label' }), this.label, this.add),
     );
+    // The label is the card's: it also feeds fine-tuning.
+    this.label.addEventListener('change', () => this.current && this.onLabel(this.current, this.label.value.trim()));
     this.add.addEventListener('click', () => {
       const card = this.current;
       if (!card?.embedding) return;
       const label = this.label.value.trim() || labelOrStem(card);
+      if (card.label !== label) this.onLabel(card, label);
       void this.gallery.add([card], () => label);
     });
   }
@@ -32,7 +39,7 @@ export class QueryView {
     this.current = card;
     this.root.hidden = !card;
     this.add.disabled = !card?.embedding;
-    if (card && document.activeElement !== this.label) this.label.value = labelOrStem(card);
+    if (card && document.activeElement !== this.label) this.label.value = card.label || labelOrStem(card);
     const result = card?.embedding && this.gallery.search(card.embedding);
     if (!card?.embedding) {
       this.verdict.textContent = '';

@@ -13,6 +13,8 @@ export interface Card {
   label: string;
   status: CardStatus;
   embedding?: Float32Array;
+  /** With a fine-tuned model: the head's nearest class and its cosine. */
+  prediction?: { readonly label: string; readonly score: number };
   error?: string;
   /** Add to the gallery as soon as the embedding exists (images dropped in gallery mode). */
   toGallery: boolean;
@@ -72,6 +74,7 @@ export class Session {
     for (const c of requeued) {
       c.status = 'queued';
       c.embedding = undefined;
+      c.prediction = undefined;
       c.error = undefined;
     }
     this.update(requeued);

@@ -18,7 +18,7 @@ import type {
 import * as errors from '../core/errors.ts';
 import workerUrl from './embedder.worker.ts?worker&url';
 
-export { deleteStoredModel, listStoredModels } from './model-store.ts';
+export { deleteStoredModel, listStoredModels, readStoredModelFiles } from './model-store.ts';
 
 /** Anything `embed` accepts on the main thread. */
 export type ClientImage = ImageInput | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
@@ -124,6 +124,8 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
       );
     },
     info: () => typed(remote.info()),
+    fineTune: (samples, options, cb) => typed(remote.fineTune(samples, options, cb && Comlink.proxy(cb))),
+    stopFineTune: () => typed(remote.stopFineTune()),
     async importModel(files) {
       const inputs = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
       return typed(remote.importModel(Comlink.transfer(inputs, inputs.map((i) => i.bytes))));

@@ -17,7 +17,13 @@ import type {
 import { DisposedError, EmbedderError, OptionsError } from '../core/errors.ts';
 import { MAX_PIXELS_DEFAULT } from '../core/image-sniff.ts';
 import { validatePreprocess, type PreprocessOptions } from '../core/options.ts';
+import type { FineTuneOptions, FineTuneProgress, FineTuneSample } from '../core/finetune-api.ts';
+import { HEAD_TENSOR } from '../core/manifest.ts';
+import type { StateDict } from '../core/state-dict.ts';
+import { arcMarginCosine } from '../model/arc-margin.ts';
 import { buildPPLCNet, type PPLCNetModel } from '../model/builder.ts';
+import type { BatchNormForm } from '../model/parameters.ts';
+import { runFineTune, type FineTuneRun } from './fine-tune-runner.ts';
 import { loadWeights, type FetchLike } from '../model/load-weights.ts';
 import { preprocessToTensor, type RgbaPixels } from '../model/preprocess.ts';
 import { selectBackend, validateBackendChoice, type BackendProbes } from './backend-select.ts';
@@ -63,6 +69,11 @@ interface Loaded {
   readonly model: PPLCNetModel;
   readonly preprocess: PreprocessOptions;
   readonly info: EmbedderInfo;
+  /** The model's own tensors as loaded (fine-tuning writes a new model from them). */
+  readonly stateDict: StateDict;
+  readonly batchNorm: BatchNormForm;
+  /** A fine-tuned ArcMargin head: its columns are class centres, for predictions. */
+  readonly head?: { readonly labels: readonly string[]; readonly weight: tf.Tensor2D };
 }
 
 function isNamed(input: ImageInput): input is Exclude<ImageInput, ImageSource> {
@@ -79,10 +90,17 @@ function describe(input: ImageInput, index: number): { id: string; name: string;
   return { id: name, name, image: input };
 }
 
+function nearestClass(scores: Float32Array, labels: readonly string[]): { label: string; score: number } {
+  let best = 0;
+  for (let c = 1; c < scores.length; c++) if (scores[c]! > scores[best]!) best = c;
+  return { label: labels[best]!, score: scores[best]! };
+}
+
 export class EmbedderEngine implements EmbedderApi {
   private queue: Promise<unknown> = Promise.resolve();
   private loaded: Loaded | undefined;
   private disposed = false;
+  private stopRequested = false;
   private readonly now: () => number;
 
   constructor(private readonly env: EngineEnvironment) {
@@ -115,10 +133,46 @@ export class EmbedderEngine implements EmbedderApi {
 
   dispose(): Promise<void> {
     return this.serial(async () => {
-      this.loaded?.model.dispose();
-      this.loaded = undefined;
+      this.unload();
       this.disposed = true;
     });
+  }
+
+  /**
+   * Fine-tunes the neck and an ArcMargin head on labelled images (src/worker/fine-tune-runner.ts). The
+   * loaded model is not changed: the result is a new model (`encoded`) for the caller to store and load.
+   */
+  fineTune(samples: readonly FineTuneSample[], options: FineTuneOptions = {}, onProgress?: (p: FineTuneProgress) => void): Promise<FineTuneRun> {
+    this.stopRequested = false;
+    return this.serial(() => {
+      const l = this.requireLoaded();
+      return runFineTune(
+        {
+          model: l.model,
+          preprocess: l.preprocess,
+          info: l.info,
+          stateDict: l.stateDict,
+          batchNorm: l.batchNorm,
+          decode: (image, name) => this.env.decode(image, name, { maxPixels: l.info.maxPixels }),
+          now: this.now,
+        },
+        samples,
+        options,
+        onProgress,
+        () => this.stopRequested,
+      );
+    });
+  }
+
+  /** Ends a running fineTune() after its current batch; it keeps the best epoch so far. Not queued. */
+  stopFineTune(): void {
+    this.stopRequested = true;
+  }
+
+  private unload(): void {
+    this.loaded?.model.dispose();
+    this.loaded?.head?.weight.dispose();
+    this.loaded = undefined;
   }
 
   /** The loaded model, for in-process callers (fine-tuning, tests). */
@@ -141,8 +195,7 @@ export class EmbedderEngine implements EmbedderApi {
       throw new OptionsError(`maxPixels must be a positive integer; got ${JSON.stringify(maxPixels)}`);
     }
     // The old model goes first: its tensors live on the old backend, which may be switched below.
-    this.loaded?.model.dispose();
-    this.loaded = undefined;
+    this.unload();
 
     const selection = await selectBackend(backendChoice, this.env.probes);
     const url = options.model ?? this.env.defaultModelUrl;
@@ -150,6 +203,8 @@ export class EmbedderEngine implements EmbedderApi {
       onProgress?.({ stage: 'download', done, total }),
     );
     const preprocess = validatePreprocess({ ...manifest.preprocessing, ...options.preprocess });
+    const headTensor = manifest.head ? stateDict.get(HEAD_TENSOR) : undefined;
+    stateDict.delete(HEAD_TENSOR);
     onProgress?.({ stage: 'compile', done: 0, total: 1 });
     const model = buildPPLCNet(stateDict, {
       scale: manifest.architecture.scale,
@@ -176,13 +231,18 @@ export class EmbedderEngine implements EmbedderApi {
       license: manifest.license,
       loadMs: this.now() - start,
       memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
+      ...(manifest.head ? { classes: manifest.head.labels } : {}),
     };
-    this.loaded = { model, preprocess, info };
+    const head =
+      manifest.head && headTensor
+        ? { labels: manifest.head.labels, weight: tf.tensor2d(headTensor.data, [headTensor.shape[0]!, headTensor.shape[1]!]) }
+        : undefined;
+    this.loaded = { model, preprocess, info, stateDict, batchNorm: manifest.architecture.batchNorm, ...(head ? { head } : {}) };
     return info;
   }
 
   private async doEmbed(images: readonly ImageInput[], options: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]> {
-    const { model, preprocess, info } = this.requireLoaded();
+    const { model, preprocess, info, head } = this.requireLoaded();
     if (!Array.isArray(images)) throw new OptionsError('embed() takes an array of images');
     const batchSize = validateBatchSize(options.batchSize ?? info.batchSize);
     const normalize = validateNormalize(options.normalize ?? info.normalize);
@@ -216,6 +276,10 @@ export class EmbedderEngine implements EmbedderApi {
       const output = tf.tidy(() => model.embed(tf.stack(batch.map((b) => b.tensor)) as tf.Tensor4D, normalize));
       tf.dispose(batch.map((b) => b.tensor));
       const flat = (await output.data()) as Float32Array;
+      // With a head: the nearest class centre (the head's eval-mode cosine) and its score.
+      const cos = head ? tf.tidy(() => arcMarginCosine(output, head.weight)) : undefined;
+      const scores = cos ? ((await cos.data()) as Float32Array) : undefined;
+      cos?.dispose();
       output.dispose();
       const inferenceMs = (this.now() - t0) / batch.length;
       const dim = info.embeddingDim;
@@ -228,6 +292,7 @@ export class EmbedderEngine implements EmbedderApi {
           width: b.width,
           height: b.height,
           timings: { decodeMs: b.decodeMs, preprocessMs: b.preprocessMs, inferenceMs },
+          ...(head && scores ? { prediction: nearestClass(scores.subarray(k * head.labels.length, (k + 1) * head.labels.length), head.labels) } : {}),
         };
       });
       done += batch.length;

@@ -4,6 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { EmbedderWorkerApi, EmbedOptions, ImageInput, LoadOptions, ModelFileInput, ProgressCallback } from '../core/embedder-api.ts';
+import type { FineTuneOptions, FineTuneProgress, FineTuneSample } from '../core/finetune-api.ts';
 import { importModelFiles } from '../model/io/import-files.ts';
 import { BROWSER_PROBES } from './browser-backends.ts';
 import { decodeImage } from './decode-image.ts';
@@ -33,6 +34,14 @@ const api: EmbedderWorkerApi = {
   async importModel(files: readonly ModelFileInput[]) {
     const { encoded } = await importModelFiles(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
     return storeModel(encoded);
+  },
+  async fineTune(samples: readonly FineTuneSample[], options?: FineTuneOptions, onProgress?: (p: FineTuneProgress) => void) {
+    const run = await engine.fineTune(samples, options, onProgress);
+    // Stored in one step after training: a reload during training leaves no half-written model behind.
+    return run.encoded ? { result: run.result, model: await storeModel(run.encoded) } : { result: run.result };
+  },
+  async stopFineTune() {
+    engine.stopFineTune();
   },
 };
 

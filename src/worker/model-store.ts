@@ -68,3 +68,15 @@ export async function deleteStoredModel(id: string): Promise<void> {
   const base = storedModelUrl(id).replace(/manifest\.json$/, '');
   for (const request of await cache.keys()) if (request.url.startsWith(base)) await cache.delete(request);
 }
+
+/** A stored model's files (manifest.json and its shards), e.g. to download them. */
+export async function readStoredModelFiles(url: string): Promise<[string, Blob][]> {
+  const manifest = validateManifest(await (await cachedFetch(url)).json(), url);
+  const files: [string, Blob][] = [['manifest.json', new Blob([JSON.stringify(manifest, null, 2)], { type: 'application/json' })]];
+  for (const shard of manifest.shards) {
+    const r = await cachedFetch(new URL(shard.file, url).href);
+    if (!r.ok) throw new Error(`${shard.file} is missing from the browser cache`);
+    files.push([shard.file, new Blob([await r.arrayBuffer()], { type: 'application/octet-stream' })]);
+  }
+  return files;
+}

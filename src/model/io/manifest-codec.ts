@@ -5,6 +5,8 @@
  */
 import { WeightsError } from '../../core/errors.ts';
 import {
+  HEAD_TENSOR,
+  type ManifestHead,
   BYTES_PER_ELEMENT,
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
@@ -34,6 +36,8 @@ export interface EncodeManifestOptions {
   readonly provenance: string;
   readonly license: string;
   readonly shardBytes?: number;
+  /** A fine-tuned ArcMargin head, stored after the model's tensors. */
+  readonly head?: { readonly settings: ManifestHead; readonly weight: Float32Array };
 }
 
 export interface EncodedModel {
@@ -49,14 +53,21 @@ function tensorBytes(data: Float32Array, dtype: WeightDtype): Uint8Array {
 
 export async function encodeManifest(options: EncodeManifestOptions): Promise<EncodedModel> {
   const dtype = options.dtype ?? 'fp16';
-  const specs = modelParameters(options.scale, options.embeddingDim, options.batchNorm);
-  assertMatchesParameters(options.stateDict, specs, (m) => new WeightsError(`cannot encode: ${m}`));
+  const modelSpecs = modelParameters(options.scale, options.embeddingDim, options.batchNorm);
+  assertMatchesParameters(options.stateDict, modelSpecs, (m) => new WeightsError(`cannot encode: ${m}`));
+  const head = options.head;
+  const headShape = head ? [options.embeddingDim, head.settings.labels.length] : [];
+  if (head && head.weight.length !== headShape[0]! * headShape[1]!) {
+    throw new WeightsError(`cannot encode: the head has ${head.weight.length} values, [${headShape.join(', ')}] needs ${headShape[0]! * headShape[1]!}`);
+  }
+  const specs = head ? [...modelSpecs, { name: HEAD_TENSOR, shape: headShape }] : modelSpecs;
+  const dataOf = (name: string) => (name === HEAD_TENSOR && head ? head.weight : options.stateDict.get(name)!.data);
   const limit = options.shardBytes ?? DEFAULT_SHARD_BYTES;
   const tensors: ManifestTensor[] = [];
   const shardChunks: Uint8Array[][] = [[]];
   let offset = 0;
   for (const spec of specs) {
-    const bytes = tensorBytes(options.stateDict.get(spec.name)!.data, dtype);
+    const bytes = tensorBytes(dataOf(spec.name), dtype);
     if (offset > 0 && offset + bytes.byteLength > limit) {
       shardChunks.push([]);
       offset = 0;
@@ -84,6 +95,7 @@ export async function encodeManifest(options: EncodeManifestOptions): Promise<En
     tensors,
     provenance: options.provenance,
     license: options.license,
+    ...(head ? { head: head.settings } : {}),
   };
   return { manifest: validateManifest(manifest), shards };
 }
@@ -123,8 +135,10 @@ export async function decodeManifest(manifest: WeightManifest, shards: readonly 
     stateDict.set(t.name, { shape: t.shape, data });
   }
   const { scale, batchNorm } = manifest.architecture;
+  // The head (if any) is checked by validateManifest; the model's own tensors must be exactly the table's.
+  const modelOnly: StateDict = new Map([...stateDict].filter(([name]) => !(manifest.head && name === HEAD_TENSOR)));
   assertMatchesParameters(
-    stateDict,
+    modelOnly,
     modelParameters(scale, manifest.embeddingDim, batchNorm),
     (m) => new WeightsError(`${manifest.modelId} (PP-LCNet x${scale}, ${manifest.embeddingDim}-d): ${m}`),
   );

@@ -1,0 +1,127 @@
+/**
+ * npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default]
+ *                          [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--json FILE]
+ *
+ * Fine-tunes a model's neck + ArcMargin head on the train split in headless Chromium, through the page's
+ * worker API (the code path of the training panel), and reports leave-one-out recall@1 and mAP on the test
+ * split before and after. The test split is only measured; model selection uses a validation share of the
+ * train split.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FineTuneOptions } from '../src/core/finetune-api.ts';
+import { leaveOneOutRetrieval } from '../src/core/retrieval-metrics.ts';
+import { openBrowserSession } from './lib/browser-session.ts';
+import { readSplit, type SplitEntry } from './lib/split.ts';
+
+const CHUNK = 32;
+
+function fromBase64(b64: string): Float32Array {
+  const bytes = Buffer.from(b64, 'base64');
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+const urlOf = (e: SplitEntry) => `/__eval/data/${e.path.split('/').map(encodeURIComponent).join('/')}`;
+
+export async function fineTuneEval(options: { data: string; train: string; test: string; model?: string; fineTune: FineTuneOptions; log?: (s: string) => void }) {
+  const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const started = performance.now();
+  const [train, test] = [await readSplit(options.train), await readSplit(options.test)];
+  const trainPaths = new Set(train.map((e) => e.path));
+  if (test.some((e) => trainPaths.has(e.path))) throw new Error('the train and test splits share images');
+  const session = await openBrowserSession();
+  try {
+    const page = await session.browser.newPage();
+    page.on('console', (m) => log(`  ${m.text()}`));
+    const data = resolve(options.data);
+    await page.route('**/__eval/data/**', (route) =>
+      route.fulfill({ path: join(data, decodeURIComponent(new URL(route.request().url()).pathname.split('/__eval/data/')[1]!)) }),
+    );
+    await page.goto(new URL('/scripts/pages/eval.html', session.baseUrl).href);
+    await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+    const model = `/${(options.model ?? 'models/default').replace(/\/?$/, '/')}manifest.json`;
+    const loaded = await page.evaluate(([u]) => window.evalApi.loadModel(u!, 'auto', 16), [model]);
+    log(`${loaded.modelId} on ${loaded.backend}: ${train.length} training images, ${test.length} test images`);
+
+    const measure = async () => {
+      const vectors: Float32Array[] = [];
+      const labels: string[] = [];
+      for (let i = 0; i < test.length; i += CHUNK) {
+        const chunk = test.slice(i, i + CHUNK);
+        const out = await page.evaluate((u) => window.evalApi.embed(u), chunk.map(urlOf));
+        out.vectors.forEach((b64, k) => {
+          const v = fromBase64(b64);
+          if (v.length > 0) {
+            vectors.push(v);
+            labels.push(chunk[k]!.label);
+          }
+        });
+      }
+      const m = leaveOneOutRetrieval(vectors, labels);
+      return { recall_at_1: m.recallAt1, map: m.map };
+    };
+    const before = await measure();
+    log(`before: recall@1 ${before.recall_at_1.toFixed(4)}, mAP ${before.map.toFixed(4)}`);
+    const t0 = performance.now();
+    const tuned = await page.evaluate(([u, l, o]) => window.evalApi.fineTune(u, l, o), [train.map(urlOf), train.map((e) => e.label), options.fineTune] as const);
+    const fineTuneSeconds = (performance.now() - t0) / 1000;
+    const after = await measure();
+    log(`after (${tuned.modelId}, epoch ${tuned.result.bestEpoch} kept): recall@1 ${after.recall_at_1.toFixed(4)}, mAP ${after.map.toFixed(4)}`);
+    return {
+      model: loaded.modelId,
+      backend: loaded.backend,
+      before,
+      after,
+      seconds: (performance.now() - started) / 1000,
+      fine_tune_seconds: fineTuneSeconds,
+      train_images: tuned.result.trainImages,
+      validation_images: tuned.result.validationImages,
+      best_epoch: tuned.result.bestEpoch,
+      classes: tuned.result.classes.length,
+      validation: { before: tuned.result.before, after: tuned.result.after },
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' },
+      train: { type: 'string' },
+      test: { type: 'string' },
+      model: { type: 'string' },
+      epochs: { type: 'string' },
+      optimizer: { type: 'string' },
+      lr: { type: 'string' },
+      augment: { type: 'boolean' },
+      json: { type: 'string' },
+    },
+  });
+  if (!values.data || !values.train || !values.test) {
+    console.error('usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--json FILE]');
+    process.exit(2);
+  }
+  const fineTune: FineTuneOptions = {
+    ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
+    ...(values.optimizer ? { optimizer: values.optimizer as 'momentum' | 'adam' } : {}),
+    ...(values.lr ? { learningRate: Number(values.lr) } : {}),
+    ...(values.augment ? { augment: true } : {}),
+  };
+  const report = await fineTuneEval({ data: values.data, train: values.train, test: values.test, ...(values.model ? { model: values.model } : {}), fineTune });
+  const pct = (v: number) => (100 * v).toFixed(1);
+  console.log(
+    `${report.model} on ${report.backend}: recall@1 ${pct(report.before.recall_at_1)} -> ${pct(report.after.recall_at_1)}, ` +
+      `mAP ${pct(report.before.map)} -> ${pct(report.after.map)}; ${report.seconds.toFixed(0)} s in all (fine-tuning ${report.fine_tune_seconds.toFixed(0)} s)`,
+  );
+  if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e: unknown) => {
+    console.error(`finetune-eval: ${(e as Error).message ?? e}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,191 @@
+/**
+ * The fine-tuning panel: labelled cards (folder names or labels set on a card) train the neck and an
+ * ArcMargin head in the worker. Curves per epoch, an ETA, a stop button that keeps the best epoch, the
+ * before / after validation retrieval, and the result saved as a model the page switches to.
+ */
+import type { StoredModelInfo } from '../core/embedder-api.ts';
+import type { FineTuneEpoch, FineTuneOptimizer, FineTuneOptions, FineTuneProgress, FineTuneResult, FineTuneSample } from '../core/finetune-api.ts';
+import { download, h } from './dom.ts';
+import type { Session } from './session.ts';
+
+export interface TrainingActions {
+  fineTune(samples: FineTuneSample[], options: FineTuneOptions, onProgress: (p: FineTuneProgress) => void): Promise<{ result: FineTuneResult; model?: StoredModelInfo }>;
+  stop(): Promise<void>;
+  /** Switches the page to the fine-tuned model (re-embeds every card). */
+  use(model: StoredModelInfo): Promise<void>;
+  /** The stored model's files, for download: [name, bytes]. */
+  files(model: StoredModelInfo): Promise<[string, Blob][]>;
+}
+
+const pct = (v: number) => (Number.isNaN(v) ? '–' : `${(100 * v).toFixed(1)} %`);
+
+export class TrainingPanel {
+  private readonly summary = h('p', { 'data-testid': 'training-summary' });
+  private readonly epochs = h('input', { type: 'number', min: 1, max: 500, value: 40, id: 'ft-epochs', class: 'narrow' });
+  private readonly batch = h('input', { type: 'number', min: 1, max: 512, value: 32, id: 'ft-batch', class: 'narrow' });
+  private readonly optimizer = h('select', { id: 'ft-optimizer' }, h('option', { value: 'momentum', text: 'momentum SGD' }), h('option', { value: 'adam', text: 'Adam' }));
+  private readonly lr = h('input', { type: 'number', min: 0, step: 'any', placeholder: 'default', id: 'ft-lr', class: 'narrow' });
+  private readonly valShare = h('input', { type: 'number', min: 0, max: 0.9, step: 0.05, value: 0.2, id: 'ft-val', class: 'narrow' });
+  private readonly trainNeck = h('input', { type: 'checkbox', id: 'ft-neck', checked: true });
+  private readonly augment = h('input', { type: 'checkbox', id: 'ft-augment' });
+  private readonly start = h('button', { type: 'button', text: 'Fine-tune', 'data-testid': 'train-start' });
+  private readonly stopButton = h('button', { type: 'button', text: 'Stop (keep the best so far)', 'data-testid': 'train-stop', disabled: true });
+  private readonly progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Fine-tuning progress' });
+  private readonly status = h('p', { role: 'status', 'data-testid': 'train-status' });
+  private readonly chart = h('canvas', { width: 640, height: 200, role: 'img', 'aria-label': 'Loss and accuracy per epoch', 'data-testid': 'train-chart' });
+  private readonly report = h('div', { 'data-testid': 'train-report' });
+  private history: FineTuneEpoch[] = [];
+  private running = false;
+
+  constructor(root: HTMLElement, private readonly session: Session, private readonly actions: TrainingActions) {
+    const field = (label: string, input: HTMLElement) => h('label', { class: 'field' }, `${label} `, input);
+    this.start.addEventListener('click', () => void this.run());
+    this.stopButton.addEventListener('click', () => {
+      this.stopButton.disabled = true;
+      this.status.textContent = 'Stopping after this batch…';
+      void this.actions.stop();
+    });
+    root.append(
+      this.summary,
+      h('div', { class: 'row' },
+        field('Epochs', this.epochs), field('Batch', this.batch), field('Optimizer', this.optimizer), field('Learning rate', this.lr),
+        field('Validation share', this.valShare), h('label', { class: 'field' }, this.trainNeck, ' train the neck'), h('label', { class: 'field' }, this.augment, ' augment (crop, flip; slower)')),
+      h('div', { class: 'row' }, this.start, this.stopButton, this.progress),
+      this.status,
+      this.chart,
+      this.report,
+    );
+    session.subscribe(() => this.summarise());
+    this.summarise();
+  }
+
+  private labelled() {
+    return this.session.cards.filter((c) => c.label.trim() !== '' && c.status !== 'error');
+  }
+
+  summarise(): void {
+    if (this.running) return;
+    const cards = this.labelled();
+    const counts = new Map<string, number>();
+    for (const c of cards) counts.set(c.label.trim(), (counts.get(c.label.trim()) ?? 0) + 1);
+    const list = [...counts].map(([l, n]) => `${l} (${n})`).join(', ');
+    this.summary.textContent =
+      cards.length === 0
+        ? 'No labelled images: drop a folder with one subfolder per label, or give the selected image a label.'
+        : `${cards.length} labelled images, ${counts.size} labels: ${list}.` + (counts.size < 2 ? ' Fine-tuning needs at least 2 labels.' : '');
+    this.start.disabled = counts.size < 2;
+  }
+
+  private options(): FineTuneOptions {
+    const lr = Number(this.lr.value);
+    return {
+      epochs: Number(this.epochs.value),
+      batchSize: Number(this.batch.value),
+      optimizer: this.optimizer.value as FineTuneOptimizer,
+      ...(this.lr.value !== '' && lr > 0 ? { learningRate: lr } : {}),
+      validationFraction: Number(this.valShare.value),
+      trainNeck: this.trainNeck.checked,
+      augment: this.augment.checked,
+    };
+  }
+
+  private async run(): Promise<void> {
+    const cards = this.labelled();
+    const samples: FineTuneSample[] = cards.map((c) => ({ image: c.file, label: c.label.trim(), name: c.name }));
+    this.running = true;
+    this.history = [];
+    this.draw();
+    this.report.replaceChildren();
+    this.start.disabled = true;
+    this.stopButton.disabled = false;
+    this.progress.hidden = false;
+    this.status.textContent = `Computing backbone features of ${samples.length} images…`;
+    try {
+      const { result, model } = await this.actions.fineTune(samples, this.options(), (p) => this.onProgress(p));
+      this.showResult(result, model);
+      if (model) await this.actions.use(model);
+    } catch (e) {
+      this.status.textContent = `Fine-tuning failed: ${(e as Error).message}`;
+    } finally {
+      this.running = false;
+      this.stopButton.disabled = true;
+      this.progress.hidden = true;
+      this.summarise();
+    }
+  }
+
+  private onProgress(p: FineTuneProgress): void {
+    this.progress.value = p.total ? p.done / p.total : 0;
+    const eta = p.etaMs !== undefined ? `, about ${Math.ceil(p.etaMs / 1000)} s left` : '';
+    if (p.phase === 'features') this.status.textContent = `Backbone features: ${p.done} of ${p.total} images${eta}.`;
+    if (p.phase === 'train' && p.epoch) {
+      this.history.push(p.epoch);
+      this.draw();
+      const e = p.epoch;
+      this.status.textContent = `Epoch ${e.epoch} of ${p.total}: loss ${e.trainLoss.toFixed(3)}, validation accuracy ${pct(e.valAccuracy)}, mAP ${pct(e.valMap)}${eta}.`;
+    }
+  }
+
+  private draw(): void {
+    const ctx = this.chart.getContext('2d')!;
+    const { width: w, height: hgt } = this.chart;
+    ctx.clearRect(0, 0, w, hgt);
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, w, hgt);
+    ctx.font = '12px system-ui, sans-serif';
+    const n = this.history.length;
+    if (n === 0) return;
+    const pad = 30;
+    const x = (i: number) => pad + ((w - 2 * pad) * i) / Math.max(1, n - 1);
+    const maxLoss = Math.max(...this.history.map((e) => e.trainLoss), 1e-6);
+    const line = (colour: string, value: (e: FineTuneEpoch) => number, top: number) => {
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      this.history.forEach((e, i) => {
+        const v = value(e);
+        if (Number.isNaN(v)) return;
+        const y = hgt - pad - ((hgt - 2 * pad) * v) / top;
+        if (i === 0) ctx.moveTo(x(i), y);
+        else ctx.lineTo(x(i), y);
+      });
+      ctx.stroke();
+    };
+    line('#b42318', (e) => e.trainLoss, maxLoss);
+    line('#1d4ed8', (e) => e.trainAccuracy, 1);
+    line('#15803d', (e) => e.valAccuracy, 1);
+    line('#7c3aed', (e) => e.valMap, 1);
+    const legend: [string, string][] = [['#b42318', `loss (max ${maxLoss.toFixed(2)})`], ['#1d4ed8', 'train accuracy'], ['#15803d', 'validation accuracy'], ['#7c3aed', 'validation mAP']];
+    legend.forEach(([c, t], i) => {
+      ctx.fillStyle = c;
+      ctx.fillText(t, pad + i * 150, 16);
+    });
+    ctx.fillStyle = '#4b5563';
+    ctx.fillText(`epoch ${n}`, w - pad - 50, hgt - 8);
+  }
+
+  private showResult(r: FineTuneResult, model: StoredModelInfo | undefined): void {
+    const row = (k: string, before: string, after: string) => h('tr', {}, h('th', { scope: 'row', text: k }), h('td', { text: before }), h('td', { text: after }));
+    const table = h('table', { class: 'result-table', 'data-testid': 'train-table' },
+      h('caption', { text: `Validation retrieval (${r.validationImages} held-out images)` }),
+      h('thead', {}, h('tr', {}, h('th', { text: '' }), h('th', { scope: 'col', text: 'before' }), h('th', { scope: 'col', text: 'after' }))),
+      h('tbody', {}, row('recall@1', pct(r.before.recall_at_1), pct(r.after.recall_at_1)), row('mAP', pct(r.before.map), pct(r.after.map))));
+    const lines = [
+      `${r.trainImages} training images, ${r.classes.length} labels, ${r.seconds.toFixed(1)} s.`,
+      r.stopped ? `Stopped by you after ${r.history.length} epochs.` : '',
+      model ? `Kept epoch ${r.bestEpoch} (best validation mAP) as model ${model.id}; the page now uses it.` : 'Stopped before the first epoch ended: nothing was saved, the model is unchanged.',
+      ...r.notes,
+      ...(r.skipped.length ? [`Left out: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`] : []),
+    ].filter(Boolean);
+    const parts: HTMLElement[] = [table, ...lines.map((t) => h('p', { text: t }))];
+    if (model) {
+      const save = h('button', { type: 'button', text: 'Download the model files', 'data-testid': 'train-download' });
+      save.addEventListener('click', async () => {
+        for (const [name, blob] of await this.actions.files(model)) download(name, blob, blob.type);
+      });
+      parts.push(save);
+    }
+    this.report.replaceChildren(...parts);
+    this.status.textContent = model ? `Done: ${model.id}.` : 'Stopped: nothing saved.';
+  }
+}
