@@ -67,7 +67,7 @@ function momentum(mu: number, wd: number): Optimizer {
     step(params, grads, lr) {
       params.forEach((p, i) => {
         let v = state.get(p);
-        if (!v) state.set(p, (v = tf.variable(tf.zerosLike(p), false)));
+        if (!v) state.set(p, (v = tf.tidy(() => tf.variable(tf.zerosLike(p), false))));
         tf.tidy(() => {
           const g = tf.add(grads[i]!, tf.mul(p, wd));
           v!.assign(tf.add(tf.mul(v!, mu), g));
@@ -90,7 +90,7 @@ function adam(wd: number): Optimizer {
       const c2 = 1 - 0.999 ** t;
       params.forEach((p, i) => {
         let s = state.get(p);
-        if (!s) state.set(p, (s = { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }));
+        if (!s) state.set(p, (s = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }))));
         tf.tidy(() => {
           const g = tf.add(grads[i]!, tf.mul(p, wd));
           s!.m.assign(tf.add(tf.mul(s!.m, 0.9), tf.mul(g, 0.1)));
@@ -165,9 +165,12 @@ export async function trainArcMarginHead(args: TrainHeadArgs): Promise<TrainedHe
   const { train, validation, classes, options: o } = args;
   const now = args.now ?? (() => performance.now());
   const dim = args.neck.bias.length;
-  const neckW = tf.variable(tf.tensor2d(args.neck.weight, [FEATURE_DIM, dim]), o.trainNeck);
-  const neckB = tf.variable(tf.tensor1d(args.neck.bias), o.trainNeck);
-  const head = tf.variable(tf.tensor2d(xavierNormal(dim, classes, o.seed + 1), [dim, classes]), true);
+  // tidy: the initial values are copied into the variables and freed (variables themselves outlive a tidy).
+  const [neckW, neckB, head] = tf.tidy(() => [
+    tf.variable(tf.tensor2d(args.neck.weight, [FEATURE_DIM, dim]), o.trainNeck),
+    tf.variable(tf.tensor1d(args.neck.bias), o.trainNeck),
+    tf.variable(tf.tensor2d(xavierNormal(dim, classes, o.seed + 1), [dim, classes]), true),
+  ]) as [tf.Variable<tf.Rank.R2>, tf.Variable<tf.Rank.R1>, tf.Variable<tf.Rank.R2>];
   const params = o.trainNeck ? [neckW, neckB, head] : [head];
   const optimizer = o.optimizer === 'adam' ? adam(o.weightDecay) : momentum(0.9, o.weightDecay);
   const n = train.labels.length;
