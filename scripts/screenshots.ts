@@ -56,6 +56,18 @@ async function main(): Promise<void> {
     await page.locator('[data-testid="image-card"][data-index="1"]').click();
     await page.screenshot({ path: join(out, '5-gallery-search.jpg'), type: 'jpeg', quality: 80, fullPage: true });
 
+    // Fine-tuning: the two cat views against the rest, a few epochs.
+    for (const [i, label] of [[0, 'cat'], [1, 'cat'], [2, 'other'], [3, 'other'], [4, 'other']] as const) {
+      await page.locator(`[data-testid="image-card"][data-index="${i}"]`).click();
+      await page.locator('[data-testid="add-label"]').fill(label);
+      await page.locator('[data-testid="add-label"]').dispatchEvent('change');
+    }
+    await page.locator('#ft-epochs').fill('12');
+    await page.locator('#ft-val').fill('0.5');
+    await page.locator('[data-testid="train-start"]').click();
+    await page.waitForSelector('[data-testid="train-status"]:has-text("Done:")', { timeout: 300_000 });
+    await page.locator('.training-section').screenshot({ path: join(out, '7-fine-tune.jpg'), type: 'jpeg', quality: 80 });
+
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(out, '6-phone.jpg'), type: 'jpeg', quality: 80, fullPage: false });
     console.log(`screenshots in ${out}`);

@@ -186,6 +186,6 @@ export class TrainingPanel {
       parts.push(save);
     }
     this.report.replaceChildren(...parts);
-    this.status.textContent = model ? `Done: ${model.id}.` : 'Stopped: nothing saved.';
+    this.status.textContent = !model ? 'Stopped: nothing saved.' : r.stopped ? `Stopped: kept epoch ${r.bestEpoch} as ${model.id}.` : `Done: ${model.id}.`;
   }
 }

@@ -44,6 +44,12 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
   const predicted = await page.getByTestId('image-card').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.predicted));
   expect(predicted.every((p) => p === 'cat' || p === 'other')).toBe(true);
   const tuned = await exportJson(page);
+  // The model's files download in the manifest format.
+  const [first] = await Promise.all([page.waitForEvent('download'), page.getByTestId('train-download').click()]);
+  expect(first.suggestedFilename()).toBe('manifest.json');
+  const manifest = JSON.parse(await readFile((await first.path())!, 'utf8')) as { format: string; head: { labels: string[] } };
+  expect(manifest.format).toBe('shitu-web/weights');
+  expect(manifest.head.labels).toEqual(['cat', 'other']);
   const modelText = (await page.getByTestId('model-status').textContent())!;
   const modelId = modelText.split(':')[0]!;
 
@@ -80,4 +86,12 @@ test('fine-tuning refuses one label, and a stop at once leaves the model unchang
   const status = await page.getByTestId('train-status').textContent();
   if (/nothing (was changed|saved)/.test(status!)) expect(await page.getByTestId('model-status').textContent()).toBe(baseModel);
   else await expect(page.getByTestId('train-report')).toContainText('Stopped by you');
+
+  // A reload in the middle of training saves nothing half-done: the model list is as before.
+  const models = await page.getByTestId('model-select').locator('option').count();
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-status')).toContainText('Epoch', { timeout: 120_000 });
+  await page.reload();
+  await openPage(page);
+  await expect(page.getByTestId('model-select').locator('option')).toHaveCount(models);
 });
