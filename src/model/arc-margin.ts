@@ -9,8 +9,6 @@
  * PP-ShiTu v1 trains with s = 30, m = 0.2 (the class's own defaults are 80 and 0.5).
  */
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core ships its gradients separately: training (here and in fine-tune.ts) needs them registered.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 export interface ArcMarginOptions {
   readonly scale: number;

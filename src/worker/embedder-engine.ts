@@ -144,8 +144,10 @@ export class EmbedderEngine implements EmbedderApi {
    */
   fineTune(samples: readonly FineTuneSample[], options: FineTuneOptions = {}, onProgress?: (p: FineTuneProgress) => void): Promise<FineTuneRun> {
     this.stopRequested = false;
-    return this.serial(() => {
+    return this.serial(async () => {
       const l = this.requireLoaded();
+      // tfjs-core ships its gradients apart; only training needs them, so they load on first use.
+      await import('@tensorflow/tfjs-core/dist/register_all_gradients');
       return runFineTune(
         {
           model: l.model,

@@ -1,5 +1,6 @@
 /** ArcMargin against hand-computed values (both branches, easy_margin, eval mode) and finite differences. */
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arcMarginLogits, arcMarginLoss, DEFAULT_ARC_MARGIN } from '../../src/model/arc-margin.ts';

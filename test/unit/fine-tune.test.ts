@@ -3,6 +3,7 @@
  * whole run: the saved model (with its head) reloads to identical embeddings and predicts classes.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
