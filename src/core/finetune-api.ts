@@ -20,7 +20,10 @@ export interface FineTuneOptions {
   readonly epochs?: number;
   /** Default 32. */
   readonly batchSize?: number;
-  /** 'momentum' (SGD, momentum 0.9, as PaddleClas) or 'adam'. Default 'momentum'. */
+  /**
+   * 'adam' (default) or 'momentum' (SGD, momentum 0.9, as PaddleClas). Adam is the default because it scored
+   * higher on the validation share of finetune-train.txt (mAP 0.727 against 0.719 for momentum lr 0.05).
+   */
   readonly optimizer?: FineTuneOptimizer;
   /** Peak learning rate after the warm-up. Default 0.05 for momentum, 0.001 for adam. */
   readonly learningRate?: number;
@@ -44,7 +47,7 @@ export type ResolvedFineTuneOptions = Required<Omit<FineTuneOptions, 'arcMargin'
 export const DEFAULT_ARC_MARGIN_SETTINGS: ArcMarginSettings = Object.freeze({ scale: 30, margin: 0.2, easyMargin: false });
 
 export function resolveFineTuneOptions(o: FineTuneOptions = {}): ResolvedFineTuneOptions {
-  const optimizer = o.optimizer ?? 'momentum';
+  const optimizer = o.optimizer ?? 'adam';
   if (optimizer !== 'momentum' && optimizer !== 'adam') throw new OptionsError(`optimizer must be "momentum" or "adam"; got ${JSON.stringify(optimizer)}`);
   const r: ResolvedFineTuneOptions = {
     epochs: o.epochs ?? 40,

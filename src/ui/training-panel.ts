@@ -23,7 +23,7 @@ export class TrainingPanel {
   private readonly summary = h('p', { 'data-testid': 'training-summary' });
   private readonly epochs = h('input', { type: 'number', min: 1, max: 500, value: 40, id: 'ft-epochs', class: 'narrow' });
   private readonly batch = h('input', { type: 'number', min: 1, max: 512, value: 32, id: 'ft-batch', class: 'narrow' });
-  private readonly optimizer = h('select', { id: 'ft-optimizer' }, h('option', { value: 'momentum', text: 'momentum SGD' }), h('option', { value: 'adam', text: 'Adam' }));
+  private readonly optimizer = h('select', { id: 'ft-optimizer' }, h('option', { value: 'adam', text: 'Adam' }), h('option', { value: 'momentum', text: 'momentum SGD' }));
   private readonly lr = h('input', { type: 'number', min: 0, step: 'any', placeholder: 'default', id: 'ft-lr', class: 'narrow' });
   private readonly valShare = h('input', { type: 'number', min: 0, max: 0.9, step: 0.05, value: 0.2, id: 'ft-val', class: 'narrow' });
   private readonly trainNeck = h('input', { type: 'checkbox', id: 'ft-neck', checked: true });

@@ -22,8 +22,8 @@ import { writeModelFiles } from '../../scripts/lib/model-files.ts';
 describe('fine-tuning options and split', () => {
   it('fills PP-ShiTu-like defaults and names what is wrong', () => {
     const o = resolveFineTuneOptions();
-    expect(o).toMatchObject({ optimizer: 'momentum', learningRate: 0.05, trainNeck: true, arcMargin: { scale: 30, margin: 0.2, easyMargin: false } });
-    expect(resolveFineTuneOptions({ optimizer: 'adam' }).learningRate).toBe(0.001);
+    expect(o).toMatchObject({ optimizer: 'adam', learningRate: 0.001, trainNeck: true, arcMargin: { scale: 30, margin: 0.2, easyMargin: false } });
+    expect(resolveFineTuneOptions({ optimizer: 'momentum' }).learningRate).toBe(0.05);
     expect(() => resolveFineTuneOptions({ epochs: 0 })).toThrow('epochs must be an integer from 1 to 1000; got 0');
     expect(() => resolveFineTuneOptions({ optimizer: 'sgd' as never })).toThrow('optimizer must be "momentum" or "adam"');
     expect(() => resolveFineTuneOptions({ validationFraction: 1 })).toThrow('validationFraction must be a number from 0 to 0.9');
@@ -83,7 +83,7 @@ describe('trainArcMarginHead', () => {
       validation: data(4, 2),
       classes: 3,
       neck,
-      options: resolveFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4 }),
+      options: resolveFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum' }),
       onEpoch: (e) => epochs.push(e.epoch),
     });
     expect(epochs).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
