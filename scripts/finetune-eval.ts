@@ -1,6 +1,7 @@
 /**
  * npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default]
- *                          [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--json FILE]
+ *                          [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M]
+ *                          [--json FILE]
  *
  * Fine-tunes a model's neck + ArcMargin head on the train split in headless Chromium, through the page's
  * worker API (the code path of the training panel), and reports leave-one-out recall@1 and mAP on the test
@@ -97,11 +98,13 @@ async function main(): Promise<void> {
       optimizer: { type: 'string' },
       lr: { type: 'string' },
       augment: { type: 'boolean' },
+      'frozen-neck': { type: 'boolean' },
+      margin: { type: 'string' },
       json: { type: 'string' },
     },
   });
   if (!values.data || !values.train || !values.test) {
-    console.error('usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--json FILE]');
+    console.error('usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--json FILE]');
     process.exit(2);
   }
   const fineTune: FineTuneOptions = {
@@ -109,6 +112,8 @@ async function main(): Promise<void> {
     ...(values.optimizer ? { optimizer: values.optimizer as 'momentum' | 'adam' } : {}),
     ...(values.lr ? { learningRate: Number(values.lr) } : {}),
     ...(values.augment ? { augment: true } : {}),
+    ...(values['frozen-neck'] ? { trainNeck: false } : {}),
+    ...(values.margin ? { arcMargin: { margin: Number(values.margin) } } : {}),
   };
   const report = await fineTuneEval({ data: values.data, train: values.train, test: values.test, ...(values.model ? { model: values.model } : {}), fineTune });
   const pct = (v: number) => (100 * v).toFixed(1);
