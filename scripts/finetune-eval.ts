@@ -1,7 +1,7 @@
 /**
  * npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default]
  *                          [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M]
- *                          [--json FILE]
+ *                          [--weight-decay X] [--json FILE]
  *
  * Fine-tunes a model's neck + ArcMargin head on the train split in headless Chromium, through the page's
  * worker API (the code path of the training panel), and reports leave-one-out recall@1 and mAP on the test
@@ -100,11 +100,12 @@ async function main(): Promise<void> {
       augment: { type: 'boolean' },
       'frozen-neck': { type: 'boolean' },
       margin: { type: 'string' },
+      'weight-decay': { type: 'string' },
       json: { type: 'string' },
     },
   });
   if (!values.data || !values.train || !values.test) {
-    console.error('usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--json FILE]');
+    console.error('usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--weight-decay X] [--json FILE]');
     process.exit(2);
   }
   const fineTune: FineTuneOptions = {
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
     ...(values.augment ? { augment: true } : {}),
     ...(values['frozen-neck'] ? { trainNeck: false } : {}),
     ...(values.margin ? { arcMargin: { margin: Number(values.margin) } } : {}),
+    ...(values['weight-decay'] ? { weightDecay: Number(values['weight-decay']) } : {}),
   };
   const report = await fineTuneEval({ data: values.data, train: values.train, test: values.test, ...(values.model ? { model: values.model } : {}), fineTune });
   const pct = (v: number) => (100 * v).toFixed(1);
