@@ -14,9 +14,8 @@ import type { BackendChoice } from '../src/core/embedder-api.ts';
 import { leaveOneOutRetrieval } from '../src/core/retrieval-metrics.ts';
 import { writeFixtureModel } from '../test/support/fixture-models.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
+import { embedEntries, routeFolder } from './lib/eval-page-client.ts';
 import { readSplit } from './lib/split.ts';
-
-const CHUNK = 32;
 
 export interface EvalReport {
   model: string;
@@ -35,11 +34,6 @@ function manifestOf(model: string): string {
   return resolve(path);
 }
 
-function fromBase64(b64: string): Float32Array {
-  const bytes = Buffer.from(b64, 'base64');
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
 export async function evaluate(options: {
   data: string;
   split: string;
@@ -56,18 +50,12 @@ export async function evaluate(options: {
   const session = await openBrowserSession();
   try {
     const page = await session.browser.newPage();
-    const data = resolve(options.data);
-    await page.route('**/__eval/data/**', (route) => {
-      const rel = decodeURIComponent(new URL(route.request().url()).pathname.split('/__eval/data/')[1]!);
-      return route.fulfill({ path: join(data, rel) });
-    });
+    await routeFolder(page, 'data', options.data);
     let modelUrl: string | undefined;
     let modelName: string;
     if (options.teacher) {
       const dir = dirname(resolve(options.teacher));
-      await page.route('**/__eval/teacher/**', (route) =>
-        route.fulfill({ path: join(dir, decodeURIComponent(new URL(route.request().url()).pathname.split('/__eval/teacher/')[1]!)) }),
-      );
+      await routeFolder(page, 'teacher', dir);
       modelName = `teacher:${basename(dir)}`;
     } else {
       let manifest: string;
@@ -83,9 +71,7 @@ export async function evaluate(options: {
       if (!isAbsolute(rel) && !rel.startsWith('..')) modelUrl = `/${rel}`;
       else {
         const dir = dirname(manifest);
-        await page.route('**/__eval/model/**', (route) =>
-          route.fulfill({ path: join(dir, decodeURIComponent(new URL(route.request().url()).pathname.split('/__eval/model/')[1]!)) }),
-        );
+        await routeFolder(page, 'model', dir);
         modelUrl = `/__eval/model/${basename(manifest)}`;
       }
     }
@@ -101,26 +87,7 @@ export async function evaluate(options: {
       loaded = model;
     }
     log(`${modelName} on ${loaded.backend}: embedding ${entries.length} images of ${options.split}`);
-    const vectors: Float32Array[] = [];
-    const labels: string[] = [];
-    let failed = 0;
-    let ms = 0;
-    for (let i = 0; i < entries.length; i += CHUNK) {
-      const chunk = entries.slice(i, i + CHUNK);
-      const urls = chunk.map((e) => `/__eval/data/${e.path.split('/').map(encodeURIComponent).join('/')}`);
-      const out = await page.evaluate((u) => window.evalApi.embed(u), urls);
-      ms += out.ms;
-      out.vectors.forEach((b64, k) => {
-        const v = fromBase64(b64);
-        if (v.length === 0) failed++;
-        else {
-          vectors.push(v);
-          labels.push(chunk[k]!.label);
-        }
-      });
-      for (const e of out.errors) log(`  skipped: ${e}`);
-      if ((i / CHUNK) % 8 === 0 || i + CHUNK >= entries.length) log(`  ${Math.min(i + CHUNK, entries.length)} / ${entries.length}`);
-    }
+    const { vectors, labels, failed, ms } = await embedEntries(page, entries, log);
     const m = leaveOneOutRetrieval(vectors, labels);
     return {
       model: modelName,

@@ -9,21 +9,12 @@
  * train split.
  */
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FineTuneOptions } from '../src/core/finetune-api.ts';
 import { leaveOneOutRetrieval } from '../src/core/retrieval-metrics.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
-import { readSplit, type SplitEntry } from './lib/split.ts';
-
-const CHUNK = 32;
-
-function fromBase64(b64: string): Float32Array {
-  const bytes = Buffer.from(b64, 'base64');
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
-const urlOf = (e: SplitEntry) => `/__eval/data/${e.path.split('/').map(encodeURIComponent).join('/')}`;
+import { dataUrl, embedEntries, routeFolder } from './lib/eval-page-client.ts';
+import { readSplit } from './lib/split.ts';
 
 export async function fineTuneEval(options: { data: string; train: string; test: string; model?: string; fineTune: FineTuneOptions; log?: (s: string) => void }) {
   const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
@@ -35,10 +26,7 @@ export async function fineTuneEval(options: { data: string; train: string; test:
   try {
     const page = await session.browser.newPage();
     page.on('console', (m) => log(`  ${m.text()}`));
-    const data = resolve(options.data);
-    await page.route('**/__eval/data/**', (route) =>
-      route.fulfill({ path: join(data, decodeURIComponent(new URL(route.request().url()).pathname.split('/__eval/data/')[1]!)) }),
-    );
+    await routeFolder(page, 'data', options.data);
     await page.goto(new URL('/scripts/pages/eval.html', session.baseUrl).href);
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
     const model = `/${(options.model ?? 'models/default').replace(/\/?$/, '/')}manifest.json`;
@@ -46,26 +34,14 @@ export async function fineTuneEval(options: { data: string; train: string; test:
     log(`${loaded.modelId} on ${loaded.backend}: ${train.length} training images, ${test.length} test images`);
 
     const measure = async () => {
-      const vectors: Float32Array[] = [];
-      const labels: string[] = [];
-      for (let i = 0; i < test.length; i += CHUNK) {
-        const chunk = test.slice(i, i + CHUNK);
-        const out = await page.evaluate((u) => window.evalApi.embed(u), chunk.map(urlOf));
-        out.vectors.forEach((b64, k) => {
-          const v = fromBase64(b64);
-          if (v.length > 0) {
-            vectors.push(v);
-            labels.push(chunk[k]!.label);
-          }
-        });
-      }
+      const { vectors, labels } = await embedEntries(page, test);
       const m = leaveOneOutRetrieval(vectors, labels);
       return { recall_at_1: m.recallAt1, map: m.map };
     };
     const before = await measure();
     log(`before: recall@1 ${before.recall_at_1.toFixed(4)}, mAP ${before.map.toFixed(4)}`);
     const t0 = performance.now();
-    const tuned = await page.evaluate(([u, l, o]) => window.evalApi.fineTune(u, l, o), [train.map(urlOf), train.map((e) => e.label), options.fineTune] as const);
+    const tuned = await page.evaluate(([u, l, o]) => window.evalApi.fineTune(u, l, o), [train.map(dataUrl), train.map((e) => e.label), options.fineTune] as const);
     const fineTuneSeconds = (performance.now() - t0) / 1000;
     const after = await measure();
     log(`after (${tuned.modelId}, epoch ${tuned.result.bestEpoch} kept): recall@1 ${after.recall_at_1.toFixed(4)}, mAP ${after.map.toFixed(4)}`);

@@ -4,6 +4,7 @@
  */
 import type { ImageSource } from './embedder-api.ts';
 import { OptionsError } from './errors.ts';
+import { mulberry32 } from './seeded-random.ts';
 
 export type FineTuneOptimizer = 'momentum' | 'adam';
 
@@ -136,18 +137,6 @@ export interface SplitPlan {
   readonly notes: string[];
 }
 
-/** mulberry32: a small seeded generator, so a split and a run are reproducible from their seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Holds out `fraction` of each label's images (at least one when the label has two or more, none when it has
  * one: that image must train). Throws when the samples cannot train a classifier.
@@ -159,7 +148,7 @@ export function planSplit(labels: readonly string[], fraction: number, seed: num
   if (byLabel.size < 2) {
     throw new OptionsError(`fine-tuning needs at least 2 labels; all ${labels.length} images are labelled "${labels[0]}"`);
   }
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const train: number[] = [];
   const validation: number[] = [];
   const single: string[] = [];

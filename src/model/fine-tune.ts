@@ -6,9 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FineTuneEpoch, ResolvedFineTuneOptions } from '../core/finetune-api.ts';
-import { seededRandom } from '../core/finetune-api.ts';
+import { mulberry32 } from '../core/seeded-random.ts';
 import { leaveOneOutRetrieval } from '../core/retrieval-metrics.ts';
 import { arcMarginCosine, arcMarginLoss } from './arc-margin.ts';
+import { normalSampler } from './io/random-weights.ts';
 
 export const FEATURE_DIM = 1280;
 
@@ -106,17 +107,9 @@ function adam(wd: number): Optimizer {
 
 /** PaddleClas's XavierNormal for a [fanIn, fanOut] weight, from a seeded generator. */
 export function xavierNormal(fanIn: number, fanOut: number, seed: number): Float32Array {
-  const random = seededRandom(seed);
+  const normal = normalSampler(seed);
   const std = Math.sqrt(2 / (fanIn + fanOut));
-  const out = new Float32Array(fanIn * fanOut);
-  for (let i = 0; i < out.length; i += 2) {
-    // Box-Muller: two normals per two uniforms.
-    const r = Math.sqrt(-2 * Math.log(1 - random()));
-    const a = 2 * Math.PI * random();
-    out[i] = r * Math.cos(a) * std;
-    if (i + 1 < out.length) out[i + 1] = r * Math.sin(a) * std;
-  }
-  return out;
+  return Float32Array.from({ length: fanIn * fanOut }, () => normal() * std);
 }
 
 /** Leave-one-out retrieval, or NaN when no label has two images to find each other. */
@@ -177,7 +170,7 @@ export async function trainArcMarginHead(args: TrainHeadArgs): Promise<TrainedHe
   const stepsPerEpoch = Math.ceil(n / o.batchSize);
   const total = stepsPerEpoch * o.epochs;
   const warmup = Math.round(stepsPerEpoch * o.warmupEpochs);
-  const random = seededRandom(o.seed + 2);
+  const random = mulberry32(o.seed + 2);
   const history: FineTuneEpoch[] = [];
   let best: { map: number; epoch: number; neckW: Float32Array; neckB: Float32Array; head: Float32Array } | undefined;
   let stopped = false;

@@ -117,9 +117,9 @@ export class ModelView {
       await this.refreshList(stored.url);
       await this.actions.switchTo({ model: stored.url, backend: this.backend.value as BackendChoice });
     } catch (e) {
-      this.failed(`Could not import the model: ${(e as Error).message}`);
+      // The model in use is unchanged: unlock the controls, and say what went wrong.
       if (this.info) this.ready(this.info);
-      this.status.textContent = `Could not import the model: ${(e as Error).message}`;
+      this.failed(`Could not import the model: ${(e as Error).message}`);
     }
   }
 

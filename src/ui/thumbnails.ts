@@ -25,14 +25,15 @@ export class ThumbnailUrls {
 /** A JPEG of at most `size` px on its longer side as a data: URL, or '' if the browser cannot decode it. */
 export async function thumbnailDataUrl(blob: Blob, size = 96): Promise<string> {
   try {
-    const probe = await createImageBitmap(blob);
-    const scale = Math.min(1, size / Math.max(probe.width, probe.height));
-    const w = Math.max(1, Math.round(probe.width * scale));
-    const hgt = Math.max(1, Math.round(probe.height * scale));
-    probe.close();
-    const bitmap = await createImageBitmap(blob, { resizeWidth: w, resizeHeight: hgt, resizeQuality: 'medium' });
+    // One decode (off the main thread); the canvas does the downscale.
+    const bitmap = await createImageBitmap(blob);
+    const scale = Math.min(1, size / Math.max(bitmap.width, bitmap.height));
+    const w = Math.max(1, Math.round(bitmap.width * scale));
+    const hgt = Math.max(1, Math.round(bitmap.height * scale));
     const canvas = new OffscreenCanvas(w, hgt);
-    canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+    const ctx = canvas.getContext('2d')!;
+    ctx.imageSmoothingQuality = 'medium';
+    ctx.drawImage(bitmap, 0, 0, w, hgt);
     bitmap.close();
     const jpeg = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
     return await new Promise<string>((resolve, reject) => {

@@ -6,8 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbedderInfo, ImageSource } from '../core/embedder-api.ts';
 import { EmbedderError } from '../core/errors.ts';
-import { planSplit, resolveFineTuneOptions, seededRandom, type FineTuneOptions, type FineTuneProgress, type FineTuneResult, type FineTuneSample, type RetrievalScore } from '../core/finetune-api.ts';
+import { planSplit, resolveFineTuneOptions, type FineTuneOptions, type FineTuneProgress, type FineTuneResult, type FineTuneSample, type RetrievalScore } from '../core/finetune-api.ts';
 import type { PreprocessOptions } from '../core/options.ts';
+import { mulberry32 } from '../core/seeded-random.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import type { PPLCNetModel } from '../model/builder.ts';
 import { FEATURE_DIM, neckRetrieval, trainArcMarginHead, type FeatureSet } from '../model/fine-tune.ts';
@@ -119,7 +120,7 @@ export async function runFineTune(
     const measurable = !Number.isNaN(before.map);
 
     // 3. Train.
-    const random = seededRandom(o.seed + 3);
+    const random = mulberry32(o.seed + 3);
     const trained = await trainArcMarginHead({
       train,
       validation,

@@ -17,6 +17,7 @@ import type { StateDict } from '../../core/state-dict.ts';
 import { modelParameters, type BatchNormForm } from '../parameters.ts';
 import { referenceForward, type FeatureMap } from './reference-forward.ts';
 import { foldStateDict } from '../fold-batch-norm.ts';
+import { mulberry32 } from '../../core/seeded-random.ts';
 
 /** Big enough that the last stage keeps 3 x 3 positions; x2.5 calibrates in about 2 s. */
 const CALIBRATION_SIZE = 96;
@@ -24,17 +25,7 @@ const CALIBRATION_BATCH = 4;
 /** The most a channel's weights are scaled by calibration: an uncapped gain on a near-flat channel is what explodes. */
 const MAX_CALIBRATION_GAIN = 3;
 
-/** Mulberry32: tiny, fast, and identical on every platform, so fixtures are reproducible from their seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Standard normal samples (Box-Muller over mulberry32). */
 export function normalSampler(seed: number): () => number {
