@@ -15,7 +15,14 @@ export interface BrowserSession {
 }
 
 export async function openBrowserSession(): Promise<BrowserSession> {
-  const server: ViteDevServer = await createServer({ logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+  const server: ViteDevServer = await createServer({
+    logLevel: 'error',
+    server: { port: 0, host: '127.0.0.1' },
+    // The benchmark page imports ONNX Runtime Web lazily: pre-bundled up front, or Vite would find it mid-run
+    // and reload the page. Its own cache folder, so the app's dev server keeps its pre-bundled set.
+    optimizeDeps: { include: ['onnxruntime-web'] },
+    cacheDir: 'node_modules/.vite-scripts',
+  });
   await server.listen();
   const baseUrl = server.resolvedUrls?.local[0];
   if (!baseUrl) throw new Error('the Vite dev server did not report its URL');

@@ -8,6 +8,20 @@ export function hardSwish<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6))) as T;
 }
 
+/** The one-pass GPU kernel's name (src/worker/gpu-kernels.ts registers it for WebGPU and WebGL). */
+export const HARDSWISH_TIMES_SIX_KERNEL = 'ShituHardSwishTimesSix';
+
+/**
+ * 6 x Paddle's hardswish, x * relu6(x + 3): the builder divides the next layer's weights by 6 instead. One
+ * kernel where the active backend has it registered, else the composite of tfjs ops.
+ */
+export function hardSwishTimesSix<T extends tf.Tensor>(x: T): T {
+  if (tf.getKernel(HARDSWISH_TIMES_SIX_KERNEL, tf.getBackend())) {
+    return tf.engine().runKernel(HARDSWISH_TIMES_SIX_KERNEL, { x }) as T;
+  }
+  return tf.tidy(() => tf.mul(x, tf.relu6(tf.add(x, 3)))) as T;
+}
+
 /**
  * Paddle's nn.Hardsigmoid: clip(x / 6 + 0.5, 0, 1) = relu6(x + 3) / 6.
  * Not tfjs's `hardSigmoid`-style clip(0.2 x + 0.5, 0, 1) (Keras' definition): a different function.

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { WeightsError } from '../core/errors.ts';
 import type { NamedTensor, StateDict } from '../core/state-dict.ts';
 import { INFERENCE_DROPOUT_SCALE, planPPLCNet, type PPLCNetPlan } from './architecture.ts';
-import { hardSwish, paddleHardSigmoid } from './activations.ts';
+import { hardSwishTimesSix, paddleHardSigmoid } from './activations.ts';
 import { foldBatchNorm } from './fold-batch-norm.ts';
 import { assertMatchesParameters, modelParameters, type BatchNormForm } from './parameters.ts';
 
@@ -65,7 +65,20 @@ function get(stateDict: StateDict, name: string): NamedTensor {
   return t;
 }
 
-function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, stride: 1 | 2, depthwise: boolean): ConvUnit {
+/**
+ * Speed: every hardswish here returns 6 x hardswish (x * relu6(x + 3), one pass fewer: no division), and the
+ * layer that reads it has its weights divided by 6 instead: convs and the SE squeeze are linear in their input,
+ * the SE gate multiplies its input, and the global pool is a mean, so each output is unchanged (to float
+ * rounding). The stem reads the image, so only it keeps its weights. The 1280-d feature is exactly Paddle's:
+ * the last hardswish's 1/6 joins the dropout's 0.8.
+ */
+const HARDSWISH_SCALE = 1 / 6;
+
+function scaled(data: Float32Array, factor: number): Float32Array {
+  return factor === 1 ? data : data.map((v) => v * factor);
+}
+
+function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, stride: 1 | 2, depthwise: boolean, inputScale: number): ConvUnit {
   const raw = get(stateDict, `${prefix}.conv.weight`);
   const folded =
     form === 'folded'
@@ -79,7 +92,7 @@ function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, str
   const kernel = raw.shape[2]!;
   return tf.tidy(() => ({
     filter: tf.transpose(
-      tf.tensor4d(folded.weight.data, raw.shape as [number, number, number, number]),
+      tf.tensor4d(scaled(folded.weight.data, inputScale), raw.shape as [number, number, number, number]),
       depthwise ? DEPTHWISE_OIHW_TO_HWC1 : OIHW_TO_HWIO,
     ) as tf.Tensor4D,
     bias: tf.tensor1d(folded.bias),
@@ -90,8 +103,8 @@ function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, str
 }
 
 /** A 1x1 conv's OIHW weight [O, I, 1, 1] as a matmul weight [I, O]. */
-function pointwiseAsMatrix(t: NamedTensor): tf.Tensor2D {
-  return tf.tidy(() => tf.transpose(tf.tensor2d(t.data, [t.shape[0]!, t.shape[1]!])) as tf.Tensor2D);
+function pointwiseAsMatrix(t: NamedTensor, inputScale = 1): tf.Tensor2D {
+  return tf.tidy(() => tf.transpose(tf.tensor2d(scaled(t.data, inputScale), [t.shape[0]!, t.shape[1]!])) as tf.Tensor2D);
 }
 
 function runConv(x: tf.Tensor4D, c: ConvUnit): tf.Tensor4D {
@@ -99,7 +112,7 @@ function runConv(x: tf.Tensor4D, c: ConvUnit): tf.Tensor4D {
     const y = c.depthwise
       ? tf.fused.depthwiseConv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias })
       : tf.fused.conv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias });
-    return hardSwish(y);
+    return hardSwishTimesSix(y);
   });
 }
 
@@ -122,25 +135,25 @@ export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCN
   );
   const plan = planPPLCNet(config.scale);
   const form = config.batchNorm;
-  const stem = convUnit(stateDict, 'backbone.conv1', form, 2, false);
+  const stem = convUnit(stateDict, 'backbone.conv1', form, 2, false, 1);
   const blocks: BlockUnit[] = plan.blocks.map((b) => {
     const p = `backbone.${b.name}`;
     const se: SeUnit | undefined =
       b.seChannels > 0
         ? {
-            squeeze: pointwiseAsMatrix(get(stateDict, `${p}.se.conv1.weight`)),
+            squeeze: pointwiseAsMatrix(get(stateDict, `${p}.se.conv1.weight`), HARDSWISH_SCALE),
             squeezeBias: tf.tensor1d(get(stateDict, `${p}.se.conv1.bias`).data),
             excite: pointwiseAsMatrix(get(stateDict, `${p}.se.conv2.weight`)),
             exciteBias: tf.tensor1d(get(stateDict, `${p}.se.conv2.bias`).data),
           }
         : undefined;
     return {
-      dw: convUnit(stateDict, `${p}.dw_conv`, form, b.stride, true),
+      dw: convUnit(stateDict, `${p}.dw_conv`, form, b.stride, true, HARDSWISH_SCALE),
       ...(se ? { se } : {}),
-      pw: convUnit(stateDict, `${p}.pw_conv`, form, 1, false),
+      pw: convUnit(stateDict, `${p}.pw_conv`, form, 1, false, HARDSWISH_SCALE),
     };
   });
-  const lastConv = pointwiseAsMatrix(get(stateDict, 'backbone.last_conv.weight'));
+  const lastConv = pointwiseAsMatrix(get(stateDict, 'backbone.last_conv.weight'), HARDSWISH_SCALE);
   const neckWeight = get(stateDict, 'neck.fc.weight');
   const neck = {
     weight: tf.tensor2d(neckWeight.data, [neckWeight.shape[0]!, neckWeight.shape[1]!]),
@@ -157,8 +170,8 @@ export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCN
       }
       const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
       // Dropout(p=0.2, mode="downscale_in_infer") scales by 0.8 at inference; kept explicit (not folded into
-      // the neck) so the 1280-d feature equals Paddle's exported backbone output.
-      return tf.mul(hardSwish(tf.matMul(pooled, lastConv)), INFERENCE_DROPOUT_SCALE) as tf.Tensor2D;
+      // the neck) so the 1280-d feature equals Paddle's exported backbone output. The 1/6 is hardswish's.
+      return tf.mul(hardSwishTimesSix(tf.matMul(pooled, lastConv)), INFERENCE_DROPOUT_SCALE * HARDSWISH_SCALE) as tf.Tensor2D;
     });
 
   const forwardNeck = (features: tf.Tensor2D): tf.Tensor2D =>

@@ -7,8 +7,16 @@ import { validateManifest, type WeightManifest } from '../core/manifest.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import { checkShardLength, decodeManifest } from './io/manifest-codec.ts';
 import { concatBytes } from './io/bytes.ts';
+import { sha256Hex } from './io/sha256.ts';
 
 export type FetchLike = (url: string) => Promise<Response>;
+
+/** Shards by SHA-256, kept between visits (src/worker/shard-cache.ts); every method may fail softly. */
+export interface ShardCache {
+  get(sha256: string): Promise<Uint8Array | undefined>;
+  put(sha256: string, bytes: Uint8Array): Promise<void>;
+  delete(sha256: string): Promise<void>;
+}
 
 export interface LoadedWeights {
   readonly manifest: WeightManifest;
@@ -39,10 +47,20 @@ async function readBody(response: Response, onBytes: (n: number) => void): Promi
   return concatBytes(chunks);
 }
 
+/** A cached shard, if it is there and still has the declared hash; a damaged entry is dropped. */
+async function cachedShard(cache: ShardCache | undefined, sha256: string): Promise<Uint8Array | undefined> {
+  const bytes = await cache?.get(sha256).catch(() => undefined);
+  if (!bytes) return undefined;
+  if ((await sha256Hex(bytes)) === sha256) return bytes;
+  await cache!.delete(sha256).catch(() => undefined);
+  return undefined;
+}
+
 export async function loadWeights(
   manifestUrl: string,
   fetchFn: FetchLike,
   onProgress?: (loadedBytes: number, totalBytes: number) => void,
+  cache?: ShardCache,
 ): Promise<LoadedWeights> {
   const response = await fetchOk(fetchFn, manifestUrl, 'weight manifest');
   // Dev servers and single-page hosts answer a missing file with their index page, status 200.
@@ -61,6 +79,13 @@ export async function loadWeights(
   onProgress?.(0, total);
   const shards: Uint8Array[] = [];
   for (const [i, shard] of manifest.shards.entries()) {
+    const kept = await cachedShard(cache, shard.sha256);
+    if (kept) {
+      loaded += kept.byteLength;
+      onProgress?.(loaded, total);
+      shards.push(kept);
+      continue;
+    }
     const url = new URL(shard.file, new URL(manifestUrl, globalThis.location?.href)).href;
     const r = await fetchOk(fetchFn, url, 'weight shard');
     const declared = r.headers.get('content-length');
@@ -71,6 +96,8 @@ export async function loadWeights(
       onProgress?.(loaded, total);
     });
     checkShardLength(manifest, i, bytes.byteLength);
+    // Kept only once its hash is right (decodeManifest checks it too, for uncached loads).
+    if (cache && (await sha256Hex(bytes)) === shard.sha256) await cache.put(shard.sha256, bytes).catch(() => undefined);
     shards.push(bytes);
   }
   return { manifest, stateDict: await decodeManifest(manifest, shards) };

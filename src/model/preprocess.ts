@@ -61,8 +61,11 @@ function taps(inSize: number, outSize: number, offset: number, count: number): T
   return { lo, hi, frac };
 }
 
-/** RGBA pixels -> [size, size, 3] float32, HWC, normalised, as PaddleClas's inference preprocessing. */
-export function preprocessPixels(pixels: RgbaPixels, options: PreprocessOptions): Float32Array {
+/**
+ * RGBA pixels -> [size, size, 3] float32, HWC, normalised, as PaddleClas's inference preprocessing. Writes into
+ * `out` when given (a batch's slot: the batch is then uploaded in one piece, with no per-image tensor to stack).
+ */
+export function preprocessPixels(pixels: RgbaPixels, options: PreprocessOptions, out?: Float32Array): Float32Array {
   const { width, height, data } = pixels;
   const size = options.size;
   let outW = size;
@@ -81,7 +84,8 @@ export function preprocessPixels(pixels: RgbaPixels, options: PreprocessOptions)
   const ys = taps(height, outH, top, size);
   const scale = [0, 1, 2].map((c) => 1 / (255 * options.std[c]!));
   const shift = [0, 1, 2].map((c) => options.mean[c]! / options.std[c]!);
-  const out = new Float32Array(size * size * 3);
+  if (out && out.length !== size * size * 3) throw new RangeError(`preprocessPixels: out holds ${out.length} values, not ${size * size * 3}`);
+  const target = out ?? new Float32Array(size * size * 3);
   for (let y = 0; y < size; y++) {
     const row0 = ys.lo[y]! * width * 4;
     const row1 = ys.hi[y]! * width * 4;
@@ -95,11 +99,11 @@ export function preprocessPixels(pixels: RgbaPixels, options: PreprocessOptions)
         const top0 = data[row0 + c0 + c]! + (data[row0 + c1 + c]! - data[row0 + c0 + c]!) * fx;
         const bottom = data[row1 + c0 + c]! + (data[row1 + c1 + c]! - data[row1 + c0 + c]!) * fx;
         const v = Math.round(top0 + (bottom - top0) * fy);
-        out[o + c] = v * scale[c]! - shift[c]!;
+        target[o + c] = v * scale[c]! - shift[c]!;
       }
     }
   }
-  return out;
+  return target;
 }
 
 /** The same, as a tensor ready to stack into a batch. */

@@ -11,6 +11,7 @@ import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.w
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendProbes } from './backend-select.ts';
+import { registerGpuKernels } from './gpu-kernels.ts';
 
 // Vite fingerprints the .wasm files; tell tfjs where they are instead of letting it guess from its own URL.
 setWasmPaths({
@@ -18,6 +19,8 @@ setWasmPaths({
   'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl,
 });
+
+registerGpuKernels();
 
 const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|microsoft basic render/i;
 

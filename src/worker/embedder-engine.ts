@@ -24,8 +24,9 @@ import { arcMarginCosine } from '../model/arc-margin.ts';
 import { buildPPLCNet, type PPLCNetModel } from '../model/builder.ts';
 import type { BatchNormForm } from '../model/parameters.ts';
 import { runFineTune, type FineTuneRun } from './fine-tune-runner.ts';
-import { loadWeights, type FetchLike } from '../model/load-weights.ts';
-import { preprocessToTensor, type RgbaPixels } from '../model/preprocess.ts';
+import { loadWeights, type FetchLike, type ShardCache } from '../model/load-weights.ts';
+import { preprocessPixels, type RgbaPixels } from '../model/preprocess.ts';
+import { warmUp } from '../model/warm-up.ts';
 import { selectBackend, validateBackendChoice, type BackendProbes } from './backend-select.ts';
 
 export interface DecodedPixels {
@@ -41,6 +42,8 @@ export interface EngineEnvironment {
   readonly decode: (image: ImageSource, name: string, options: { maxPixels: number }) => Promise<DecodedPixels>;
   readonly fetch: FetchLike;
   readonly defaultModelUrl: string;
+  /** Where a model's shards are kept between visits, if anywhere (the worker: Cache Storage). */
+  readonly shardCache?: (manifestUrl: string) => ShardCache | undefined;
   readonly now?: () => number;
 }
 
@@ -201,8 +204,11 @@ export class EmbedderEngine implements EmbedderApi {
 
     const selection = await selectBackend(backendChoice, this.env.probes);
     const url = options.model ?? this.env.defaultModelUrl;
-    const { manifest, stateDict } = await loadWeights(url, this.env.fetch, (done, total) =>
-      onProgress?.({ stage: 'download', done, total }),
+    const { manifest, stateDict } = await loadWeights(
+      url,
+      this.env.fetch,
+      (done, total) => onProgress?.({ stage: 'download', done, total }),
+      this.env.shardCache?.(url),
     );
     const preprocess = validatePreprocess({ ...manifest.preprocessing, ...options.preprocess });
     const headTensor = manifest.head ? stateDict.get(HEAD_TENSOR) : undefined;
@@ -214,9 +220,7 @@ export class EmbedderEngine implements EmbedderApi {
       batchNorm: manifest.architecture.batchNorm,
     });
     // Warm-up: the first run compiles shaders / kernels; doing it here keeps the first embed() honest.
-    const warm = tf.tidy(() => model.embed(tf.zeros([1, preprocess.size, preprocess.size, 3]), normalize));
-    await warm.data();
-    warm.dispose();
+    await warmUp(() => tf.tidy(() => model.embed(tf.zeros([1, preprocess.size, preprocess.size, 3]), normalize)));
     onProgress?.({ stage: 'compile', done: 1, total: 1 });
     const info: EmbedderInfo = {
       backend: selection.backend,
@@ -251,9 +255,12 @@ export class EmbedderEngine implements EmbedderApi {
     const results: EmbeddingResult[] = new Array(images.length);
     let done = 0;
     onProgress?.({ stage: 'embed', done, total: images.length });
-    // Decode one batch at a time so a drop of 1,000 photos never holds 1,000 decoded images in memory.
+    const stride = preprocess.size * preprocess.size * 3;
+    // Decode one batch at a time so a drop of 1,000 photos never holds 1,000 decoded images in memory. Each
+    // image is preprocessed straight into its slot of one batch array, uploaded once.
     for (let first = 0; first < images.length; first += batchSize) {
-      const batch: { index: number; id: string; name: string; width: number; height: number; decodeMs: number; preprocessMs: number; tensor: tf.Tensor3D }[] = [];
+      const input = new Float32Array(Math.min(batchSize, images.length - first) * stride);
+      const batch: { index: number; id: string; name: string; width: number; height: number; decodeMs: number; preprocessMs: number }[] = [];
       for (let index = first; index < Math.min(first + batchSize, images.length); index++) {
         const { id, name, image } = describe(images[index]!, index);
         try {
@@ -265,8 +272,8 @@ export class EmbedderEngine implements EmbedderApi {
             if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) image.close();
           }
           const t0 = this.now();
-          const tensor = preprocessToTensor(decoded.pixels, preprocess);
-          batch.push({ index, id, name, width: decoded.width, height: decoded.height, decodeMs: decoded.decodeMs, preprocessMs: this.now() - t0, tensor });
+          preprocessPixels(decoded.pixels, preprocess, input.subarray(batch.length * stride, (batch.length + 1) * stride));
+          batch.push({ index, id, name, width: decoded.width, height: decoded.height, decodeMs: decoded.decodeMs, preprocessMs: this.now() - t0 });
         } catch (e) {
           const err = e instanceof EmbedderError ? e : new EmbedderError(String((e as Error)?.message ?? e));
           results[index] = { ok: false, id, name, error: { code: err.code, message: err.message } };
@@ -275,8 +282,7 @@ export class EmbedderEngine implements EmbedderApi {
       }
       if (batch.length === 0) continue;
       const t0 = this.now();
-      const output = tf.tidy(() => model.embed(tf.stack(batch.map((b) => b.tensor)) as tf.Tensor4D, normalize));
-      tf.dispose(batch.map((b) => b.tensor));
+      const output = tf.tidy(() => model.embed(tf.tensor4d(input.subarray(0, batch.length * stride), [batch.length, preprocess.size, preprocess.size, 3]), normalize));
       const flat = (await output.data()) as Float32Array;
       // With a head: the nearest class centre (the head's eval-mode cosine) and its score.
       const cos = head ? tf.tidy(() => arcMarginCosine(output, head.weight)) : undefined;

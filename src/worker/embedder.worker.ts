@@ -9,12 +9,15 @@ import { importModelFiles } from '../model/io/import-files.ts';
 import { BROWSER_PROBES } from './browser-backends.ts';
 import { decodeImage } from './decode-image.ts';
 import { EmbedderEngine } from './embedder-engine.ts';
-import { cachedFetch, storeModel } from './model-store.ts';
+import { cachedFetch, isStoredModelUrl, storeModel } from './model-store.ts';
+import { CACHE_STORAGE_SHARDS } from './shard-cache.ts';
 
 const engine = new EmbedderEngine({
   probes: BROWSER_PROBES,
   decode: decodeImage,
   fetch: cachedFetch,
+  // Served models keep their shards for the next visit; imported ones already live in Cache Storage.
+  shardCache: (url) => (isStoredModelUrl(url) ? undefined : CACHE_STORAGE_SHARDS),
   // The client always passes a model URL resolved against the page; this is only a last resort.
   defaultModelUrl: new URL('/models/default/manifest.json', self.location.origin).href,
 });

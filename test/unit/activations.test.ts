@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hardSwish, hardSwishScalar, paddleHardSigmoid, paddleHardSigmoidScalar } from '../../src/model/activations.ts';
+import { hardSwish, hardSwishScalar, hardSwishTimesSix, paddleHardSigmoid, paddleHardSigmoidScalar } from '../../src/model/activations.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -15,6 +15,11 @@ describe("Paddle's activations", () => {
     const want = [0, 0, -0.208333, -0.333333, -0.208333, 0, 0.291667, 0.666667, 2.291667, 3, 4, 10];
     xs.forEach((_, i) => expect(got[i]).toBeCloseTo(want[i]!, 5));
     xs.forEach((x, i) => expect(got[i]).toBeCloseTo(hardSwishScalar(x), 6));
+  });
+
+  it('hardSwishTimesSix is 6 x hardswish (the builder moves the 1/6 into the next layer)', async () => {
+    const got = await hardSwishTimesSix(tf.tensor1d(xs)).data();
+    xs.forEach((x, i) => expect(got[i]).toBeCloseTo(6 * hardSwishScalar(x), 5));
   });
 
   it("hardsigmoid is Paddle's clip(x / 6 + 0.5, 0, 1)", async () => {

@@ -116,3 +116,18 @@ describe('preprocessing', () => {
     expect(() => validatePreprocess({ std: [1, 0, 1] })).toThrow('preprocess.std must not contain 0');
   });
 });
+
+describe('preprocessing into a batch slot', () => {
+  it('writes the same values into the given array, and refuses one of the wrong length', () => {
+    const data = new Uint8ClampedArray(50 * 40 * 4).map((_, i) => (i * 37) % 256);
+    const pixels = { data, width: 50, height: 40 };
+    const options = DEFAULT_PREPROCESS;
+    const stride = options.size * options.size * 3;
+    const batch = new Float32Array(2 * stride);
+    const written = preprocessPixels(pixels, options, batch.subarray(stride, 2 * stride));
+    expect(written.buffer).toBe(batch.buffer);
+    expect(batch.subarray(stride)).toEqual(preprocessPixels(pixels, options));
+    expect(batch.subarray(0, stride).every((v) => v === 0)).toBe(true);
+    expect(() => preprocessPixels(pixels, options, new Float32Array(stride - 1))).toThrow(RangeError);
+  });
+});

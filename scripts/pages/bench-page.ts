@@ -1,0 +1,174 @@
+/**
+ * The page `npm run bench` drives, one case per fresh browser context so every cold start is cold. Our
+ * model runs through EmbedderEngine, the code the worker runs, here on the page's thread so tf.profile can
+ * see its tensors; ONNX Runtime Web runs the same model exported to ONNX. Both get the same 224 x 224 RGBA
+ * pixels and both return embeddings in JS memory, so each figure includes preprocessing and read-back.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as Ort from 'onnxruntime-web';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../../src/core/options.ts';
+import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
+import { decodeImage } from '../../src/worker/decode-image.ts';
+import { EmbedderEngine } from '../../src/worker/embedder-engine.ts';
+import { createEmbedder } from '../../src/worker/client.ts';
+import { measureLoaded, type BenchCase, type CaseResult } from '../lib/bench-protocol.ts';
+
+const SIZE = 224;
+const now = () => performance.now();
+
+/** Deterministic, photo-like enough pixels (smooth gradients and noise); the model's speed does not depend on them. */
+function syntheticImages(count: number): ImageData[] {
+  return Array.from({ length: count }, (_, n) => {
+    const data = new Uint8ClampedArray(SIZE * SIZE * 4);
+    let seed = 1000 + n;
+    const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    for (let p = 0; p < SIZE * SIZE; p++) {
+      const x = p % SIZE;
+      const y = Math.floor(p / SIZE);
+      for (let c = 0; c < 3; c++) data[p * 4 + c] = 128 + 90 * Math.sin((x * (c + 1) + n * 17) / 13) * Math.cos((y + c * 5) / (9 + n)) + 30 * (rand() - 0.5);
+      data[p * 4 + 3] = 255;
+    }
+    return new ImageData(data, SIZE, SIZE);
+  });
+}
+
+async function runShitu(c: BenchCase): Promise<CaseResult> {
+  const images = syntheticImages(Math.max(...c.batches, 1));
+  const t0 = now();
+  const engine = new EmbedderEngine({ probes: BROWSER_PROBES, decode: decodeImage, fetch: (u) => fetch(u), defaultModelUrl: c.modelUrl });
+  const info = await engine.load({ model: c.modelUrl, backend: c.backend, batchSize: 32 });
+  await engine.embed([images[0]!]);
+  const coldStartMs = now() - t0;
+  const run = async (batch: number) => {
+    const r = await engine.embed(images.slice(0, batch), { batchSize: batch });
+    if (!r.every((x) => x.ok)) throw new Error('an embedding failed');
+  };
+  const measured = await measureLoaded(run, c, now);
+  const profile = await tf.profile(() => run(Math.min(8, images.length)));
+  await engine.dispose();
+  return { backend: info.backend, coldStartMs, ...measured, peakBytes: profile.peakBytes, notes: [] };
+}
+
+/**
+ * Where one batch-1 embedding spends its time on a backend: tf.profile's kernels, summed by kernel name
+ * (kernel times come from the backend: GPU timestamp queries on WebGPU where the adapter has them).
+ */
+async function profileKernels(c: Pick<BenchCase, 'backend' | 'modelUrl'>): Promise<{ backend: string; wallMs: number; kernels: { name: string; count: number; ms: number }[]; slowest: { name: string; inputShapes: string; ms: number }[]; note?: string }> {
+  const [image] = syntheticImages(1);
+  const engine = new EmbedderEngine({ probes: BROWSER_PROBES, decode: decodeImage, fetch: (u) => fetch(u), defaultModelUrl: c.modelUrl });
+  const info = await engine.load({ model: c.modelUrl, backend: c.backend });
+  await engine.embed([image!]);
+  const t0 = now();
+  const profile = await tf.profile(async () => void (await engine.embed([image!])));
+  const wallMs = now() - t0;
+  await engine.dispose();
+  const sums = new Map<string, { count: number; ms: number }>();
+  let timed = true;
+  // tfjs records each op's wrapper scope ("fusedConv2d__op") next to its kernel: count the kernels only.
+  const kernelsOnly = profile.kernels.filter((k) => !k.name.endsWith('__op'));
+  for (const k of kernelsOnly) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN;
+    if (Number.isNaN(ms)) timed = false;
+    const s = sums.get(k.name) ?? { count: 0, ms: 0 };
+    sums.set(k.name, { count: s.count + 1, ms: s.ms + (Number.isNaN(ms) ? 0 : ms) });
+  }
+  const kernels = [...sums].map(([name, s]) => ({ name, ...s })).sort((a, b) => b.ms - a.ms);
+  const slowest = kernelsOnly
+    .map((k) => ({ name: k.name, inputShapes: k.inputShapes.map((sh) => (sh ? `[${sh.join(',')}]` : '?')).join(' '), ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 10);
+  return { backend: info.backend, wallMs, kernels, slowest, ...(timed ? {} : { note: `kernel times unavailable: ${JSON.stringify(profile.kernels[0]?.kernelTimeMs)}` }) };
+}
+
+let ortModule: typeof Ort | undefined;
+async function loadOrt(): Promise<typeof Ort> {
+  if (!ortModule) {
+    ortModule = await import('onnxruntime-web');
+    // Served by the dev server from node_modules; ORT would otherwise look next to Vite's pre-bundled copy.
+    ortModule.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+  }
+  return ortModule;
+}
+
+/** RGBA -> [N, 3, 224, 224] float32, (x / 255 - mean) / std: PaddleClas's NormalizeImage + ToCHW. */
+function toNchw(images: readonly ImageData[]): Float32Array {
+  const plane = SIZE * SIZE;
+  const out = new Float32Array(images.length * 3 * plane);
+  images.forEach((im, n) => {
+    for (let c = 0; c < 3; c++) {
+      const scale = 1 / (255 * IMAGENET_STD[c]!);
+      const shift = IMAGENET_MEAN[c]! / IMAGENET_STD[c]!;
+      const base = (n * 3 + c) * plane;
+      for (let p = 0; p < plane; p++) out[base + p] = im.data[p * 4 + c]! * scale - shift;
+    }
+  });
+  return out;
+}
+
+async function runOrt(c: BenchCase): Promise<CaseResult> {
+  const ort = await loadOrt();
+  const images = syntheticImages(Math.max(...c.batches, 1));
+  const notes: string[] = [`onnxruntime-web ${ort.env.versions.web ?? '?'}; wasm threads ${ort.env.wasm.numThreads ?? 'default'} (crossOriginIsolated: ${self.crossOriginIsolated})`];
+  const t0 = now();
+  const session = await ort.InferenceSession.create(c.modelUrl, { executionProviders: [c.backend], graphOptimizationLevel: 'all' });
+  const run = async (batch: number) => {
+    const input = new ort.Tensor('float32', toNchw(images.slice(0, batch)), [batch, 3, SIZE, SIZE]);
+    const out = await session.run({ [session.inputNames[0]!]: input });
+    const y = out[session.outputNames[0]!]!;
+    const data = (await y.getData()) as Float32Array;
+    // The same L2 normalisation our embed() returns.
+    const dim = data.length / batch;
+    for (let i = 0; i < batch; i++) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += data[i * dim + k]! ** 2;
+      const inv = 1 / Math.sqrt(s);
+      for (let k = 0; k < dim; k++) data[i * dim + k]! *= inv;
+    }
+    input.dispose();
+    y.dispose();
+  };
+  await run(1);
+  const coldStartMs = now() - t0;
+  const measured = await measureLoaded(run, c, now);
+  await session.release();
+  return { backend: c.backend, coldStartMs, ...measured, peakBytes: null, notes };
+}
+
+/** The product's own cold start: createEmbedder() (worker, backend, the default model) to the first embedding. */
+async function productColdStart(backend: BenchCase['backend'] | 'auto', modelUrl: string): Promise<{ backend: string; coldStartMs: number }> {
+  const [image] = syntheticImages(1);
+  const t0 = now();
+  const embedder = await createEmbedder({ backend, model: modelUrl });
+  const [r] = await embedder.embed([image!]);
+  const coldStartMs = now() - t0;
+  if (!r?.ok) throw new Error('the first embedding failed');
+  const info = await embedder.info();
+  await embedder.dispose();
+  return { backend: info.backend, coldStartMs };
+}
+
+async function machine() {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  const info = adapter ? ((adapter as unknown as { info?: Record<string, unknown> }).info ?? {}) : {};
+  return {
+    userAgent: navigator.userAgent,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    crossOriginIsolated: self.crossOriginIsolated,
+    gpuAdapter: adapter ? { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, shaderF16: adapter.features.has('shader-f16') } : null,
+  };
+}
+
+declare global {
+  interface Window {
+    benchApi: {
+      run(c: BenchCase): Promise<CaseResult>;
+      productColdStart: typeof productColdStart;
+      machine: typeof machine;
+      profileKernels: typeof profileKernels;
+    };
+  }
+}
+
+window.benchApi = { run: (c) => (c.runtime === 'ort' ? runOrt(c) : runShitu(c)), productColdStart, machine, profileKernels };
+document.body.dataset.ready = 'true';
