@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { WeightsError } from '../core/errors.ts';
 import type { NamedTensor, StateDict } from '../core/state-dict.ts';
 import { INFERENCE_DROPOUT_SCALE, planPPLCNet, type PPLCNetPlan } from './architecture.ts';
-import { hardSwishTimesSix, paddleHardSigmoid } from './activations.ts';
+import { hardSwishTimesSix } from './activations.ts';
 import { foldBatchNorm } from './fold-batch-norm.ts';
 import { assertMatchesParameters, modelParameters, type BatchNormForm } from './parameters.ts';
 
@@ -33,7 +33,8 @@ interface SeUnit {
   readonly squeeze: tf.Tensor2D;
   readonly squeezeBias: tf.Tensor1D;
   readonly excite: tf.Tensor2D;
-  readonly exciteBias: tf.Tensor1D;
+  /** The excite conv's bias + 3: its fused relu6 then gives 6 x Paddle's hardsigmoid in the same pass. */
+  readonly exciteBiasPlusThree: tf.Tensor1D;
 }
 
 interface BlockUnit {
@@ -73,6 +74,8 @@ function get(stateDict: StateDict, name: string): NamedTensor {
  * the last hardswish's 1/6 joins the dropout's 0.8.
  */
 const HARDSWISH_SCALE = 1 / 6;
+/** The same for the SE gate's hardsigmoid (runSe). */
+const HARDSIGMOID_SCALE = 1 / 6;
 
 function scaled(data: Float32Array, factor: number): Float32Array {
   return factor === 1 ? data : data.map((v) => v * factor);
@@ -116,11 +119,15 @@ function runConv(x: tf.Tensor4D, c: ConvUnit): tf.Tensor4D {
   });
 }
 
+/**
+ * Squeeze-and-excite in four passes: pool, squeeze (+ bias, relu), excite (+ bias + 3, relu6 = 6 x Paddle's
+ * hardsigmoid relu6(z + 3) / 6), scale. Its output is 6 x Paddle's; the next conv's weights carry the 1/6.
+ */
 function runSe(x: tf.Tensor4D, se: SeUnit): tf.Tensor4D {
   return tf.tidy(() => {
     const pooled = tf.mean(x, [1, 2]) as tf.Tensor2D;
     const squeezed = tf.fused.matMul({ a: pooled, b: se.squeeze, bias: se.squeezeBias, activation: 'relu' });
-    const gate = paddleHardSigmoid(tf.add(tf.matMul(squeezed, se.excite), se.exciteBias) as tf.Tensor2D);
+    const gate = tf.fused.matMul({ a: squeezed, b: se.excite, bias: se.exciteBiasPlusThree, activation: 'relu6' });
     const [n, , , c] = x.shape;
     return tf.mul(x, tf.reshape(gate, [n, 1, 1, c])) as tf.Tensor4D;
   });
@@ -144,13 +151,14 @@ export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCN
             squeeze: pointwiseAsMatrix(get(stateDict, `${p}.se.conv1.weight`), HARDSWISH_SCALE),
             squeezeBias: tf.tensor1d(get(stateDict, `${p}.se.conv1.bias`).data),
             excite: pointwiseAsMatrix(get(stateDict, `${p}.se.conv2.weight`)),
-            exciteBias: tf.tensor1d(get(stateDict, `${p}.se.conv2.bias`).data),
+            exciteBiasPlusThree: tf.tensor1d(get(stateDict, `${p}.se.conv2.bias`).data.map((v) => v + 3)),
           }
         : undefined;
     return {
       dw: convUnit(stateDict, `${p}.dw_conv`, form, b.stride, true, HARDSWISH_SCALE),
       ...(se ? { se } : {}),
-      pw: convUnit(stateDict, `${p}.pw_conv`, form, 1, false, HARDSWISH_SCALE),
+      // After an SE block the input carries two factors of 6 (hardswish's and hardsigmoid's).
+      pw: convUnit(stateDict, `${p}.pw_conv`, form, 1, false, se ? HARDSWISH_SCALE * HARDSIGMOID_SCALE : HARDSWISH_SCALE),
     };
   });
   const lastConv = pointwiseAsMatrix(get(stateDict, 'backbone.last_conv.weight'), HARDSWISH_SCALE);
@@ -185,7 +193,7 @@ export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCN
       b.dw.bias,
       b.pw.filter,
       b.pw.bias,
-      ...(b.se ? [b.se.squeeze, b.se.squeezeBias, b.se.excite, b.se.exciteBias] : []),
+      ...(b.se ? [b.se.squeeze, b.se.squeezeBias, b.se.excite, b.se.exciteBiasPlusThree] : []),
     ]),
     lastConv,
     neck.weight,

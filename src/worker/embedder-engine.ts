@@ -220,7 +220,10 @@ export class EmbedderEngine implements EmbedderApi {
       batchNorm: manifest.architecture.batchNorm,
     });
     // Warm-up: the first run compiles shaders / kernels; doing it here keeps the first embed() honest.
-    await warmUp(() => tf.tidy(() => model.embed(tf.zeros([1, preprocess.size, preprocess.size, 3]), normalize)));
+    // Parallel compilation only on a hardware GPU: on SwiftShader it made the cold start slower, not faster
+    // (npm run bench, webgpu x1.0: 6.1 s without, 7.4 s and 7.5 s with), as its compiler does not run in parallel.
+    const software = await this.env.probes[selection.backend].software();
+    await warmUp(() => tf.tidy(() => model.embed(tf.zeros([1, preprocess.size, preprocess.size, 3]), normalize)), { parallelCompile: !software });
     onProgress?.({ stage: 'compile', done: 1, total: 1 });
     const info: EmbedderInfo = {
       backend: selection.backend,
