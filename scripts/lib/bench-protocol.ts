@@ -42,6 +42,8 @@ export interface CaseResult {
   readonly backend: string;
   /** From the start of loading (backend, weights, graph) to the first embedding in hand. */
   readonly coldStartMs: number;
+  /** Ours only: the cold start split into backend set-up + weights, build + warm-up (compilation), first embedding. */
+  readonly coldStartParts?: { readonly setupAndWeightsMs: number; readonly buildAndWarmUpMs: number; readonly firstEmbeddingMs: number };
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly latencyRuns: number;
