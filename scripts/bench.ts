@@ -69,7 +69,7 @@ export async function bench(options: { quick: boolean; backends: readonly Backen
           result = { error: String((e as Error).message ?? e).split('\n')[0]! };
         }
         rows.push({ runtime: c.runtime, requested: c.backend, scale, ...result });
-        log(`${c.runtime} ${c.backend} x${scale}: ${'error' in result ? `failed: ${result.error}` : `cold ${result.coldStartMs.toFixed(0)} ms${result.coldStartParts ? ` (${Object.values(result.coldStartParts).map((v) => v.toFixed(0)).join(' + ')})` : ''}, p50 ${result.p50Ms.toFixed(1)} ms, ${result.throughput.map((t) => `b${t.batch} ${t.imagesPerSecond?.toFixed(1) ?? '-'} img/s`).join(', ')}`} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+        log(`${c.runtime} ${c.backend} x${scale}: ${'error' in result ? `failed: ${result.error}` : `cold ${result.coldStartMs.toFixed(0)} ms${result.coldStartParts ? ` (${Object.values(result.coldStartParts).map((v) => v.toFixed(0)).join(' + ')})` : ''}, p50 ${result.p50Ms.toFixed(1)} ms, ${result.throughput.map((t) => `b${t.batch} ${t.imagesPerSecond?.toFixed(1) ?? '-'} img/s`).join(', ')}`} (${((performance.now() - t0) / 1000).toFixed(0)} s)${'notes' in result && result.notes.length ? `; ${result.notes.join('; ')}` : ''}`);
       }
     }
     const defaultModel = '/models/default/manifest.json';

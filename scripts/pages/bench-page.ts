@@ -5,6 +5,7 @@
  * pixels and both return embeddings in JS memory, so each figure includes preprocessing and read-back.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type * as Ort from 'onnxruntime-web';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../src/core/options.ts';
 import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
@@ -53,7 +54,8 @@ async function runShitu(c: BenchCase): Promise<CaseResult> {
   const measured = await measureLoaded(run, c, now);
   const profile = await tf.profile(() => run(Math.min(8, images.length)));
   await engine.dispose();
-  return { backend: info.backend, coldStartMs, coldStartParts, ...measured, peakBytes: profile.peakBytes, notes: [] };
+  const notes = info.backend === 'wasm' ? [`tfjs wasm: ${getThreadsCount()} thread(s), SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, multithread support ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')}`] : [];
+  return { backend: info.backend, coldStartMs, coldStartParts, ...measured, peakBytes: profile.peakBytes, notes };
 }
 
 /**
