@@ -1,5 +1,5 @@
 /**
- * The real worker in Chromium: WebGPU (SwiftShader here) against Node's cpu backend on the same pixels,
+ * The real worker in Chromium: WebGPU and WebGL (SwiftShader here) against Node's cpu backend on the same pixels,
  * backend choice and its reasons, every kind of input, and bad files.
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -43,34 +43,38 @@ function maxAbsDiff(a: number[], b: number[]): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 }
 
-test('webgpu in the worker equals Node cpu within 1e-4 on the same ImageData', async ({ page }) => {
-  const images = [
-    { bytes: pixels(224, 224, 1), width: 224, height: 224 },
-    { bytes: pixels(300, 200, 2), width: 300, height: 200 },
-    { bytes: pixels(97, 131, 3), width: 97, height: 131 },
-  ];
-  const m = FIXTURE_MODELS.parity;
-  const want = await nodeEmbeddings(fixtureManifestPath(m), images);
-  await openHarness(page);
-  const got = await page.evaluate(
-    async ({ url, images }) => {
-      const h = window.harness;
-      const id = await h.create({ model: url, backend: 'webgpu' });
-      const info = await h.info(id);
-      const results = await h.embed(id, images.map((im) => h.imageData(im.bytes, im.width, im.height)));
-      return { backend: info.backend, results };
-    },
-    { url: modelUrl(m), images },
-  );
-  expect(got.backend).toBe('webgpu');
-  got.results.forEach((r, i) => {
-    if (!r.ok) throw new Error(r.error.message);
-    expect(r.embedding.length).toBe(512);
-    const d = maxAbsDiff(r.embedding, want[i]!);
-    console.log(`image ${i}: webgpu vs node cpu max |diff| = ${d.toExponential(2)}`);
-    expect(d).toBeLessThanOrEqual(1e-4);
+// WebGPU and WebGL run this project's one-pass hardswish kernels (src/worker/gpu-kernels.ts); Node's cpu
+// backend runs the composite of tfjs ops: equal embeddings check the kernels too.
+for (const backend of ['webgpu', 'webgl'] as const) {
+  test(`${backend} in the worker equals Node cpu within 1e-4 on the same ImageData`, async ({ page }) => {
+    const images = [
+      { bytes: pixels(224, 224, 1), width: 224, height: 224 },
+      { bytes: pixels(300, 200, 2), width: 300, height: 200 },
+      { bytes: pixels(97, 131, 3), width: 97, height: 131 },
+    ];
+    const m = FIXTURE_MODELS.parity;
+    const want = await nodeEmbeddings(fixtureManifestPath(m), images);
+    await openHarness(page);
+    const got = await page.evaluate(
+      async ({ url, images, backend }) => {
+        const h = window.harness;
+        const id = await h.create({ model: url, backend });
+        const info = await h.info(id);
+        const results = await h.embed(id, images.map((im) => h.imageData(im.bytes, im.width, im.height)));
+        return { backend: info.backend, results };
+      },
+      { url: modelUrl(m), images, backend },
+    );
+    expect(got.backend).toBe(backend);
+    got.results.forEach((r, i) => {
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.embedding.length).toBe(512);
+      const d = maxAbsDiff(r.embedding, want[i]!);
+      console.log(`image ${i}: ${backend} vs node cpu max |diff| = ${d.toExponential(2)}`);
+      expect(d).toBeLessThanOrEqual(1e-4);
+    });
   });
-});
+}
 
 test('auto passes over a software WebGPU adapter and says why', async ({ page }) => {
   await openHarness(page);
