@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import type { BackendName } from '../src/core/embedder-api.ts';
 import { ensureBenchModel } from './lib/bench-models.ts';
+import { formatProfile, profileBackend } from './lib/bench-profile.ts';
 import { FULL_BUDGET, QUICK_BUDGET, type BenchCase, type CaseResult } from './lib/bench-protocol.ts';
 import { benchRatios, checkQuick, formatReport, resultRows, type BenchReport, type BenchRow } from './lib/bench-report.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
@@ -105,37 +106,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-/** --profile BACKEND: one batch-1 embedding's kernels on that backend, summed by kernel name. */
-async function profile(backend: BackendName, scale: number) {
-  const model = await ensureBenchModel(scale);
-  const session = await openBrowserSession();
-  try {
-    const page = await session.browser.newPage();
-    await page.goto(new URL('/scripts/pages/bench.html', session.baseUrl).href);
-    await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-    return { scale, ...(await page.evaluate((c) => window.benchApi.profileKernels(c), { backend, modelUrl: model.manifestPath })) };
-  } finally {
-    await session.close();
-  }
-}
-
-function formatProfile(p: Awaited<ReturnType<typeof profile>>): string {
-  const total = p.kernels.reduce((n, k) => n + k.ms, 0);
-  return [
-    `Profile: one batch-1 embedding, x${p.scale}, ${p.backend}: ${p.wallMs.toFixed(1)} ms wall, ${total.toFixed(1)} ms in kernels${p.note ? ` (${p.note})` : ''}`,
-    '',
-    '| kernel | calls | ms | share |',
-    '|---|---|---|---|',
-    ...p.kernels.map((k) => `| ${k.name} | ${k.count} | ${k.ms.toFixed(2)} | ${total > 0 ? ((100 * k.ms) / total).toFixed(1) : '-'} % |`),
-    '',
-    'Slowest calls:',
-    '',
-    '| kernel | input shapes | ms |',
-    '|---|---|---|',
-    ...p.slowest.map((k) => `| ${k.name} | ${k.inputShapes} | ${k.ms.toFixed(2)} |`),
-  ].join('\n');
-}
-
 async function cpuModel(): Promise<string> {
   try {
     const { readFile } = await import('node:fs/promises');
@@ -157,7 +127,7 @@ async function main(): Promise<void> {
   for (const b of backends) if (!ALL_BACKENDS.includes(b)) throw new Error(`unknown backend "${b}" (use ${ALL_BACKENDS.join(', ')})`);
   const scales = values.scales?.split(',').map(Number) ?? (quick ? [1] : [0.5, 1, 2.5]);
   if (values.profile) {
-    console.log(formatProfile(await profile(values.profile as BackendName, scales[0] ?? 1)));
+    console.log(formatProfile(await profileBackend(values.profile as BackendName, scales[0] ?? 1)));
     return;
   }
   const report = await bench({ quick, backends, scales, log: (s) => process.stderr.write(`${s}\n`) });
