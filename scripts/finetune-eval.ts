@@ -1,7 +1,7 @@
 /**
  * npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default]
  *                          [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M]
- *                          [--weight-decay X] [--json FILE]
+ *                          [--weight-decay X] [--scale S] [--triplet W] [--json FILE]
  *
  * Fine-tunes a model's neck + ArcMargin head on the train split in headless Chromium, through the page's
  * worker API (the code path of the training panel), and reports leave-one-out recall@1 and mAP on the test
@@ -77,11 +77,13 @@ async function main(): Promise<void> {
       'frozen-neck': { type: 'boolean' },
       margin: { type: 'string' },
       'weight-decay': { type: 'string' },
+      scale: { type: 'string' },
+      triplet: { type: 'string' },
       json: { type: 'string' },
     },
   });
   if (!values.data || !values.train || !values.test) {
-    console.error('usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--weight-decay X] [--json FILE]');
+    console.error('usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--weight-decay X] [--scale S] [--triplet W] [--json FILE]');
     process.exit(2);
   }
   const fineTune: FineTuneOptions = {
@@ -90,7 +92,10 @@ async function main(): Promise<void> {
     ...(values.lr ? { learningRate: Number(values.lr) } : {}),
     ...(values.augment ? { augment: true } : {}),
     ...(values['frozen-neck'] ? { trainNeck: false } : {}),
-    ...(values.margin ? { arcMargin: { margin: Number(values.margin) } } : {}),
+    ...(values.margin || values.scale
+      ? { arcMargin: { ...(values.margin ? { margin: Number(values.margin) } : {}), ...(values.scale ? { scale: Number(values.scale) } : {}) } }
+      : {}),
+    ...(values.triplet ? { tripletWeight: Number(values.triplet) } : {}),
     ...(values['weight-decay'] ? { weightDecay: Number(values['weight-decay']) } : {}),
   };
   const report = await fineTuneEval({ data: values.data, train: values.train, test: values.test, ...(values.model ? { model: values.model } : {}), fineTune });

@@ -1,6 +1,6 @@
 /**
  * Fine-tuning on cached backbone features: the neck (Linear 1280 -> D, trainable or frozen) and an ArcMargin
- * head, softmax cross-entropy, momentum SGD or Adam with L2 decay, linear warm-up then cosine decay, per
+ * head, softmax cross-entropy (plus an optional batch-hard triplet term), momentum SGD or Adam with L2 decay, linear warm-up then cosine decay, per
  * step. Each epoch is scored on the validation features; the best epoch's weights (validation mAP of the
  * L2-normalised embeddings) are the ones returned, also when the run is stopped early.
  */
@@ -10,6 +10,7 @@ import { mulberry32 } from '../core/seeded-random.ts';
 import { leaveOneOutRetrieval } from '../core/retrieval-metrics.ts';
 import { arcMarginCosine, arcMarginLoss } from './arc-margin.ts';
 import { normalSampler } from './io/random-weights.ts';
+import { batchHardTripletLoss } from './triplet-loss.ts';
 
 export const FEATURE_DIM = 1280;
 
@@ -197,7 +198,11 @@ export async function trainArcMarginHead(args: TrainHeadArgs): Promise<TrainedHe
         idx.forEach((r, k) => xb.set(features.subarray(r * FEATURE_DIM, (r + 1) * FEATURE_DIM), k * FEATURE_DIM));
         const x = tf.tensor2d(xb, [idx.length, FEATURE_DIM]);
         const y = tf.tensor1d(Int32Array.from(idx, (r) => train.labels[r]!), 'int32');
-        const { value, grads } = tf.variableGrads(() => arcMarginLoss(tf.add(tf.matMul(x, neckW), neckB) as tf.Tensor2D, head, y, o.arcMargin), params);
+        const { value, grads } = tf.variableGrads(() => {
+          const e = tf.add(tf.matMul(x, neckW), neckB) as tf.Tensor2D;
+          const arc = arcMarginLoss(e, head, y, o.arcMargin);
+          return o.tripletWeight > 0 ? (tf.add(arc, tf.mul(batchHardTripletLoss(e, y, o.tripletMargin), o.tripletWeight)) as tf.Scalar) : arc;
+        }, params);
         optimizer.step(params, params.map((p) => grads[p.name]!), learningRateAt(step++, total, warmup, o.learningRate));
         const pred = tf.tidy(() => tf.argMax(arcMarginCosine(tf.add(tf.matMul(x, neckW), neckB) as tf.Tensor2D, head), 1));
         const p = await pred.data();

@@ -28,6 +28,8 @@ export class TrainingPanel {
   private readonly valShare = h('input', { type: 'number', min: 0, max: 0.9, step: 0.05, value: 0.2, id: 'ft-val', class: 'narrow' });
   private readonly trainNeck = h('input', { type: 'checkbox', id: 'ft-neck', checked: true });
   private readonly augment = h('input', { type: 'checkbox', id: 'ft-augment' });
+  // 0 = ArcMargin alone, as PP-ShiTu v1; 1 raised validation mAP by about 5 points here (README).
+  private readonly triplet = h('input', { type: 'number', min: 0, max: 100, step: 'any', value: 0, id: 'ft-triplet', class: 'narrow' });
   private readonly start = h('button', { type: 'button', text: 'Fine-tune', 'data-testid': 'train-start' });
   private readonly stopButton = h('button', { type: 'button', text: 'Stop (keep the best so far)', 'data-testid': 'train-stop', disabled: true });
   private readonly progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Fine-tuning progress' });
@@ -49,7 +51,7 @@ export class TrainingPanel {
       this.summary,
       h('div', { class: 'row' },
         field('Epochs', this.epochs), field('Batch', this.batch), field('Optimizer', this.optimizer), field('Learning rate', this.lr),
-        field('Validation share', this.valShare), h('label', { class: 'field' }, this.trainNeck, ' train the neck'), h('label', { class: 'field' }, this.augment, ' augment (crop, flip; slower)')),
+        field('Validation share', this.valShare), field('Triplet weight', this.triplet), h('label', { class: 'field' }, this.trainNeck, ' train the neck'), h('label', { class: 'field' }, this.augment, ' augment (crop, flip; slower)')),
       h('div', { class: 'row' }, this.start, this.stopButton, this.progress),
       this.status,
       this.chart,
@@ -86,6 +88,7 @@ export class TrainingPanel {
       validationFraction: Number(this.valShare.value),
       trainNeck: this.trainNeck.checked,
       augment: this.augment.checked,
+      ...(Number(this.triplet.value) > 0 ? { tripletWeight: Number(this.triplet.value) } : {}),
     };
   }
 

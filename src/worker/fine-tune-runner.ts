@@ -178,7 +178,7 @@ export async function runFineTune(
       stateDict,
       dtype: 'fp32',
       preprocessing: ctx.preprocess,
-      provenance: `${ctx.info.modelId}, neck${o.trainNeck ? '' : ' (frozen)'} + ArcMargin head fine-tuned in the browser on ${plan.train.length} images of ${classes.length} labels (epoch ${trained.bestEpoch} of ${o.epochs} kept)\n${ctx.info.provenance}`,
+      provenance: `${ctx.info.modelId}, neck${o.trainNeck ? '' : ' (frozen)'} + ArcMargin head (s ${o.arcMargin.scale}, m ${o.arcMargin.margin}${o.tripletWeight > 0 ? `, triplet term weight ${o.tripletWeight}, margin ${o.tripletMargin}` : ''}) fine-tuned in the browser on ${plan.train.length} images of ${classes.length} labels (epoch ${trained.bestEpoch} of ${o.epochs} kept)\n${ctx.info.provenance}`,
       license: ctx.info.license,
       head: { settings: { type: 'ArcMargin', labels: classes, ...o.arcMargin }, weight: trained.head },
     });

@@ -33,6 +33,8 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
   await waitSettled(page, 6);
   await expect(page.getByTestId('training-summary')).toContainText('6 labelled images, 2 labels: cat (3), other (3)');
   await page.locator('#ft-epochs').fill('6');
+  // With the optional triplet term, so the worker's training path with it runs here too.
+  await page.locator('#ft-triplet').fill('1');
   await page.getByTestId('train-start').click();
   await expect(page.getByTestId('train-status')).toContainText('Done:', { timeout: 180_000 });
   await expect(page.getByTestId('train-table')).toContainText('recall@1');
@@ -47,8 +49,9 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
   // The model's files download in the manifest format.
   const [first] = await Promise.all([page.waitForEvent('download'), page.getByTestId('train-download').click()]);
   expect(first.suggestedFilename()).toBe('manifest.json');
-  const manifest = JSON.parse(await readFile((await first.path())!, 'utf8')) as { format: string; head: { labels: string[] } };
+  const manifest = JSON.parse(await readFile((await first.path())!, 'utf8')) as { format: string; head: { labels: string[] }; provenance: string };
   expect(manifest.format).toBe('shitu-web/weights');
+  expect(manifest.provenance).toContain('triplet term weight 1');
   expect(manifest.head.labels).toEqual(['cat', 'other']);
   const modelText = (await page.getByTestId('model-status').textContent())!;
   const modelId = modelText.split(':')[0]!;

@@ -96,6 +96,24 @@ describe('trainArcMarginHead', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('with the triplet term: learns the same classes, and leaves no tensor behind', async () => {
+    const before = tf.memory().numTensors;
+    const out = await trainArcMarginHead({
+      train: data(12, 1),
+      validation: data(4, 2),
+      classes: 3,
+      neck,
+      options: resolveFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum', tripletWeight: 1 }),
+    });
+    expect(out.history.at(-1)!.valAccuracy).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    // The same run without the term ends elsewhere: the term does take part in training.
+    const plain = await trainArcMarginHead({ train: data(12, 1), validation: data(4, 2), classes: 3, neck, options: resolveFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum' }) });
+    expect(plain.neck.weight).not.toEqual(out.neck.weight);
+    expect(() => resolveFineTuneOptions({ tripletWeight: -1 })).toThrow('tripletWeight must be a number from 0 to 100; got -1');
+    expect(() => resolveFineTuneOptions({ tripletMargin: 3 })).toThrow('tripletMargin must be a number from 0 to 2; got 3');
+  });
+
   it('a frozen neck stays as it was; a stop before the first epoch keeps nothing', async () => {
     const frozen = await trainArcMarginHead({ train: data(6, 3), validation: data(2, 4), classes: 3, neck, options: resolveFineTuneOptions({ epochs: 2, trainNeck: false }) });
     expect(frozen.neck.weight).toEqual(neck.weight);
