@@ -75,16 +75,14 @@ export async function bench(options: { quick: boolean; backends: readonly Backen
     }
     const defaultModel = '/models/default/manifest.json';
     // Weight shards the default model's loads ask the server for, per visit (the worker's requests included).
-    const shardRequests: number[] = [];
     const [product, secondVisit] = await inFreshContext(2, async (p) => {
       let requests = 0;
       p.context().on('request', (r) => void (/\/models\/default\/[^/]+\.bin$/.test(new URL(r.url()).pathname) && requests++));
       const cold = await p.evaluate(([m]) => window.benchApi.productColdStart('wasm', m!), [defaultModel]);
-      shardRequests.push(requests);
       return { ...cold, shardRequests: requests };
     });
     const auto = await inFreshPage((p) => p.evaluate(([m]) => window.benchApi.productColdStart('auto', m!), [defaultModel]));
-    log(`product cold start (createEmbedder, default model, page loaded -> first embedding): wasm ${product!.coldStartMs.toFixed(0)} ms, second visit ${secondVisit!.coldStartMs.toFixed(0)} ms (shard requests ${shardRequests.join(' then ')}); auto chose ${auto.backend}`);
+    log(`product cold start (createEmbedder, default model, page loaded -> first embedding): wasm ${product!.coldStartMs.toFixed(0)} ms, second visit ${secondVisit!.coldStartMs.toFixed(0)} ms (shard requests ${product!.shardRequests} then ${secondVisit!.shardRequests}); auto chose ${auto.backend}`);
     return {
       date: new Date().toISOString(),
       quick: options.quick,

@@ -17,7 +17,8 @@ import { mulberry32 } from '../src/model/io/random-weights.ts';
 import { EmbedderEngine } from '../src/worker/embedder-engine.ts';
 import { nodeEnvironment } from '../src/worker/node-environment.ts';
 import { convert } from './convert.ts';
-import { normaliseNchw, runOrt } from './lib/ort-reference.ts';
+import { runOrt } from './lib/ort-reference.ts';
+import { normaliseNchw } from './lib/synthetic-pixels.ts';
 
 interface StudentTensor {
   name: string;

@@ -14,12 +14,13 @@ import { parseArgs } from 'node:util';
 import type { BackendName } from '../src/core/embedder-api.ts';
 import type { WeightDtype } from '../src/core/manifest.ts';
 import { writePPLCNetOnnx } from '../src/model/io/onnx-export.ts';
-import { mulberry32, randomStateDict } from '../src/model/io/random-weights.ts';
+import { randomStateDict } from '../src/model/io/random-weights.ts';
 import { EmbedderEngine } from '../src/worker/embedder-engine.ts';
 import { nodeEnvironment } from '../src/worker/node-environment.ts';
 import { convert } from './convert.ts';
 import { openBrowserSession, type BrowserSession } from './lib/browser-session.ts';
-import { normaliseNchw, runOrt } from './lib/ort-reference.ts';
+import { runOrt } from './lib/ort-reference.ts';
+import { normaliseNchw, syntheticImages, type Pixels } from './lib/synthetic-pixels.ts';
 
 export interface ParityRow {
   scale: number;
@@ -33,26 +34,6 @@ export interface ParityRow {
 
 const OUT_DIR = 'test/fixtures/generated/parity';
 const BAR = { fp32MaxAbsDiff: 1e-4, fp16MinCosine: 0.9999 };
-
-interface Pixels {
-  data: Uint8ClampedArray;
-  width: number;
-  height: number;
-}
-
-function syntheticImages(count: number): Pixels[] {
-  return Array.from({ length: count }, (_, n) => {
-    const rand = mulberry32(1000 + n);
-    const data = new Uint8ClampedArray(224 * 224 * 4);
-    for (let p = 0; p < 224 * 224; p++) {
-      const x = p % 224;
-      const y = Math.floor(p / 224);
-      for (let c = 0; c < 3; c++) data[p * 4 + c] = 128 + 90 * Math.sin((x * (c + 1) + n * 17) / 13) * Math.cos((y + c * 5) / (9 + n)) + 30 * (rand() - 0.5);
-      data[p * 4 + 3] = 255;
-    }
-    return { data, width: 224, height: 224 };
-  });
-}
 
 function compare(got: ArrayLike<number>[], want: Float64Array[]): { maxAbsDiff: number; minCosine: number } {
   let maxAbsDiff = 0;

@@ -97,7 +97,8 @@ export function formatReport(r: BenchReport): string {
     }
     const tp = (b: number) => {
       const t = c.throughput.find((x) => x.batch === b);
-      return t?.imagesPerSecond ? f(t.imagesPerSecond) : t?.skipped ? 'skipped' : '-';
+      if (t?.imagesPerSecond) return t.skipped ? `${f(t.imagesPerSecond)} (warm-up run only)` : f(t.imagesPerSecond);
+      return t?.skipped ? 'skipped' : '-';
     };
     const ran = c.backend === c.requested ? c.backend : `${c.requested} (ran ${c.backend})`;
     lines.push(`| ${c.runtime === 'shitu' ? 'ShiTu Web' : 'ORT Web'} | ${ran} | ${c.scale} | ${f(c.coldStartMs, 0)} | ${f(c.p50Ms)} | ${f(c.p95Ms)} | ${tp(8)} | ${tp(32)} | ${c.peakBytes === null ? '-' : f(c.peakBytes / 2 ** 20)} |`);

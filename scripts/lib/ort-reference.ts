@@ -1,23 +1,8 @@
 /**
  * The independent runtime: ONNX Runtime Web (wasm execution provider) in Node, on float NCHW input
- * normalised by a plain loop written here, separate from src/model/preprocess.ts.
+ * (normaliseNchw in synthetic-pixels.ts, separate from src/model/preprocess.ts).
  */
 import * as ort from 'onnxruntime-web';
-import { IMAGENET_MEAN, IMAGENET_STD } from '../../src/core/options.ts';
-
-/** 224 x 224 RGBA images -> [N, 3, 224, 224] float32, (x / 255 - mean) / std. */
-export function normaliseNchw(images: readonly { data: ArrayLike<number>; width: number; height: number }[]): Float32Array {
-  const size = 224;
-  const out = new Float32Array(images.length * 3 * size * size);
-  images.forEach((im, n) => {
-    if (im.width !== size || im.height !== size) throw new Error('the ORT reference takes 224 x 224 images');
-    for (let c = 0; c < 3; c++)
-      for (let p = 0; p < size * size; p++) {
-        out[((n * 3 + c) * size * size) + p] = (im.data[p * 4 + c]! / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
-      }
-  });
-  return out;
-}
 
 /** Runs the model; returns each image's output row, L2-normalised in float64. */
 export async function runOrt(onnx: Uint8Array, input: Float32Array, count: number): Promise<Float64Array[]> {

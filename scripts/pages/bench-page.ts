@@ -7,36 +7,30 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type * as Ort from 'onnxruntime-web';
-import { IMAGENET_MEAN, IMAGENET_STD } from '../../src/core/options.ts';
 import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
 import { decodeImage } from '../../src/worker/decode-image.ts';
 import { EmbedderEngine } from '../../src/worker/embedder-engine.ts';
 import { createEmbedder } from '../../src/worker/client.ts';
 import { measureLoaded, type BenchCase, type CaseResult } from '../lib/bench-protocol.ts';
+import { normaliseNchw, syntheticImages } from '../lib/synthetic-pixels.ts';
 
 const SIZE = 224;
 const now = () => performance.now();
 
-/** Deterministic, photo-like enough pixels (smooth gradients and noise); the model's speed does not depend on them. */
-function syntheticImages(count: number): ImageData[] {
-  return Array.from({ length: count }, (_, n) => {
-    const data = new Uint8ClampedArray(SIZE * SIZE * 4);
-    let seed = 1000 + n;
-    const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-    for (let p = 0; p < SIZE * SIZE; p++) {
-      const x = p % SIZE;
-      const y = Math.floor(p / SIZE);
-      for (let c = 0; c < 3; c++) data[p * 4 + c] = 128 + 90 * Math.sin((x * (c + 1) + n * 17) / 13) * Math.cos((y + c * 5) / (9 + n)) + 30 * (rand() - 0.5);
-      data[p * 4 + 3] = 255;
-    }
-    return new ImageData(data, SIZE, SIZE);
-  });
+/** The parity script's synthetic pixels as ImageData; the model's speed does not depend on them. */
+function syntheticImageData(count: number): ImageData[] {
+  return syntheticImages(count).map((p) => new ImageData(p.data, p.width, p.height));
+}
+
+/** The worker's engine, on this page's thread, loading over the network (no shard cache: a first visit). */
+function newEngine(modelUrl: string): EmbedderEngine {
+  return new EmbedderEngine({ probes: BROWSER_PROBES, decode: decodeImage, fetch: (u) => fetch(u), defaultModelUrl: modelUrl });
 }
 
 async function runShitu(c: BenchCase): Promise<CaseResult> {
-  const images = syntheticImages(Math.max(...c.batches, 1));
+  const images = syntheticImageData(Math.max(...c.batches, 1));
   const t0 = now();
-  const engine = new EmbedderEngine({ probes: BROWSER_PROBES, decode: decodeImage, fetch: (u) => fetch(u), defaultModelUrl: c.modelUrl });
+  const engine = newEngine(c.modelUrl);
   // Where the cold start goes: backend set-up and weights, then building + warm-up (shader compilation), then
   // the first embedding itself.
   let compileStart = Number.NaN;
@@ -63,8 +57,8 @@ async function runShitu(c: BenchCase): Promise<CaseResult> {
  * (kernel times come from the backend: GPU timestamp queries on WebGPU where the adapter has them).
  */
 async function profileKernels(c: Pick<BenchCase, 'backend' | 'modelUrl'>): Promise<{ backend: string; wallMs: number; kernels: { name: string; count: number; ms: number }[]; slowest: { name: string; inputShapes: string; ms: number }[]; note?: string }> {
-  const [image] = syntheticImages(1);
-  const engine = new EmbedderEngine({ probes: BROWSER_PROBES, decode: decodeImage, fetch: (u) => fetch(u), defaultModelUrl: c.modelUrl });
+  const [image] = syntheticImageData(1);
+  const engine = newEngine(c.modelUrl);
   const info = await engine.load({ model: c.modelUrl, backend: c.backend });
   await engine.embed([image!]);
   const t0 = now();
@@ -99,29 +93,14 @@ async function loadOrt(): Promise<typeof Ort> {
   return ortModule;
 }
 
-/** RGBA -> [N, 3, 224, 224] float32, (x / 255 - mean) / std: PaddleClas's NormalizeImage + ToCHW. */
-function toNchw(images: readonly ImageData[]): Float32Array {
-  const plane = SIZE * SIZE;
-  const out = new Float32Array(images.length * 3 * plane);
-  images.forEach((im, n) => {
-    for (let c = 0; c < 3; c++) {
-      const scale = 1 / (255 * IMAGENET_STD[c]!);
-      const shift = IMAGENET_MEAN[c]! / IMAGENET_STD[c]!;
-      const base = (n * 3 + c) * plane;
-      for (let p = 0; p < plane; p++) out[base + p] = im.data[p * 4 + c]! * scale - shift;
-    }
-  });
-  return out;
-}
-
 async function runOrt(c: BenchCase): Promise<CaseResult> {
   const ort = await loadOrt();
-  const images = syntheticImages(Math.max(...c.batches, 1));
+  const images = syntheticImageData(Math.max(...c.batches, 1));
   const notes: string[] = [`onnxruntime-web ${ort.env.versions.web ?? '?'}; wasm threads ${ort.env.wasm.numThreads ?? 'default'} (crossOriginIsolated: ${self.crossOriginIsolated})`];
   const t0 = now();
   const session = await ort.InferenceSession.create(c.modelUrl, { executionProviders: [c.backend], graphOptimizationLevel: 'all' });
   const run = async (batch: number) => {
-    const input = new ort.Tensor('float32', toNchw(images.slice(0, batch)), [batch, 3, SIZE, SIZE]);
+    const input = new ort.Tensor('float32', normaliseNchw(images.slice(0, batch)), [batch, 3, SIZE, SIZE]);
     const out = await session.run({ [session.inputNames[0]!]: input });
     const y = out[session.outputNames[0]!]!;
     const data = (await y.getData()) as Float32Array;
@@ -145,7 +124,7 @@ async function runOrt(c: BenchCase): Promise<CaseResult> {
 
 /** The product's own cold start: createEmbedder() (worker, backend, the default model) to the first embedding. */
 async function productColdStart(backend: BenchCase['backend'] | 'auto', modelUrl: string): Promise<{ backend: string; coldStartMs: number }> {
-  const [image] = syntheticImages(1);
+  const [image] = syntheticImageData(1);
   const t0 = now();
   const embedder = await createEmbedder({ backend, model: modelUrl });
   const [r] = await embedder.embed([image!]);

@@ -3,11 +3,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Paddle's hardswish: x * relu6(x + 3) / 6. */
-export function hardSwish<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6))) as T;
-}
-
 /** The one-pass GPU kernel's name (src/worker/gpu-kernels.ts registers it for WebGPU and WebGL). */
 export const HARDSWISH_TIMES_SIX_KERNEL = 'ShituHardSwishTimesSix';
 
@@ -23,13 +18,9 @@ export function hardSwishTimesSix<T extends tf.Tensor>(x: T): T {
 }
 
 /**
- * Paddle's nn.Hardsigmoid: clip(x / 6 + 0.5, 0, 1) = relu6(x + 3) / 6.
- * Not tfjs's `hardSigmoid`-style clip(0.2 x + 0.5, 0, 1) (Keras' definition): a different function.
+ * Paddle's definitions as plain numbers, for tests. hardswish: x * relu6(x + 3) / 6. nn.Hardsigmoid:
+ * clip(x / 6 + 0.5, 0, 1) = relu6(x + 3) / 6, not Keras' clip(0.2 x + 0.5, 0, 1). The builder computes both
+ * times 6 (hardSwishTimesSix; the SE gate as a fused relu6 on its conv with the bias + 3).
  */
-export function paddleHardSigmoid<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.div(tf.relu6(tf.add(x, 3)), 6)) as T;
-}
-
-/** Plain-number versions, for tests and references. */
 export const hardSwishScalar = (x: number): number => (x * Math.min(Math.max(x + 3, 0), 6)) / 6;
 export const paddleHardSigmoidScalar = (x: number): number => Math.min(Math.max(x / 6 + 0.5, 0), 1);

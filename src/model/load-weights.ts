@@ -5,9 +5,8 @@
 import { WeightsError } from '../core/errors.ts';
 import { validateManifest, type WeightManifest } from '../core/manifest.ts';
 import type { StateDict } from '../core/state-dict.ts';
-import { checkShardLength, decodeManifest } from './io/manifest-codec.ts';
+import { checkShardHash, checkShardLength, decodeManifest, shardHashMatches } from './io/manifest-codec.ts';
 import { concatBytes } from './io/bytes.ts';
-import { sha256Hex } from './io/sha256.ts';
 
 export type FetchLike = (url: string) => Promise<Response>;
 
@@ -48,10 +47,11 @@ async function readBody(response: Response, onBytes: (n: number) => void): Promi
 }
 
 /** A cached shard, if it is there and still has the declared hash; a damaged entry is dropped. */
-async function cachedShard(cache: ShardCache | undefined, sha256: string): Promise<Uint8Array | undefined> {
+async function cachedShard(cache: ShardCache | undefined, manifest: WeightManifest, index: number): Promise<Uint8Array | undefined> {
+  const sha256 = manifest.shards[index]!.sha256;
   const bytes = await cache?.get(sha256).catch(() => undefined);
   if (!bytes) return undefined;
-  if ((await sha256Hex(bytes)) === sha256) return bytes;
+  if (await shardHashMatches(manifest, index, bytes)) return bytes;
   await cache!.delete(sha256).catch(() => undefined);
   return undefined;
 }
@@ -79,7 +79,8 @@ export async function loadWeights(
   onProgress?.(0, total);
   const shards: Uint8Array[] = [];
   for (const [i, shard] of manifest.shards.entries()) {
-    const kept = await cachedShard(cache, shard.sha256);
+    // Every shard's checksum is checked once, here, whether it comes from the cache or the network.
+    const kept = await cachedShard(cache, manifest, i);
     if (kept) {
       loaded += kept.byteLength;
       onProgress?.(loaded, total);
@@ -96,9 +97,9 @@ export async function loadWeights(
       onProgress?.(loaded, total);
     });
     checkShardLength(manifest, i, bytes.byteLength);
-    // Kept only once its hash is right (decodeManifest checks it too, for uncached loads).
-    if (cache && (await sha256Hex(bytes)) === shard.sha256) await cache.put(shard.sha256, bytes).catch(() => undefined);
+    await checkShardHash(manifest, i, bytes);
+    await cache?.put(shard.sha256, bytes).catch(() => undefined);
     shards.push(bytes);
   }
-  return { manifest, stateDict: await decodeManifest(manifest, shards) };
+  return { manifest, stateDict: await decodeManifest(manifest, shards, { checksumsVerified: true }) };
 }

@@ -28,7 +28,7 @@ export class TrainingPanel {
   private readonly valShare = h('input', { type: 'number', min: 0, max: 0.9, step: 0.05, value: 0.2, id: 'ft-val', class: 'narrow' });
   private readonly trainNeck = h('input', { type: 'checkbox', id: 'ft-neck', checked: true });
   private readonly augment = h('input', { type: 'checkbox', id: 'ft-augment' });
-  // 0 = ArcMargin alone, as PP-ShiTu v1; 1 raised validation mAP by about 5 points here (README).
+  // 0 = ArcMargin alone, as PP-ShiTu v1; 1 raised validation mAP from 0.724 to 0.774 on finetune-train (README).
   private readonly triplet = h('input', { type: 'number', min: 0, max: 100, step: 'any', value: 0, id: 'ft-triplet', class: 'narrow' });
   private readonly start = h('button', { type: 'button', text: 'Fine-tune', 'data-testid': 'train-start' });
   private readonly stopButton = h('button', { type: 'button', text: 'Stop (keep the best so far)', 'data-testid': 'train-stop', disabled: true });

@@ -40,7 +40,14 @@ function gpuAdapter(): Promise<GPUAdapter | null> {
   return adapterPromise;
 }
 
+let rendererMemo: { value: string | undefined } | undefined;
+/** The WebGL renderer's name, asked once: each question would otherwise create and lose a WebGL context. */
 function webglRenderer(): string | undefined {
+  rendererMemo ??= { value: askWebglRenderer() };
+  return rendererMemo.value;
+}
+
+function askWebglRenderer(): string | undefined {
   if (typeof OffscreenCanvas === 'undefined') return undefined;
   const gl = new OffscreenCanvas(1, 1).getContext('webgl2') ?? new OffscreenCanvas(1, 1).getContext('webgl');
   if (!gl) return undefined;

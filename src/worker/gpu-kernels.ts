@@ -53,26 +53,19 @@ function webglProgram(shape: number[]) {
   };
 }
 
+/** How each GPU backend runs its program on one input. */
+const RUNNERS: Readonly<Record<string, (backend: unknown, x: tf.TensorInfo) => tf.TensorInfo>> = {
+  webgpu: (backend, x) => (backend as WebGpuBackendLike).runWebGPUProgram(webgpuProgram([...x.shape]), [x], 'float32'),
+  webgl: (backend, x) => (backend as WebGlBackendLike).runWebGLProgram(webglProgram([...x.shape]), [x], 'float32'),
+};
+
 let registered = false;
 
 /** Registers the kernels once; harmless to call again. */
 export function registerGpuKernels(): void {
   if (registered) return;
   registered = true;
-  tf.registerKernel({
-    kernelName: HARDSWISH_TIMES_SIX_KERNEL,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
-      const x = inputs.x as tf.TensorInfo;
-      return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(webgpuProgram([...x.shape]), [x], 'float32');
-    },
-  });
-  tf.registerKernel({
-    kernelName: HARDSWISH_TIMES_SIX_KERNEL,
-    backendName: 'webgl',
-    kernelFunc: ({ inputs, backend }) => {
-      const x = inputs.x as tf.TensorInfo;
-      return (backend as unknown as WebGlBackendLike).runWebGLProgram(webglProgram([...x.shape]), [x], 'float32');
-    },
-  });
+  for (const [backendName, run] of Object.entries(RUNNERS)) {
+    tf.registerKernel({ kernelName: HARDSWISH_TIMES_SIX_KERNEL, backendName, kernelFunc: ({ inputs, backend }) => run(backend, inputs.x as tf.TensorInfo) });
+  }
 }

@@ -110,20 +110,34 @@ export function checkShardLength(manifest: WeightManifest, index: number, byteLe
   }
 }
 
-/** Shards (in manifest order) -> state dict, after checking sizes, checksums, names and shapes. */
-export async function decodeManifest(manifest: WeightManifest, shards: readonly Uint8Array[]): Promise<StateDict> {
+/** Whether a shard has the SHA-256 the manifest declares. */
+export async function shardHashMatches(manifest: WeightManifest, index: number, bytes: Uint8Array): Promise<boolean> {
+  return (await sha256Hex(bytes)) === manifest.shards[index]!.sha256;
+}
+
+/** Throws if a shard's SHA-256 differs from the manifest's. */
+export async function checkShardHash(manifest: WeightManifest, index: number, bytes: Uint8Array): Promise<void> {
+  const actual = await sha256Hex(bytes);
+  const s = manifest.shards[index]!;
+  if (actual !== s.sha256) {
+    throw new WeightsError(`${manifest.modelId}: shard "${s.file}" has SHA-256 ${actual}, the manifest declares ${s.sha256} (corrupted download?)`);
+  }
+}
+
+/**
+ * Shards (in manifest order) -> state dict, after checking sizes, checksums (unless the caller already checked
+ * each one: `checksumsVerified`), names and shapes.
+ */
+export async function decodeManifest(
+  manifest: WeightManifest,
+  shards: readonly Uint8Array[],
+  options: { readonly checksumsVerified?: boolean } = {},
+): Promise<StateDict> {
   if (shards.length !== manifest.shards.length) {
     throw new WeightsError(`${manifest.modelId}: got ${shards.length} shards, the manifest lists ${manifest.shards.length}`);
   }
   shards.forEach((bytes, i) => checkShardLength(manifest, i, bytes.byteLength));
-  for (let i = 0; i < shards.length; i++) {
-    const actual = await sha256Hex(shards[i]!);
-    if (actual !== manifest.shards[i]!.sha256) {
-      throw new WeightsError(
-        `${manifest.modelId}: shard "${manifest.shards[i]!.file}" has SHA-256 ${actual}, the manifest declares ${manifest.shards[i]!.sha256} (corrupted download?)`,
-      );
-    }
-  }
+  if (!options.checksumsVerified) for (let i = 0; i < shards.length; i++) await checkShardHash(manifest, i, shards[i]!);
   const stateDict: StateDict = new Map();
   const bytesPer = BYTES_PER_ELEMENT[manifest.dtype];
   for (const t of manifest.tensors) {
