@@ -10,10 +10,10 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EmbedderError } from '../src/core/errors.ts';
 import { WEIGHT_DTYPES, type WeightDtype } from '../src/core/manifest.ts';
-import type { ImportedModel } from '../src/model/io/imported-model.ts';
-import { encodeManifest } from '../src/model/io/manifest-codec.ts';
-import { importOnnx } from '../src/model/io/onnx-import.ts';
-import { importPaddleInference } from '../src/model/io/paddle-import.ts';
+import type { ImportedModel } from '../src/model/convert/imported-model.ts';
+import { encodeManifest } from '../src/model/weights/manifest-codec.ts';
+import { importOnnx } from '../src/model/convert/onnx/onnx-import.ts';
+import { importPaddleInference } from '../src/model/convert/paddle/paddle-import.ts';
 import { countParameters, modelParameters } from '../src/model/parameters.ts';
 import { writeModelFiles } from './lib/model-files.ts';
 

@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeManifest } from '../../src/model/io/manifest-codec.ts';
-import { writePPLCNetOnnx } from '../../src/model/io/onnx-export.ts';
-import { randomStateDict } from '../../src/model/io/random-weights.ts';
+import { encodeManifest } from '../../src/model/weights/manifest-codec.ts';
+import { writePPLCNetOnnx } from '../../test/support/onnx-export.ts';
+import { randomStateDict } from '../../test/support/random-weights.ts';
 import { writeModelFiles } from './model-files.ts';
 
 export const BENCH_MODEL_DIR = '.cache/bench';

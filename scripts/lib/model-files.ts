@@ -1,7 +1,7 @@
 /** Writes an encoded model (manifest.json + shards) into a folder, for the converter, tests and training. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EncodedModel } from '../../src/model/io/manifest-codec.ts';
+import type { EncodedModel } from '../../src/model/weights/manifest-codec.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 

@@ -9,3 +9,12 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Standard normal samples (Box-Muller over mulberry32). */
+export function normalSampler(seed: number): () => number {
+  const uniform = mulberry32(seed);
+  return () => {
+    const u = 1 - uniform(); // (0, 1]: keeps log() finite
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+  };
+}

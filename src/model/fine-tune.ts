@@ -9,7 +9,7 @@ import type { FineTuneEpoch, ResolvedFineTuneOptions } from '../core/finetune-ap
 import { mulberry32 } from '../core/seeded-random.ts';
 import { leaveOneOutRetrieval } from '../core/retrieval-metrics.ts';
 import { arcMarginCosine, arcMarginLoss } from './arc-margin.ts';
-import { normalSampler } from './io/random-weights.ts';
+import { normalSampler } from '../core/seeded-random.ts';
 import { batchHardTripletLoss } from './triplet-loss.ts';
 
 export const FEATURE_DIM = 1280;

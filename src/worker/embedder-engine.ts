@@ -24,7 +24,7 @@ import { arcMarginCosine } from '../model/arc-margin.ts';
 import { buildPPLCNet, type PPLCNetModel } from '../model/builder.ts';
 import type { BatchNormForm } from '../model/parameters.ts';
 import { runFineTune, type FineTuneRun } from './fine-tune-runner.ts';
-import { loadWeights, type FetchLike, type ShardCache } from '../model/load-weights.ts';
+import { loadWeights, type FetchLike, type ShardCache } from '../model/weights/load-weights.ts';
 import { preprocessPixels, type RgbaPixels } from '../model/preprocess.ts';
 import { warmUp } from '../model/warm-up.ts';
 import { selectBackend, validateBackendChoice, type BackendProbes } from './backend-select.ts';

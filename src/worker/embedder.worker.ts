@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import type { EmbedderWorkerApi, EmbedOptions, ImageInput, LoadOptions, ModelFileInput, ProgressCallback } from '../core/embedder-api.ts';
 import type { FineTuneOptions, FineTuneProgress, FineTuneSample } from '../core/finetune-api.ts';
-import { importModelFiles } from '../model/io/import-files.ts';
+import { importModelFiles } from '../model/convert/import-files.ts';
 import { BROWSER_PROBES } from './browser-backends.ts';
 import { decodeImage } from './decode-image.ts';
 import { EmbedderEngine } from './embedder-engine.ts';

@@ -12,7 +12,7 @@ import { mulberry32 } from '../core/seeded-random.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import type { PPLCNetModel } from '../model/builder.ts';
 import { FEATURE_DIM, neckRetrieval, trainArcMarginHead, type FeatureSet } from '../model/fine-tune.ts';
-import { encodeManifest, type EncodedModel } from '../model/io/manifest-codec.ts';
+import { encodeManifest, type EncodedModel } from '../model/weights/manifest-codec.ts';
 import type { BatchNormForm } from '../model/parameters.ts';
 import { preprocessToTensor, type RgbaPixels } from '../model/preprocess.ts';
 

@@ -7,7 +7,7 @@
 import type { StoredModelInfo } from '../core/embedder-api.ts';
 import type { WeightManifest } from '../core/manifest.ts';
 import { validateManifest } from '../core/manifest.ts';
-import type { EncodedModel } from '../model/io/manifest-codec.ts';
+import type { EncodedModel } from '../model/weights/manifest-codec.ts';
 
 export const MODEL_CACHE = 'shitu-web-models-v1';
 const PREFIX = '/__shitu-models/';

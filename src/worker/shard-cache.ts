@@ -4,7 +4,7 @@
  * and a new model version names new hashes, which miss the cache and are downloaded. Content-addressed
  * entries cannot be stale; a damaged one fails its checksum and is replaced from the network.
  */
-import type { ShardCache } from '../model/load-weights.ts';
+import type { ShardCache } from '../model/weights/load-weights.ts';
 
 export const SHARD_CACHE = 'shitu-web-shards-v1';
 

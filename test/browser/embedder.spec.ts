@@ -4,7 +4,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { pathToFileURL } from 'node:url';
-import { mulberry32 } from '../../src/model/io/random-weights.ts';
+import { mulberry32 } from '../support/random-weights.ts';
 import { EmbedderEngine } from '../../src/worker/embedder-engine.ts';
 import { nodeEnvironment } from '../../src/worker/node-environment.ts';
 import { FIXTURE_MODELS, fixtureManifestPath } from '../support/fixture-models.ts';

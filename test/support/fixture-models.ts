@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeManifest } from '../../src/model/io/manifest-codec.ts';
-import { writePaddleInference } from '../../src/model/io/paddle-export.ts';
-import { randomStateDict } from '../../src/model/io/random-weights.ts';
+import { encodeManifest } from '../../src/model/weights/manifest-codec.ts';
+import { writePaddleInference } from './paddle-export.ts';
+import { randomStateDict } from './random-weights.ts';
 import { writeModelFiles } from '../../scripts/lib/model-files.ts';
 
 export const GENERATED_DIR = 'test/fixtures/generated';

@@ -3,8 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WeightsError } from '../../src/core/errors.ts';
 import { buildPPLCNet } from '../../src/model/builder.ts';
-import { mulberry32, randomStateDict } from '../../src/model/io/random-weights.ts';
-import { referenceForward } from '../../src/model/io/reference-forward.ts';
+import { mulberry32, randomStateDict } from '../support/random-weights.ts';
+import { referenceForward } from '../support/reference-forward.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,10 +1,10 @@
 /** The page's model import, in Node: which files make a model, and the result equals `npm run convert`'s. */
 import { describe, expect, it } from 'vitest';
-import { decodeManifest } from '../../src/model/io/manifest-codec.ts';
-import { importModelFiles, modelIdFrom } from '../../src/model/io/import-files.ts';
-import { writePPLCNetOnnx } from '../../src/model/io/onnx-export.ts';
-import { writePaddleInference } from '../../src/model/io/paddle-export.ts';
-import { randomStateDict } from '../../src/model/io/random-weights.ts';
+import { decodeManifest } from '../../src/model/weights/manifest-codec.ts';
+import { importModelFiles, modelIdFrom } from '../../src/model/convert/import-files.ts';
+import { writePPLCNetOnnx } from '../support/onnx-export.ts';
+import { writePaddleInference } from '../support/paddle-export.ts';
+import { randomStateDict } from '../support/random-weights.ts';
 
 const stateDict = randomStateDict(0.25, 64, 'separate', 3);
 const model = { scale: 0.25, embeddingDim: 64, batchNorm: 'separate' as const, stateDict };

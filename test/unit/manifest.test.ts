@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { WeightsError } from '../../src/core/errors.ts';
 import { validateManifest } from '../../src/core/manifest.ts';
-import { decodeFloat16, encodeFloat16, fromFloat16Bits, toFloat16Bits } from '../../src/model/io/float16.ts';
-import { decodeManifest, encodeManifest } from '../../src/model/io/manifest-codec.ts';
-import { randomStateDict } from '../../src/model/io/random-weights.ts';
-import { sha256Hex, sha256Portable } from '../../src/model/io/sha256.ts';
-import { loadWeights } from '../../src/model/load-weights.ts';
+import { decodeFloat16, encodeFloat16, fromFloat16Bits, toFloat16Bits } from '../../src/model/convert/wire/float16.ts';
+import { decodeManifest, encodeManifest } from '../../src/model/weights/manifest-codec.ts';
+import { randomStateDict } from '../support/random-weights.ts';
+import { sha256Hex, sha256Portable } from '../../src/model/weights/sha256.ts';
+import { loadWeights } from '../../src/model/weights/load-weights.ts';
 import { fetchOrRead } from '../../src/worker/node-environment.ts';
 import { writeModelFiles } from '../../scripts/lib/model-files.ts';
 

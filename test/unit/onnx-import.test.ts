@@ -3,12 +3,12 @@ import { ImportError } from '../../src/core/errors.ts';
 import type { StateDict } from '../../src/core/state-dict.ts';
 import type { BatchNormForm } from '../../src/model/parameters.ts';
 import { modelParameters } from '../../src/model/parameters.ts';
-import { encodeOnnxModel, type OnnxModelSpec, type OnnxNodeSpec, type OnnxTensorSpec } from '../../src/model/io/onnx-encode.ts';
-import { buildPPLCNetOnnx, writePPLCNetOnnx, type OnnxExportOptions } from '../../src/model/io/onnx-export.ts';
-import { importOnnx } from '../../src/model/io/onnx-import.ts';
-import { DATA_TYPE, MODEL } from '../../src/model/io/onnx-proto.ts';
-import { ProtoWriter } from '../../src/model/io/protobuf.ts';
-import { mulberry32, randomStateDict } from '../../src/model/io/random-weights.ts';
+import { encodeOnnxModel, type OnnxModelSpec, type OnnxNodeSpec, type OnnxTensorSpec } from '../support/onnx-encode.ts';
+import { buildPPLCNetOnnx, writePPLCNetOnnx, type OnnxExportOptions } from '../support/onnx-export.ts';
+import { importOnnx } from '../../src/model/convert/onnx/onnx-import.ts';
+import { DATA_TYPE, MODEL } from '../../src/model/convert/onnx/onnx-proto.ts';
+import { ProtoWriter } from '../../src/model/convert/wire/protobuf.ts';
+import { mulberry32, randomStateDict } from '../support/random-weights.ts';
 
 const DIM = 512;
 const cache = new Map<string, StateDict>();

@@ -4,10 +4,11 @@
  */
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writePPLCNetOnnx, type OnnxExportModel, type OnnxExportOptions } from '../../src/model/io/onnx-export.ts';
-import { importOnnx } from '../../src/model/io/onnx-import.ts';
-import { normalSampler, randomStateDict } from '../../src/model/io/random-weights.ts';
-import { referenceForward, type FeatureMap } from '../../src/model/io/reference-forward.ts';
+import { writePPLCNetOnnx, type OnnxExportModel, type OnnxExportOptions } from '../support/onnx-export.ts';
+import { importOnnx } from '../../src/model/convert/onnx/onnx-import.ts';
+import { normalSampler } from '../../src/core/seeded-random.ts';
+import { randomStateDict } from '../support/random-weights.ts';
+import { referenceForward, type FeatureMap } from '../support/reference-forward.ts';
 
 // Node has no cross-origin isolation, so ORT's threaded wasm would only warn and fall back: ask for one thread.
 ort.env.wasm.numThreads = 1;

@@ -2,13 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { ImportError } from '../../src/core/errors.ts';
 import type { StateDict } from '../../src/core/state-dict.ts';
 import { modelParameters, type BatchNormForm } from '../../src/model/parameters.ts';
-import { importPaddleInference } from '../../src/model/io/paddle-import.ts';
-import { writePaddleInference, type PaddleExportOptions } from '../../src/model/io/paddle-export.ts';
-import { readPaddleParams, writePaddleParams } from '../../src/model/io/paddle-params.ts';
-import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from '../../src/model/io/float16.ts';
-import { attrs, parsePaddleProgram, savedVarNames, writePaddleProgram, type PaddleOp, type PaddleProgram } from '../../src/model/io/paddle-program.ts';
-import { ProtoWriter } from '../../src/model/io/protobuf.ts';
-import { VAR_TYPE_CODE } from '../../src/model/io/paddle-proto.ts';
+import { importPaddleInference } from '../../src/model/convert/paddle/paddle-import.ts';
+import { writePaddleInference, type PaddleExportOptions } from '../support/paddle-export.ts';
+import { readPaddleParams } from '../../src/model/convert/paddle/paddle-params.ts';
+import { writePaddleParams } from '../support/paddle-params-writer.ts';
+import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from '../../src/model/convert/wire/float16.ts';
+import { parsePaddleProgram, savedVarNames, type PaddleOp, type PaddleProgram } from '../../src/model/convert/paddle/paddle-program.ts';
+import { attrs, writePaddleProgram } from '../support/paddle-program-writer.ts';
+import { ProtoWriter } from '../../src/model/convert/wire/protobuf.ts';
+import { VAR_TYPE_CODE } from '../../src/model/convert/paddle/paddle-proto.ts';
 
 /** mulberry32: deterministic weights without depending on another module. */
 function randomStateDict(scale: number, dim: number, form: BatchNormForm = 'separate', seed = 1): StateDict {

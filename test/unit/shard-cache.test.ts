@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { encodeManifest } from '../../src/model/io/manifest-codec.ts';
-import { randomStateDict } from '../../src/model/io/random-weights.ts';
-import { loadWeights, type ShardCache } from '../../src/model/load-weights.ts';
+import { encodeManifest } from '../../src/model/weights/manifest-codec.ts';
+import { randomStateDict } from '../support/random-weights.ts';
+import { loadWeights, type ShardCache } from '../../src/model/weights/load-weights.ts';
 import { fetchOrRead } from '../../src/worker/node-environment.ts';
 import { writeModelFiles } from '../../scripts/lib/model-files.ts';
 

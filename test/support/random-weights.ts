@@ -13,11 +13,11 @@
  * Result at x0.25 / x1 / x2.5: BatchNorm inputs at 0.3 to 1 standard deviations in every layer, outputs of
  * rms ~0.2 to 0.4 that differ by 15% to 85% between unlike images.
  */
-import type { StateDict } from '../../core/state-dict.ts';
-import { modelParameters, type BatchNormForm } from '../parameters.ts';
+import type { StateDict } from '../../src/core/state-dict.ts';
+import { modelParameters, type BatchNormForm } from '../../src/model/parameters.ts';
 import { referenceForward, type FeatureMap } from './reference-forward.ts';
-import { foldStateDict } from '../fold-batch-norm.ts';
-import { mulberry32 } from '../../core/seeded-random.ts';
+import { foldStateDict } from '../../src/model/fold-batch-norm.ts';
+import { mulberry32, normalSampler } from '../../src/core/seeded-random.ts';
 
 /** Big enough that the last stage keeps 3 x 3 positions; x2.5 calibrates in about 2 s. */
 const CALIBRATION_SIZE = 96;
@@ -26,15 +26,6 @@ const CALIBRATION_BATCH = 4;
 const MAX_CALIBRATION_GAIN = 3;
 
 export { mulberry32 };
-
-/** Standard normal samples (Box-Muller over mulberry32). */
-export function normalSampler(seed: number): () => number {
-  const uniform = mulberry32(seed);
-  return () => {
-    const u = 1 - uniform(); // (0, 1]: keeps log() finite
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
-}
 
 /**
  * Every tensor of modelParameters(scale, embeddingDim, batchNorm), filled deterministically from `seed`.

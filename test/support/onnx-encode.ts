@@ -5,8 +5,8 @@
  * unexpected op, cut a tensor short, change a data type) before encoding. The encoder therefore writes what
  * it is given without checking it: producing malformed files on purpose is part of its job.
  */
-import { ProtoWriter } from './protobuf.ts';
-import { toFloat16Bits } from './float16.ts';
+import { ProtoWriter } from '../../src/model/convert/wire/protobuf.ts';
+import { toFloat16Bits } from '../../src/model/convert/wire/float16.ts';
 import {
   ATTRIBUTE,
   ATTRIBUTE_TYPE,
@@ -21,7 +21,7 @@ import {
   TENSOR_TYPE,
   TYPE,
   VALUE_INFO,
-} from './onnx-proto.ts';
+} from '../../src/model/convert/onnx/onnx-proto.ts';
 
 export type OnnxTensorDataType = typeof DATA_TYPE.FLOAT | typeof DATA_TYPE.FLOAT16 | typeof DATA_TYPE.DOUBLE | typeof DATA_TYPE.INT64;
 

@@ -6,8 +6,8 @@
  * geometry, channel flow, activation function) and says where it is not. The walk visits each node at most
  * once, so a malformed graph (a cycle, a branch) ends in an error, never a loop.
  */
-import { ImportError } from '../../core/errors.ts';
-import { INPUT_SIZE } from '../architecture.ts';
+import { ImportError } from '../../../core/errors.ts';
+import { INPUT_SIZE } from '../../architecture.ts';
 import type { OnnxNode, OnnxTensor } from './onnx-decode.ts';
 import { DATA_TYPE } from './onnx-proto.ts';
 import { ELEMENTWISE, GraphView, readActivation, SHAPE_OPS, type Activation, type ActivationKind } from './onnx-elementwise.ts';

@@ -6,8 +6,8 @@
  * trained network's running statistics are), and tests compare exported ONNX graphs run by onnxruntime against
  * it, which checks the exporter's graph semantics rather than only its self-consistency.
  */
-import { BN_EPSILON, INFERENCE_DROPOUT_SCALE, planPPLCNet } from '../architecture.ts';
-import type { ImportedModel } from './imported-model.ts';
+import { BN_EPSILON, INFERENCE_DROPOUT_SCALE, planPPLCNet } from '../../src/model/architecture.ts';
+import type { ImportedModel } from '../../src/model/convert/imported-model.ts';
 
 export interface FeatureMap {
   readonly channels: number;

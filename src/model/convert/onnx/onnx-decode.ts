@@ -5,9 +5,9 @@
  * Every tensor is decoded and length-checked up front, so a damaged file fails here, naming the tensor,
  * rather than later as a wrong number in the model.
  */
-import { ImportError } from '../../core/errors.ts';
-import { ProtoReader } from './protobuf.ts';
-import { fromFloat16Bits } from './float16.ts';
+import { ImportError } from '../../../core/errors.ts';
+import { ProtoReader } from '../wire/protobuf.ts';
+import { fromFloat16Bits } from '../wire/float16.ts';
 import {
   ATTRIBUTE,
   DATA_LOCATION_EXTERNAL,

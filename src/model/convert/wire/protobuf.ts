@@ -5,7 +5,7 @@
  * wire format, not generated classes: a schema-less reader keeps the bundle small and lets us read exactly
  * the fields we map, failing loudly on anything malformed instead of guessing.
  */
-import { ImportError } from '../../core/errors.ts';
+import { ImportError } from '../../../core/errors.ts';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;

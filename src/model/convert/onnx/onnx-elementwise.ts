@@ -8,9 +8,9 @@
  * identity, up to a constant factor (the dropout scale rides along at the tail). A wrong constant, such as
  * tfjs's hardsigmoid slope 0.2 instead of 1/6, shows up as a wrong value and is rejected.
  */
-import { ImportError } from '../../core/errors.ts';
+import { ImportError } from '../../../core/errors.ts';
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx-decode.ts';
-import { hardswish, paddleHardsigmoid } from './reference-forward.ts';
+import { hardSwishScalar, paddleHardSigmoidScalar } from '../../activations.ts';
 
 /** Ops that act on each element alone (with scalar constants). */
 export const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Clip', 'Relu', 'HardSigmoid', 'HardSwish', 'Min', 'Max', 'Neg', 'Identity', 'Dropout']);
@@ -67,8 +67,8 @@ const TOLERANCE = 4e-6;
 const BASES: readonly [ActivationKind, (x: number) => number][] = [
   ['identity', (x) => x],
   ['relu', (x) => Math.max(x, 0)],
-  ['hardswish', hardswish],
-  ['hardsigmoid', paddleHardsigmoid],
+  ['hardswish', hardSwishScalar],
+  ['hardsigmoid', paddleHardSigmoidScalar],
 ];
 
 /**

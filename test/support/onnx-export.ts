@@ -7,13 +7,13 @@
  * (opsets, weights as initializers or Constant nodes, the hardswish / hardsigmoid decompositions), and no real
  * export can be downloaded here. The options below are those spellings; each one is the same function.
  */
-import { OptionsError, WeightsError } from '../../core/errors.ts';
-import type { StateDict } from '../../core/state-dict.ts';
-import { BN_EPSILON, INFERENCE_DROPOUT_SCALE, INPUT_SIZE, planPPLCNet } from '../architecture.ts';
-import { modelParameters } from '../parameters.ts';
-import type { ImportedModel } from './imported-model.ts';
+import { OptionsError, WeightsError } from '../../src/core/errors.ts';
+import type { StateDict } from '../../src/core/state-dict.ts';
+import { BN_EPSILON, INFERENCE_DROPOUT_SCALE, INPUT_SIZE, planPPLCNet } from '../../src/model/architecture.ts';
+import { modelParameters } from '../../src/model/parameters.ts';
+import type { ImportedModel } from '../../src/model/convert/imported-model.ts';
 import { encodeOnnxModel, type OnnxModelSpec } from './onnx-encode.ts';
-import { irVersionForOpset, MAX_OPSET, MIN_OPSET } from './onnx-proto.ts';
+import { irVersionForOpset, MAX_OPSET, MIN_OPSET } from '../../src/model/convert/onnx/onnx-proto.ts';
 import { OnnxGraphBuilder } from './onnx-graph-builder.ts';
 
 export const HARDSWISH_FORMS = ['HardSwish', 'HardSigmoid-Mul', 'Add-Clip-Mul-Div', 'Relu6-form'] as const;

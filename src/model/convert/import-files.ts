@@ -4,10 +4,10 @@
  */
 import { ImportError } from '../../core/errors.ts';
 import type { ImportedModel } from './imported-model.ts';
-import { encodeManifest, type EncodedModel } from './manifest-codec.ts';
-import { importOnnx } from './onnx-import.ts';
-import { importPaddleInference } from './paddle-import.ts';
-import { sha256Hex } from './sha256.ts';
+import { encodeManifest, type EncodedModel } from '../weights/manifest-codec.ts';
+import { importOnnx } from './onnx/onnx-import.ts';
+import { importPaddleInference } from './paddle/paddle-import.ts';
+import { sha256Hex } from '../weights/sha256.ts';
 
 export interface ModelFile {
   readonly name: string;

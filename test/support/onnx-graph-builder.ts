@@ -3,7 +3,7 @@
  * `batch_norm_3.w_1`, `hardsigmoid_7.tmp_0`). The names are realistic but meaningless to the importer,
  * which maps tensors by graph structure: tests therefore never depend on them.
  */
-import { DATA_TYPE } from './onnx-proto.ts';
+import { DATA_TYPE } from '../../src/model/convert/onnx/onnx-proto.ts';
 import type { OnnxAttributeValue, OnnxNodeSpec, OnnxTensorSpec } from './onnx-encode.ts';
 
 export interface TensorValues {

@@ -10,15 +10,14 @@
  * The file comes from the user, so every declared size is checked against the bytes that remain BEFORE
  * anything is allocated: a corrupt header must produce an ImportError, not a multi-gigabyte allocation.
  */
-import { ImportError } from '../../core/errors.ts';
+import { ImportError } from '../../../core/errors.ts';
 import { TENSOR_DESC, VAR_TYPE_CODE, varTypeName } from './paddle-proto.ts';
-import { ProtoReader, ProtoWriter } from './protobuf.ts';
-import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from './float16.ts';
-import { concatBytes } from './bytes.ts';
+import { ProtoReader } from '../wire/protobuf.ts';
+import { fromBfloat16Bits, fromFloat16Bits } from '../wire/float16.ts';
 
 export type PaddleFloatType = 'fp32' | 'fp16' | 'bf16' | 'fp64';
 
-const FLOAT_TYPES = {
+export const FLOAT_TYPES = {
   fp32: { code: VAR_TYPE_CODE.FP32, bytes: 4 },
   fp16: { code: VAR_TYPE_CODE.FP16, bytes: 2 },
   bf16: { code: VAR_TYPE_CODE.BF16, bytes: 2 },
@@ -130,37 +129,4 @@ function decode(raw: Uint8Array, type: PaddleFloatType): Float32Array {
   else if (type === 'fp16') for (let i = 0; i < n; i++) out[i] = fromFloat16Bits(view.getUint16(i * 2, true));
   else for (let i = 0; i < n; i++) out[i] = fromBfloat16Bits(view.getUint16(i * 2, true));
   return out;
-}
-
-export interface PaddleTensorInput {
-  readonly dims: readonly number[];
-  readonly data: ArrayLike<number>;
-}
-
-/** Writes records exactly as save_combine does (no LoD), all in one element type. */
-export function writePaddleParams(tensors: readonly PaddleTensorInput[], dataType: PaddleFloatType = 'fp32'): Uint8Array {
-  const { code, bytes: size } = FLOAT_TYPES[dataType];
-  const parts: Uint8Array[] = [];
-  for (const t of tensors) {
-    const numel = t.dims.reduce((a, b) => a * b, 1);
-    if (numel !== t.data.length) throw new RangeError(`dims [${t.dims.join(', ')}] hold ${numel} values, data has ${t.data.length}`);
-    const desc = new ProtoWriter().varint(TENSOR_DESC.dataType, code);
-    for (const d of t.dims) desc.varint(TENSOR_DESC.dims, d); // proto2 repeated int64: unpacked, as Paddle's C++ writes it
-    const descBytes = desc.finish();
-    const head = new DataView(new ArrayBuffer(20));
-    head.setUint32(0, 0, true); // record version
-    head.setBigUint64(4, 0n, true); // lod_level
-    head.setUint32(12, 0, true); // tensor version
-    head.setInt32(16, descBytes.length, true);
-    const body = new DataView(new ArrayBuffer(numel * size));
-    for (let i = 0; i < numel; i++) {
-      const v = t.data[i]!;
-      if (dataType === 'fp32') body.setFloat32(i * 4, v, true);
-      else if (dataType === 'fp64') body.setFloat64(i * 8, v, true);
-      else if (dataType === 'fp16') body.setUint16(i * 2, toFloat16Bits(v), true);
-      else body.setUint16(i * 2, toBfloat16Bits(v), true);
-    }
-    parts.push(new Uint8Array(head.buffer), descBytes, new Uint8Array(body.buffer));
-  }
-  return concatBytes(parts);
 }

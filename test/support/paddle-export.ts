@@ -5,13 +5,15 @@
  * saver's sorted-name order. Its job is fixtures for the importer at any scale, and the variants Paddle
  * versions and passes produce; it is not a Paddle runtime and only Paddle itself can confirm a fixture runs.
  */
-import { WeightsError } from '../../core/errors.ts';
-import type { NamedTensor, StateDict } from '../../core/state-dict.ts';
-import { DROPOUT_P, INFERENCE_DROPOUT_SCALE, INPUT_SIZE, planPPLCNet, BN_EPSILON, CLASS_EXPAND } from '../architecture.ts';
-import { convBnLayers, modelParameters, type BatchNormForm } from '../parameters.ts';
-import { writePaddleParams, type PaddleFloatType } from './paddle-params.ts';
-import { attrs, savedVarNames, writePaddleProgram, type PaddleAttr, type PaddleOp, type PaddleVar } from './paddle-program.ts';
-import { VAR_TYPE_CODE } from './paddle-proto.ts';
+import { WeightsError } from '../../src/core/errors.ts';
+import type { NamedTensor, StateDict } from '../../src/core/state-dict.ts';
+import { DROPOUT_P, INFERENCE_DROPOUT_SCALE, INPUT_SIZE, planPPLCNet, BN_EPSILON, CLASS_EXPAND } from '../../src/model/architecture.ts';
+import { convBnLayers, modelParameters, type BatchNormForm } from '../../src/model/parameters.ts';
+import type { PaddleFloatType } from '../../src/model/convert/paddle/paddle-params.ts';
+import { writePaddleParams } from './paddle-params-writer.ts';
+import { savedVarNames, type PaddleAttr, type PaddleOp, type PaddleVar } from '../../src/model/convert/paddle/paddle-program.ts';
+import { attrs, writePaddleProgram } from './paddle-program-writer.ts';
+import { VAR_TYPE_CODE } from '../../src/model/convert/paddle/paddle-proto.ts';
 
 export interface PaddleExportOptions {
   /** The neck as Paddle 2.x F.linear writes it (matmul_v2 + elementwise_add), as fluid did (matmul), or fused (fc). */

@@ -2,11 +2,11 @@
  * Downloads a weight manifest and its shards, with progress, checking each shard's declared size against the
  * response before reading its body, then its checksum, names and shapes (manifest-codec.ts).
  */
-import { WeightsError } from '../core/errors.ts';
-import { validateManifest, type WeightManifest } from '../core/manifest.ts';
-import type { StateDict } from '../core/state-dict.ts';
-import { checkShardHash, checkShardLength, decodeManifest, shardHashMatches } from './io/manifest-codec.ts';
-import { concatBytes } from './io/bytes.ts';
+import { WeightsError } from '../../core/errors.ts';
+import { validateManifest, type WeightManifest } from '../../core/manifest.ts';
+import type { StateDict } from '../../core/state-dict.ts';
+import { checkShardHash, checkShardLength, decodeManifest, shardHashMatches } from './manifest-codec.ts';
+import { concatBytes } from '../convert/wire/bytes.ts';
 
 export type FetchLike = (url: string) => Promise<Response>;
 

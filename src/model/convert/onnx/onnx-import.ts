@@ -7,11 +7,11 @@
  * into the conv bias; any spelling of hardswish and hardsigmoid (see onnx-elementwise.ts); the dropout scale
  * as a Mul, a Dropout op or nothing; Flatten / Reshape / Squeeze; MatMul + Add or Gemm.
  */
-import { ImportError } from '../../core/errors.ts';
-import type { StateDict } from '../../core/state-dict.ts';
-import { BN_EPSILON, CLASS_EXPAND, INFERENCE_DROPOUT_SCALE, PPLCNET_SCALES, planPPLCNet, type PPLCNetPlan } from '../architecture.ts';
-import { modelParameters, type BatchNormForm } from '../parameters.ts';
-import type { ImportedModel } from './imported-model.ts';
+import { ImportError } from '../../../core/errors.ts';
+import type { StateDict } from '../../../core/state-dict.ts';
+import { BN_EPSILON, CLASS_EXPAND, INFERENCE_DROPOUT_SCALE, PPLCNET_SCALES, planPPLCNet, type PPLCNetPlan } from '../../architecture.ts';
+import { modelParameters, type BatchNormForm } from '../../parameters.ts';
+import type { ImportedModel } from '../imported-model.ts';
 import { decodeOnnxModel, type OnnxNode } from './onnx-decode.ts';
 import { GraphView } from './onnx-elementwise.ts';
 import { MAX_OPSET, MIN_OPSET } from './onnx-proto.ts';

@@ -7,11 +7,11 @@
  * names: names depend on Paddle's unique_name counters and on which layer class made them, the graph does
  * not. The scale is inferred afterwards by checking every tensor against modelParameters().
  */
-import { ImportError } from '../../core/errors.ts';
-import type { NamedTensor, StateDict } from '../../core/state-dict.ts';
-import { BN_EPSILON, CLASS_EXPAND, INFERENCE_DROPOUT_SCALE, planPPLCNet, PPLCNET_SCALES } from '../architecture.ts';
-import { modelParameters, type BatchNormForm } from '../parameters.ts';
-import type { ImportedModel } from './imported-model.ts';
+import { ImportError } from '../../../core/errors.ts';
+import type { NamedTensor, StateDict } from '../../../core/state-dict.ts';
+import { BN_EPSILON, CLASS_EXPAND, INFERENCE_DROPOUT_SCALE, planPPLCNet, PPLCNET_SCALES } from '../../architecture.ts';
+import { modelParameters, type BatchNormForm } from '../../parameters.ts';
+import type { ImportedModel } from '../imported-model.ts';
 import { readPaddleParams, type PaddleTensor } from './paddle-params.ts';
 import { attr, parsePaddleProgram, savedVarNames, type PaddleOp, type PaddleVar } from './paddle-program.ts';
 

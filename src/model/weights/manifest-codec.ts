@@ -19,9 +19,9 @@ import {
 import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../../core/options.ts';
 import { elementCount, type StateDict } from '../../core/state-dict.ts';
 import { assertMatchesParameters, modelParameters, type BatchNormForm } from '../parameters.ts';
-import { decodeFloat16, encodeFloat16 } from './float16.ts';
+import { decodeFloat16, encodeFloat16 } from '../convert/wire/float16.ts';
 import { sha256Hex } from './sha256.ts';
-import { concatBytes } from './bytes.ts';
+import { concatBytes } from '../convert/wire/bytes.ts';
 
 export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
 
