@@ -18,6 +18,19 @@ export interface ManifestArchitecture {
   readonly scale: number;
   /** 'separate': BatchNorm tensors stored as trained (folded at load); 'folded': conv weights + biases. */
   readonly batchNorm: 'separate' | 'folded';
+  /** PaddleClas's `stride_list` as [h, w] pairs (conv1, then blocks3-6's first block). Absent: all [2, 2]. */
+  readonly strideList?: readonly (readonly [number, number])[];
+  /** PaddleClas's `use_last_conv`. Absent: true. */
+  readonly useLastConv?: boolean;
+  /** PaddleClas's `class_expand` (last_conv's width). Absent: 1280. */
+  readonly classExpand?: number;
+  /** PaddleClas's `dropout_prob` (the feature is scaled by 1 - p at inference). Absent: 0.2. */
+  readonly dropoutProb?: number;
+  /**
+   * 'linear': PP-ShiTu's neck (`neck.fc.*`), whose output is the embedding. 'none': the embedding is the
+   * backbone feature itself (an imported classifier keeps its fc as a head). Absent: 'linear'.
+   */
+  readonly neck?: 'linear' | 'none';
 }
 
 export interface ManifestShard {
@@ -37,7 +50,7 @@ export interface ManifestTensor {
 }
 
 /** A trained ArcMargin head (fine-tuning): its weight is the tensor HEAD_TENSOR, [embeddingDim, labels.length]. */
-export interface ManifestHead {
+export interface ArcMarginHead {
   readonly type: 'ArcMargin';
   /** Class names, in the order of the weight's columns. */
   readonly labels: readonly string[];
@@ -46,7 +59,21 @@ export interface ManifestHead {
   readonly easyMargin: boolean;
 }
 
+/**
+ * An imported classifier's fc: logits = embedding (un-normalised) x HEAD_TENSOR [embeddingDim, labels.length]
+ * + HEAD_BIAS_TENSOR [labels.length]; a prediction is the top label with its softmax probability.
+ */
+export interface ClassifierHead {
+  readonly type: 'Linear';
+  readonly labels: readonly string[];
+  /** Whether the source file itself ended in a softmax (the prediction's score is a softmax either way). */
+  readonly softmax: boolean;
+}
+
+export type ManifestHead = ArcMarginHead | ClassifierHead;
+
 export const HEAD_TENSOR = 'head.weight';
+export const HEAD_BIAS_TENSOR = 'head.bias';
 
 export interface WeightManifest {
   readonly format: typeof MANIFEST_FORMAT;
@@ -87,6 +114,17 @@ export function validateManifest(json: unknown, where = 'manifest'): WeightManif
   const a = arch as Record<string, unknown>;
   if (typeof a.scale !== 'number' || !(a.scale > 0)) fail('architecture.scale must be a positive number');
   if (a.batchNorm !== 'separate' && a.batchNorm !== 'folded') fail('architecture.batchNorm must be "separate" or "folded"');
+  if (a.strideList !== undefined) {
+    const ok = Array.isArray(a.strideList) && a.strideList.length === 5 &&
+      a.strideList.every((st) => Array.isArray(st) && st.length === 2 && st.every((v) => Number.isInteger(v) && v >= 1 && v <= 4));
+    if (!ok) fail('architecture.strideList must be 5 [h, w] pairs of integers from 1 to 4');
+  }
+  if (a.useLastConv !== undefined && typeof a.useLastConv !== 'boolean') fail('architecture.useLastConv must be true or false');
+  if (a.classExpand !== undefined && (!isCount(a.classExpand) || a.classExpand < 1)) fail('architecture.classExpand must be a positive integer');
+  if (a.dropoutProb !== undefined && !(typeof a.dropoutProb === 'number' && a.dropoutProb >= 0 && a.dropoutProb < 1)) {
+    fail('architecture.dropoutProb must be a number in [0, 1)');
+  }
+  if (a.neck !== undefined && a.neck !== 'linear' && a.neck !== 'none') fail('architecture.neck must be "linear" or "none"');
   if (!isCount(json.embeddingDim) || json.embeddingDim < 1) fail('embeddingDim must be a positive integer');
   if (!WEIGHT_DTYPES.includes(json.dtype as WeightDtype)) fail(`dtype must be one of ${WEIGHT_DTYPES.join(', ')}`);
   if (typeof json.provenance !== 'string') fail('provenance must be a string');
@@ -132,14 +170,21 @@ export function validateManifest(json: unknown, where = 'manifest'): WeightManif
   });
   if (json.head !== undefined) {
     const hd = json.head;
-    if (!isObject(hd) || hd.type !== 'ArcMargin') fail('head.type must be "ArcMargin"');
+    if (!isObject(hd) || (hd.type !== 'ArcMargin' && hd.type !== 'Linear')) fail('head.type must be "ArcMargin" or "Linear"');
     const h = hd as Record<string, unknown>;
     if (!Array.isArray(h.labels) || h.labels.length < 2 || !h.labels.every((l) => typeof l === 'string')) fail('head.labels must be at least 2 strings');
     if (new Set(h.labels as string[]).size !== (h.labels as string[]).length) fail('head.labels must be distinct');
-    if (typeof h.scale !== 'number' || typeof h.margin !== 'number' || typeof h.easyMargin !== 'boolean') fail('head needs scale, margin (numbers) and easyMargin (boolean)');
-    const t = (json.tensors as { name: string; shape: number[] }[]).find((x) => x.name === HEAD_TENSOR);
-    const want = [json.embeddingDim as number, (h.labels as string[]).length];
-    if (!t || t.shape.length !== 2 || t.shape[0] !== want[0] || t.shape[1] !== want[1]) fail(`a head needs the tensor "${HEAD_TENSOR}" of shape [${want.join(', ')}]`);
+    if (h.type === 'ArcMargin' && (typeof h.scale !== 'number' || typeof h.margin !== 'number' || typeof h.easyMargin !== 'boolean')) {
+      fail('an ArcMargin head needs scale, margin (numbers) and easyMargin (boolean)');
+    }
+    if (h.type === 'Linear' && typeof h.softmax !== 'boolean') fail('a Linear head needs softmax (boolean)');
+    const tensorShape = (name: string) => (json.tensors as { name: string; shape: number[] }[]).find((x) => x.name === name)?.shape;
+    const classes = (h.labels as string[]).length;
+    const want = [json.embeddingDim as number, classes];
+    const t = tensorShape(HEAD_TENSOR);
+    if (!t || t.length !== 2 || t[0] !== want[0] || t[1] !== want[1]) fail(`a head needs the tensor "${HEAD_TENSOR}" of shape [${want.join(', ')}]`);
+    const b = tensorShape(HEAD_BIAS_TENSOR);
+    if (h.type === 'Linear' && (!b || b.length !== 1 || b[0] !== classes)) fail(`a Linear head needs the tensor "${HEAD_BIAS_TENSOR}" of shape [${classes}]`);
   }
   return { ...(json as unknown as WeightManifest), preprocessing };
 }

@@ -70,6 +70,66 @@ export function makeDivisible(v: number, divisor = 8, minValue?: number): number
   return next;
 }
 
+/** A stride as Paddle writes it: [along H, along W]. PaddleClas's `stride_list` takes ints or [h, w] pairs. */
+export type StrideHW = readonly [number, number];
+
+/**
+ * Everything PaddleClas's PPLCNet constructor takes that changes the network (pp_lcnet.py PPLCNetBaseNet):
+ * `scale`, `stride_list` (the stem and the first block of blocks3-6; text-line models use [2, 1] strides),
+ * `use_last_conv`, `class_expand` and `dropout_prob`. The input size is not here: the network is fully
+ * convolutional up to the global pool, so it comes from the preprocessing.
+ */
+export interface PPLCNetGeometry {
+  readonly scale: number;
+  /** Five strides: conv1, then the first block of blocks3, blocks4, blocks5 and blocks6. */
+  readonly strideList: readonly StrideHW[];
+  /** false: pool -> flatten -> fc straight from the last stage (no last_conv, no hardswish, no dropout). */
+  readonly useLastConv: boolean;
+  /** last_conv's width, hence the feature's, when useLastConv. Not scaled. */
+  readonly classExpand: number;
+  /** Dropout(p, mode="downscale_in_infer") multiplies by 1 - p at inference (after last_conv only). */
+  readonly dropoutProb: number;
+}
+
+export const DEFAULT_STRIDE_LIST: readonly StrideHW[] = Object.freeze([[2, 2], [2, 2], [2, 2], [2, 2], [2, 2]] as const);
+const STRIDED_STAGES = ['blocks3', 'blocks4', 'blocks5', 'blocks6'] as const;
+
+/** PaddleClas's defaults at a scale: what PP-ShiTu and the ImageNet models use. */
+export function standardGeometry(scale: number): PPLCNetGeometry {
+  return { scale, strideList: DEFAULT_STRIDE_LIST, useLastConv: true, classExpand: CLASS_EXPAND, dropoutProb: DROPOUT_P };
+}
+
+export function isStandardGeometry(g: PPLCNetGeometry): boolean {
+  const s = standardGeometry(g.scale);
+  return (
+    g.useLastConv === s.useLastConv &&
+    g.classExpand === s.classExpand &&
+    Math.abs(g.dropoutProb - s.dropoutProb) < 1e-7 &&
+    g.strideList.every((st, i) => st[0] === s.strideList[i]![0] && st[1] === s.strideList[i]![1])
+  );
+}
+
+/** `2` -> [2, 2]; `[2, 1]` stays. */
+export function toStrideHW(stride: number | readonly number[]): StrideHW {
+  if (typeof stride === 'number') return [stride, stride];
+  if (stride.length === 1) return [stride[0]!, stride[0]!];
+  return [stride[0]!, stride[1]!];
+}
+
+/** Checks a geometry (from a manifest or an importer); throws RangeError naming the bad field. */
+export function validateGeometry(g: PPLCNetGeometry): PPLCNetGeometry {
+  if (!(g.scale > 0) || !Number.isFinite(g.scale)) throw new RangeError(`PP-LCNet scale must be a positive number, got ${g.scale}`);
+  if (g.strideList.length !== 5) throw new RangeError(`stride_list must have 5 entries (conv1, blocks3-6), got ${g.strideList.length}`);
+  for (const s of g.strideList) {
+    if (s.length !== 2 || !s.every((v) => Number.isInteger(v) && v >= 1 && v <= 4)) {
+      throw new RangeError(`stride_list entries must be 1-4 or [h, w] pairs of 1-4, got [${s.join(', ')}]`);
+    }
+  }
+  if (!Number.isInteger(g.classExpand) || g.classExpand < 1) throw new RangeError(`class_expand must be a positive integer, got ${g.classExpand}`);
+  if (!(g.dropoutProb >= 0 && g.dropoutProb < 1)) throw new RangeError(`dropout_prob must be in [0, 1), got ${g.dropoutProb}`);
+  return g;
+}
+
 /** One scaled depthwise-separable block. */
 export interface BlockPlan {
   /** State-dict prefix, e.g. `blocks5.3`. */
@@ -77,16 +137,20 @@ export interface BlockPlan {
   readonly kernel: 3 | 5;
   readonly inChannels: number;
   readonly outChannels: number;
-  readonly stride: 1 | 2;
+  readonly stride: StrideHW;
   /** SE bottleneck width (channels / 4), or 0 when the block has no SE. */
   readonly seChannels: number;
 }
 
 export interface PPLCNetPlan {
+  readonly geometry: PPLCNetGeometry;
   readonly scale: number;
   readonly stemChannels: number;
+  readonly stemStride: StrideHW;
   readonly blocks: readonly BlockPlan[];
+  /** Channels of the last stage (last_conv's input, or the feature without last_conv). */
   readonly lastConvIn: number;
+  /** The backbone feature's width: class_expand with last_conv, else the last stage's channels. */
   readonly featureDim: number;
 }
 
@@ -94,11 +158,13 @@ export function isPPLCNetScale(scale: number): scale is PPLCNetScale {
   return (PPLCNET_SCALES as readonly number[]).includes(scale);
 }
 
-/** The scaled network for one scale. Any positive scale works; PaddleClas publishes PPLCNET_SCALES. */
-export function planPPLCNet(scale: number): PPLCNetPlan {
-  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`PP-LCNet scale must be a positive number, got ${scale}`);
+/** The scaled network for a scale (PaddleClas's defaults) or a whole geometry. Any positive scale works. */
+export function planPPLCNet(scaleOrGeometry: number | PPLCNetGeometry): PPLCNetPlan {
+  const geometry = validateGeometry(typeof scaleOrGeometry === 'number' ? standardGeometry(scaleOrGeometry) : scaleOrGeometry);
+  const scale = geometry.scale;
   const blocks: BlockPlan[] = [];
   for (const stage of STAGE_NAMES) {
+    const strided = (STRIDED_STAGES as readonly string[]).indexOf(stage);
     NET_CONFIG[stage].forEach((r: BlockRow, i: number) => {
       const inChannels = makeDivisible(r.inChannels * scale);
       const outChannels = makeDivisible(r.outChannels * scale);
@@ -107,16 +173,25 @@ export function planPPLCNet(scale: number): PPLCNetPlan {
         kernel: r.kernel,
         inChannels,
         outChannels,
-        stride: r.stride,
+        // PaddleClas overwrites NET_CONFIG's stride of each stage's first block with stride_list[1:].
+        stride: i === 0 && strided >= 0 ? geometry.strideList[strided + 1]! : toStrideHW(r.stride),
         seChannels: r.useSe ? Math.floor(inChannels / SE_REDUCTION) : 0,
       });
     });
   }
+  const lastConvIn = makeDivisible(LAST_CONV_IN * scale);
   return {
+    geometry,
     scale,
     stemChannels: makeDivisible(STEM_CHANNELS * scale),
+    stemStride: geometry.strideList[0]!,
     blocks,
-    lastConvIn: makeDivisible(LAST_CONV_IN * scale),
-    featureDim: CLASS_EXPAND,
+    lastConvIn,
+    featureDim: geometry.useLastConv ? geometry.classExpand : lastConvIn,
   };
+}
+
+/** A stride for messages: `2`, or `[2, 1]` when H and W differ. */
+export function describeStride(s: StrideHW): string {
+  return s[0] === s[1] ? String(s[0]) : `[${s[0]}, ${s[1]}]`;
 }

@@ -1,31 +1,30 @@
 /**
- * The builder: turns a PP-LCNet + linear-neck state dict into tfjs tensors (BatchNorm folded, layouts NHWC)
- * and runs the forward pass. The network's shape comes from planPPLCNet; nothing here hard-codes a scale.
+ * The builder: turns a PP-LCNet state dict (+ a linear neck, when the network has one) into tfjs tensors
+ * (BatchNorm folded, layouts NHWC) and runs the forward pass. The network's shape comes from planPPLCNet and
+ * the geometry (scale, strides, last_conv); nothing here hard-codes one.
  *
- * Split as PaddleClas's RecModel: forwardFeatures (backbone, 1280-d) / forwardNeck (linear -> D) / normalise,
- * so fine-tuning can train the neck on cached backbone features.
+ * Split as PaddleClas's RecModel: forwardFeatures (backbone) / forwardNeck (linear -> D, or the identity when
+ * the network has no neck) / normalise, so fine-tuning can train the neck on cached backbone features.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { WeightsError } from '../core/errors.ts';
 import type { NamedTensor, StateDict } from '../core/state-dict.ts';
-import { INFERENCE_DROPOUT_SCALE, planPPLCNet, type PPLCNetPlan } from './architecture.ts';
+import { planPPLCNet, type PPLCNetPlan, type StrideHW } from './architecture.ts';
 import { hardSwishTimesSix } from './activations.ts';
 import { foldBatchNorm } from './fold-batch-norm.ts';
-import { assertMatchesParameters, modelParameters, type BatchNormForm } from './parameters.ts';
-
-export interface PPLCNetConfig {
-  readonly scale: number;
-  readonly embeddingDim: number;
-  readonly batchNorm: BatchNormForm;
-}
+import { assertMatchesParameters, embeddingDimOf, networkParameters, type BatchNormForm, type NetworkSpec } from './parameters.ts';
 
 interface ConvUnit {
   /** HWIO for a dense conv, [kh, kw, C, 1] for a depthwise one. */
   readonly filter: tf.Tensor4D;
   readonly bias: tf.Tensor1D;
-  readonly stride: 1 | 2;
-  /** Paddle's symmetric padding, (k - 1) / 2. TF's 'same' pads (0, 1) at stride 2: not the same. */
-  readonly pad: number;
+  readonly stride: StrideHW;
+  /**
+   * Paddle's symmetric padding, (k - 1) / 2. TF's 'same' pads (0, 1) at stride 2: not the same. Explicit
+   * [[0, 0], [p, p], [p, p], [0, 0]] when the strides differ: tfjs 4.22 sizes a numeric pad's output width with
+   * the height's stride (conv_util getPadAndOutInfo), which is wrong for [2, 1] strides.
+   */
+  readonly pad: number | [[number, number], [number, number], [number, number], [number, number]];
   readonly depthwise: boolean;
 }
 
@@ -44,16 +43,18 @@ interface BlockUnit {
 }
 
 export interface PPLCNetModel {
-  readonly config: PPLCNetConfig;
+  readonly spec: NetworkSpec;
   readonly plan: PPLCNetPlan;
-  /** Backbone: [N, 224, 224, 3] normalised NHWC -> [N, 1280], the dropout's 0.8 included. */
+  /** The embedding's width: the neck's, else the feature's. */
+  readonly embeddingDim: number;
+  /** Backbone: [N, H, W, 3] normalised NHWC -> [N, F] (1280 with last_conv, the dropout's 1 - p included). */
   forwardFeatures(x: tf.Tensor4D): tf.Tensor2D;
-  /** Neck: [N, 1280] -> [N, D]. */
+  /** Neck: [N, F] -> [N, D]; the identity when the network has no neck. */
   forwardNeck(features: tf.Tensor2D): tf.Tensor2D;
   /** Backbone + neck, then L2 normalisation when asked (PaddleClas's feature_normalize). */
   embed(x: tf.Tensor4D, normalize: boolean): tf.Tensor2D;
-  /** The neck's weights as they are in the state dict ([1280, D] and [D]), e.g. for fine-tuning. */
-  readonly neck: { readonly weight: tf.Tensor2D; readonly bias: tf.Tensor1D };
+  /** The neck's weights as they are in the state dict ([F, D] and [D]), e.g. for fine-tuning; absent without a neck. */
+  readonly neck?: { readonly weight: tf.Tensor2D; readonly bias: tf.Tensor1D };
   dispose(): void;
 }
 
@@ -81,7 +82,7 @@ function scaled(data: Float32Array, factor: number): Float32Array {
   return factor === 1 ? data : data.map((v) => v * factor);
 }
 
-function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, stride: 1 | 2, depthwise: boolean, inputScale: number): ConvUnit {
+function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, stride: StrideHW, depthwise: boolean, inputScale: number): ConvUnit {
   const raw = get(stateDict, `${prefix}.conv.weight`);
   const folded =
     form === 'folded'
@@ -93,16 +94,16 @@ function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, str
           variance: get(stateDict, `${prefix}.bn._variance`).data,
         });
   const kernel = raw.shape[2]!;
-  return tf.tidy(() => ({
-    filter: tf.transpose(
-      tf.tensor4d(scaled(folded.weight.data, inputScale), raw.shape as [number, number, number, number]),
-      depthwise ? DEPTHWISE_OIHW_TO_HWC1 : OIHW_TO_HWIO,
-    ) as tf.Tensor4D,
-    bias: tf.tensor1d(folded.bias),
-    stride,
-    pad: (kernel - 1) / 2,
-    depthwise,
-  }));
+  const filter = tf.tidy(
+    () =>
+      tf.transpose(
+        tf.tensor4d(scaled(folded.weight.data, inputScale), raw.shape as [number, number, number, number]),
+        depthwise ? DEPTHWISE_OIHW_TO_HWC1 : OIHW_TO_HWIO,
+      ) as tf.Tensor4D,
+  );
+  const p = (kernel - 1) / 2;
+  const pad: ConvUnit['pad'] = stride[0] === stride[1] ? p : [[0, 0], [p, p], [p, p], [0, 0]];
+  return { filter, bias: tf.tensor1d(folded.bias), stride, pad, depthwise };
 }
 
 /** A 1x1 conv's OIHW weight [O, I, 1, 1] as a matmul weight [I, O]. */
@@ -113,8 +114,9 @@ function pointwiseAsMatrix(t: NamedTensor, inputScale = 1): tf.Tensor2D {
 function runConv(x: tf.Tensor4D, c: ConvUnit): tf.Tensor4D {
   return tf.tidy(() => {
     const y = c.depthwise
-      ? tf.fused.depthwiseConv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias })
-      : tf.fused.conv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias });
+      ? // tfjs's fused depthwise op declares only numeric pads but computes explicit ones like conv2d (computeConv2DInfo).
+        tf.fused.depthwiseConv2d({ x, filter: c.filter, strides: [c.stride[0], c.stride[1]], pad: c.pad as number, bias: c.bias })
+      : tf.fused.conv2d({ x, filter: c.filter, strides: [c.stride[0], c.stride[1]], pad: c.pad, bias: c.bias });
     return hardSwishTimesSix(y);
   });
 }
@@ -134,15 +136,16 @@ function runSe(x: tf.Tensor4D, se: SeUnit): tf.Tensor4D {
 }
 
 /** Builds the model from a state dict; checks every name and shape first. */
-export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCNetModel {
+export function buildPPLCNet(stateDict: StateDict, spec: NetworkSpec): PPLCNetModel {
+  const plan = planPPLCNet(spec.geometry);
+  const embeddingDim = embeddingDimOf(spec);
   assertMatchesParameters(
     stateDict,
-    modelParameters(config.scale, config.embeddingDim, config.batchNorm),
-    (m) => new WeightsError(`PP-LCNet x${config.scale} (embedding ${config.embeddingDim}): ${m}`),
+    networkParameters(spec),
+    (m) => new WeightsError(`PP-LCNet x${plan.scale} (embedding ${embeddingDim}): ${m}`),
   );
-  const plan = planPPLCNet(config.scale);
-  const form = config.batchNorm;
-  const stem = convUnit(stateDict, 'backbone.conv1', form, 2, false, 1);
+  const form = spec.batchNorm;
+  const stem = convUnit(stateDict, 'backbone.conv1', form, plan.stemStride, false, 1);
   const blocks: BlockUnit[] = plan.blocks.map((b) => {
     const p = `backbone.${b.name}`;
     const se: SeUnit | undefined =
@@ -158,15 +161,19 @@ export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCN
       dw: convUnit(stateDict, `${p}.dw_conv`, form, b.stride, true, HARDSWISH_SCALE),
       ...(se ? { se } : {}),
       // After an SE block the input carries two factors of 6 (hardswish's and hardsigmoid's).
-      pw: convUnit(stateDict, `${p}.pw_conv`, form, 1, false, se ? HARDSWISH_SCALE * HARDSIGMOID_SCALE : HARDSWISH_SCALE),
+      pw: convUnit(stateDict, `${p}.pw_conv`, form, [1, 1], false, se ? HARDSWISH_SCALE * HARDSIGMOID_SCALE : HARDSWISH_SCALE),
     };
   });
-  const lastConv = pointwiseAsMatrix(get(stateDict, 'backbone.last_conv.weight'), HARDSWISH_SCALE);
-  const neckWeight = get(stateDict, 'neck.fc.weight');
-  const neck = {
-    weight: tf.tensor2d(neckWeight.data, [neckWeight.shape[0]!, neckWeight.shape[1]!]),
-    bias: tf.tensor1d(get(stateDict, 'neck.fc.bias').data),
-  };
+  const lastConv = plan.geometry.useLastConv ? pointwiseAsMatrix(get(stateDict, 'backbone.last_conv.weight'), HARDSWISH_SCALE) : undefined;
+  const inferenceDropoutScale = 1 - plan.geometry.dropoutProb;
+  let neck: PPLCNetModel['neck'];
+  if (spec.neckDim !== undefined) {
+    const neckWeight = get(stateDict, 'neck.fc.weight');
+    neck = {
+      weight: tf.tensor2d(neckWeight.data, [neckWeight.shape[0]!, neckWeight.shape[1]!]),
+      bias: tf.tensor1d(get(stateDict, 'neck.fc.bias').data),
+    };
+  }
 
   const forwardFeatures = (x: tf.Tensor4D): tf.Tensor2D =>
     tf.tidy(() => {
@@ -177,13 +184,15 @@ export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCN
         h = runConv(h, b.pw);
       }
       const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-      // Dropout(p=0.2, mode="downscale_in_infer") scales by 0.8 at inference; kept explicit (not folded into
-      // the neck) so the 1280-d feature equals Paddle's exported backbone output. The 1/6 is hardswish's.
-      return tf.mul(hardSwishTimesSix(tf.matMul(pooled, lastConv)), INFERENCE_DROPOUT_SCALE * HARDSWISH_SCALE) as tf.Tensor2D;
+      // Without last_conv, the pool is the feature: only the last hardswish's 1/6 is left to apply.
+      if (!lastConv) return tf.mul(pooled, HARDSWISH_SCALE) as tf.Tensor2D;
+      // Dropout(p, mode="downscale_in_infer") scales by 1 - p (0.8) at inference; kept explicit (not folded
+      // into the neck) so the feature equals Paddle's exported backbone output. The 1/6 is hardswish's.
+      return tf.mul(hardSwishTimesSix(tf.matMul(pooled, lastConv)), inferenceDropoutScale * HARDSWISH_SCALE) as tf.Tensor2D;
     });
 
   const forwardNeck = (features: tf.Tensor2D): tf.Tensor2D =>
-    tf.tidy(() => tf.add(tf.matMul(features, neck.weight), neck.bias) as tf.Tensor2D);
+    neck ? tf.tidy(() => tf.add(tf.matMul(features, neck.weight), neck.bias) as tf.Tensor2D) : tf.clone(features);
 
   const all: tf.Tensor[] = [
     stem.filter,
@@ -195,17 +204,17 @@ export function buildPPLCNet(stateDict: StateDict, config: PPLCNetConfig): PPLCN
       b.pw.bias,
       ...(b.se ? [b.se.squeeze, b.se.squeezeBias, b.se.excite, b.se.exciteBiasPlusThree] : []),
     ]),
-    lastConv,
-    neck.weight,
-    neck.bias,
+    ...(lastConv ? [lastConv] : []),
+    ...(neck ? [neck.weight, neck.bias] : []),
   ];
 
   return {
-    config,
+    spec,
     plan,
+    embeddingDim,
     forwardFeatures,
     forwardNeck,
-    neck,
+    ...(neck ? { neck } : {}),
     embed: (x, normalize) =>
       tf.tidy(() => {
         const e = forwardNeck(forwardFeatures(x));

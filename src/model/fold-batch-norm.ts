@@ -4,7 +4,7 @@
  */
 import type { NamedTensor, StateDict } from '../core/state-dict.ts';
 import { BN_EPSILON } from './architecture.ts';
-import { modelParameters } from './parameters.ts';
+import { networkParameters, type NetworkSpec } from './parameters.ts';
 
 export interface FoldedConv {
   /** OIHW, Paddle layout. */
@@ -33,9 +33,9 @@ export function foldBatchNorm(weight: NamedTensor, bn: BatchNormParams, epsilon 
 }
 
 /** A whole `separate` state dict in its `folded` form, as an exporter that folds BatchNorm writes it. */
-export function foldStateDict(separate: StateDict, scale: number, embeddingDim: number): StateDict {
+export function foldStateDict(separate: StateDict, network: NetworkSpec): StateDict {
   const out: StateDict = new Map();
-  for (const spec of modelParameters(scale, embeddingDim, 'folded')) {
+  for (const spec of networkParameters({ ...network, batchNorm: 'folded' })) {
     if (!spec.name.endsWith('.conv.bias')) {
       if (!out.has(spec.name)) out.set(spec.name, separate.get(spec.name)!);
       continue;

@@ -6,8 +6,12 @@
  * - `separate`: `<layer>.conv.weight` + `<layer>.bn.{weight,bias,_mean,_variance}`, as PaddleClas trains it;
  * - `folded`: `<layer>.conv.weight` + `<layer>.conv.bias`, BatchNorm already folded in (as some exports are).
  * The builder folds `separate` BatchNorm at load time, so both run the same graph.
+ *
+ * A network is a backbone of some geometry, then either a linear neck (PP-ShiTu's feature extractor: the
+ * embedding is the neck's output) or none (a classifier's backbone: the embedding is the pooled feature that
+ * feeds its fc). Heads (ArcMargin, a classifier's fc) are stored beside these tensors (src/core/manifest.ts).
  */
-import { CLASS_EXPAND, planPPLCNet, STEM_KERNEL, type PPLCNetPlan } from './architecture.ts';
+import { planPPLCNet, standardGeometry, STEM_KERNEL, type PPLCNetGeometry, type PPLCNetPlan } from './architecture.ts';
 
 export type BatchNormForm = 'separate' | 'folded';
 
@@ -50,9 +54,27 @@ function convBnSpecs(layer: ConvLayerSpec, form: BatchNormForm): ParameterSpec[]
   return specs;
 }
 
-/** Backbone parameters (up to and including last_conv), in forward order. */
-export function backboneParameters(scale: number, form: BatchNormForm = 'separate'): ParameterSpec[] {
-  const plan = planPPLCNet(scale);
+/** What decides a network's tensors. */
+export interface NetworkSpec {
+  readonly geometry: PPLCNetGeometry;
+  readonly batchNorm: BatchNormForm;
+  /** The linear neck's width; absent: no neck, the embedding is the backbone feature. */
+  readonly neckDim?: number;
+}
+
+/** PP-ShiTu's form: PaddleClas's default geometry at `scale` and a linear neck to `embeddingDim`. */
+export function standardNetwork(scale: number, embeddingDim: number, batchNorm: BatchNormForm = 'separate'): NetworkSpec {
+  return { geometry: standardGeometry(scale), batchNorm, neckDim: embeddingDim };
+}
+
+/** The embedding's width: the neck's, else the backbone feature's. */
+export function embeddingDimOf(spec: NetworkSpec): number {
+  return spec.neckDim ?? planPPLCNet(spec.geometry).featureDim;
+}
+
+/** Backbone parameters (up to and including last_conv, when the geometry has it), in forward order. */
+export function backboneParameters(scaleOrGeometry: number | PPLCNetGeometry, form: BatchNormForm = 'separate'): ParameterSpec[] {
+  const plan = planPPLCNet(scaleOrGeometry);
   const byPrefix = new Map(convBnLayers(plan).map((l) => [l.prefix, l]));
   const specs: ParameterSpec[] = [...convBnSpecs(byPrefix.get('backbone.conv1')!, form)];
   for (const b of plan.blocks) {
@@ -68,20 +90,29 @@ export function backboneParameters(scale: number, form: BatchNormForm = 'separat
     }
     specs.push(...convBnSpecs(byPrefix.get(`backbone.${b.name}.pw_conv`)!, form));
   }
-  specs.push({ name: 'backbone.last_conv.weight', shape: [CLASS_EXPAND, plan.lastConvIn, 1, 1], trainable: true });
+  if (plan.geometry.useLastConv) {
+    specs.push({ name: 'backbone.last_conv.weight', shape: [plan.featureDim, plan.lastConvIn, 1, 1], trainable: true });
+  }
   return specs;
 }
 
-export function neckParameters(embeddingDim: number): ParameterSpec[] {
+export function neckParameters(embeddingDim: number, featureDim: number): ParameterSpec[] {
   return [
-    { name: 'neck.fc.weight', shape: [CLASS_EXPAND, embeddingDim], trainable: true },
+    { name: 'neck.fc.weight', shape: [featureDim, embeddingDim], trainable: true },
     { name: 'neck.fc.bias', shape: [embeddingDim], trainable: true },
   ];
 }
 
-/** Every tensor of a PP-LCNet + linear-neck feature extractor. */
+/** Every tensor of a network: backbone, then the neck when it has one. */
+export function networkParameters(spec: NetworkSpec): ParameterSpec[] {
+  const backbone = backboneParameters(spec.geometry, spec.batchNorm);
+  if (spec.neckDim === undefined) return backbone;
+  return [...backbone, ...neckParameters(spec.neckDim, planPPLCNet(spec.geometry).featureDim)];
+}
+
+/** Every tensor of a PP-LCNet + linear-neck feature extractor at PaddleClas's default geometry. */
 export function modelParameters(scale: number, embeddingDim: number, form: BatchNormForm = 'separate'): ParameterSpec[] {
-  return [...backboneParameters(scale, form), ...neckParameters(embeddingDim)];
+  return networkParameters(standardNetwork(scale, embeddingDim, form));
 }
 
 export function countParameters(specs: readonly ParameterSpec[], trainableOnly = true): number {

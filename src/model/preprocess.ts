@@ -1,11 +1,12 @@
 /**
  * Preprocessing as PaddleClas's inference pipeline (deploy/python/preprocess.py) does it, on decoded RGBA
  * pixels: RGB, resize (bilinear with OpenCV's INTER_LINEAR rule: half-pixel centres, clamped at the borders),
- * x / 255, ImageNet mean / std. Output is HWC (tfjs's NHWC) rather than Paddle's CHW; the builder's filters
- * are transposed to match.
+ * optionally a centre crop, then NormalizeImage: (x * scale - mean) / std, by default x / 255 and ImageNet's
+ * mean / std. Output is HWC (tfjs's NHWC) rather than Paddle's CHW; the builder's filters are transposed to match.
  *
- * Done in plain JavaScript on the 8-bit pixels, straight to the 224 x 224 output: a 12-megapixel photo never
- * becomes a 12-megapixel tensor (no 144 MB int32 upload to the GPU), and every backend gets identical input.
+ * Done in plain JavaScript on the 8-bit pixels, straight to the network's input (224 x 224 by default, any
+ * width x height): a 12-megapixel photo never becomes a 12-megapixel tensor (no 144 MB int32 upload to the GPU),
+ * and every backend gets identical input.
  *
  * Departure from PaddleClas, kept small on purpose: OpenCV resizes uint8 images with 11-bit fixed-point
  * weights; we interpolate in float64 and round to the nearest integer (OpenCV's uint8 output is rounded too),
@@ -62,39 +63,43 @@ function taps(inSize: number, outSize: number, offset: number, count: number): T
 }
 
 /**
- * RGBA pixels -> [size, size, 3] float32, HWC, normalised, as PaddleClas's inference preprocessing. Writes into
- * `out` when given (a batch's slot: the batch is then uploaded in one piece, with no per-image tensor to stack).
+ * RGBA pixels -> [height, width, 3] float32 (options.height x options.width), HWC, normalised, as PaddleClas's
+ * inference preprocessing. Writes into `out` when given (a batch's slot: the batch is then uploaded in one piece,
+ * with no per-image tensor to stack).
  */
 export function preprocessPixels(pixels: RgbaPixels, options: PreprocessOptions, out?: Float32Array): Float32Array {
   const { width, height, data } = pixels;
-  const size = options.size;
-  let outW = size;
-  let outH = size;
+  const { width: outW, height: outH } = options;
+  // The resized image, of which the output is the centre (all of it, for a direct resize).
+  let resizedW = outW;
+  let resizedH = outH;
   let left = 0;
   let top = 0;
   if (options.mode === 'resize-short-crop') {
     const s = shortSideSize(width, height, options.resizeShort);
-    outW = s.width;
-    outH = s.height;
-    // PaddleClas CenterCrop: w_start = (w - size) // 2.
-    left = Math.floor((outW - size) / 2);
-    top = Math.floor((outH - size) / 2);
+    resizedW = s.width;
+    resizedH = s.height;
+    // PaddleClas CropImage: w_start = (img_w - w) // 2, h_start = (img_h - h) // 2.
+    left = Math.floor((resizedW - outW) / 2);
+    top = Math.floor((resizedH - outH) / 2);
   }
-  const xs = taps(width, outW, left, size);
-  const ys = taps(height, outH, top, size);
-  const scale = [0, 1, 2].map((c) => 1 / (255 * options.std[c]!));
+  const xs = taps(width, resizedW, left, outW);
+  const ys = taps(height, resizedH, top, outH);
+  // (x * scale - mean) / std, as one multiply-add per value.
+  const scale = [0, 1, 2].map((c) => options.scale / options.std[c]!);
   const shift = [0, 1, 2].map((c) => options.mean[c]! / options.std[c]!);
-  if (out && out.length !== size * size * 3) throw new RangeError(`preprocessPixels: out holds ${out.length} values, not ${size * size * 3}`);
-  const target = out ?? new Float32Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
+  const length = outW * outH * 3;
+  if (out && out.length !== length) throw new RangeError(`preprocessPixels: out holds ${out.length} values, not ${length}`);
+  const target = out ?? new Float32Array(length);
+  for (let y = 0; y < outH; y++) {
     const row0 = ys.lo[y]! * width * 4;
     const row1 = ys.hi[y]! * width * 4;
     const fy = ys.frac[y]!;
-    for (let x = 0; x < size; x++) {
+    for (let x = 0; x < outW; x++) {
       const c0 = xs.lo[x]! * 4;
       const c1 = xs.hi[x]! * 4;
       const fx = xs.frac[x]!;
-      const o = (y * size + x) * 3;
+      const o = (y * outW + x) * 3;
       for (let c = 0; c < 3; c++) {
         const top0 = data[row0 + c0 + c]! + (data[row0 + c1 + c]! - data[row0 + c0 + c]!) * fx;
         const bottom = data[row1 + c0 + c]! + (data[row1 + c1 + c]! - data[row1 + c0 + c]!) * fx;
@@ -108,5 +113,5 @@ export function preprocessPixels(pixels: RgbaPixels, options: PreprocessOptions,
 
 /** The same, as a tensor ready to stack into a batch. */
 export function preprocessToTensor(pixels: RgbaPixels, options: PreprocessOptions): tf.Tensor3D {
-  return tf.tensor3d(preprocessPixels(pixels, options), [options.size, options.size, 3]);
+  return tf.tensor3d(preprocessPixels(pixels, options), [options.height, options.width, 3]);
 }

@@ -18,11 +18,12 @@ import { DisposedError, EmbedderError, OptionsError } from '../core/errors.ts';
 import { MAX_PIXELS_DEFAULT } from '../core/image-sniff.ts';
 import { validatePreprocess, type PreprocessOptions } from '../core/options.ts';
 import type { FineTuneOptions, FineTuneProgress, FineTuneSample } from '../core/finetune-api.ts';
-import { HEAD_TENSOR } from '../core/manifest.ts';
+import { HEAD_BIAS_TENSOR, HEAD_TENSOR } from '../core/manifest.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import { arcMarginCosine } from '../model/arc-margin.ts';
-import { buildPPLCNet, type PPLCNetModel } from '../model/builder.ts';
+import { buildPPLCNet, l2Normalize, type PPLCNetModel } from '../model/builder.ts';
 import type { BatchNormForm } from '../model/parameters.ts';
+import { networkOf } from '../model/weights/manifest-codec.ts';
 import { runFineTune, type FineTuneRun } from './fine-tune-runner.ts';
 import { loadWeights, type FetchLike, type ShardCache } from '../model/weights/load-weights.ts';
 import { preprocessPixels, type RgbaPixels } from '../model/preprocess.ts';
@@ -75,8 +76,25 @@ interface Loaded {
   /** The model's own tensors as loaded (fine-tuning writes a new model from them). */
   readonly stateDict: StateDict;
   readonly batchNorm: BatchNormForm;
-  /** A fine-tuned ArcMargin head: its columns are class centres, for predictions. */
-  readonly head?: { readonly labels: readonly string[]; readonly weight: tf.Tensor2D };
+  /**
+   * A head for predictions: a fine-tuned ArcMargin head (its columns are class centres: the nearest one and
+   * its cosine), or an imported classifier's fc (the top label and its softmax probability).
+   */
+  readonly head?: LoadedHead;
+}
+
+interface LoadedHead {
+  readonly type: 'ArcMargin' | 'Linear';
+  readonly labels: readonly string[];
+  readonly weight: tf.Tensor2D;
+  readonly bias?: tf.Tensor1D;
+}
+
+/** Per image and label: the ArcMargin head's cosine, or the classifier's softmax probability. */
+function headScores(head: LoadedHead, embedding: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() =>
+    head.type === 'ArcMargin' ? arcMarginCosine(embedding, head.weight) : (tf.softmax(tf.add(tf.matMul(embedding, head.weight), head.bias!)) as tf.Tensor2D),
+  );
 }
 
 function isNamed(input: ImageInput): input is Exclude<ImageInput, ImageSource> {
@@ -177,6 +195,7 @@ export class EmbedderEngine implements EmbedderApi {
   private unload(): void {
     this.loaded?.model.dispose();
     this.loaded?.head?.weight.dispose();
+    this.loaded?.head?.bias?.dispose();
     this.loaded = undefined;
   }
 
@@ -212,18 +231,16 @@ export class EmbedderEngine implements EmbedderApi {
     );
     const preprocess = validatePreprocess({ ...manifest.preprocessing, ...options.preprocess });
     const headTensor = manifest.head ? stateDict.get(HEAD_TENSOR) : undefined;
+    const headBias = manifest.head ? stateDict.get(HEAD_BIAS_TENSOR) : undefined;
     stateDict.delete(HEAD_TENSOR);
+    stateDict.delete(HEAD_BIAS_TENSOR);
     onProgress?.({ stage: 'compile', done: 0, total: 1 });
-    const model = buildPPLCNet(stateDict, {
-      scale: manifest.architecture.scale,
-      embeddingDim: manifest.embeddingDim,
-      batchNorm: manifest.architecture.batchNorm,
-    });
+    const model = buildPPLCNet(stateDict, networkOf(manifest));
     // Warm-up: the first run compiles shaders / kernels; doing it here keeps the first embed() honest.
     // Parallel compilation only on a hardware GPU: on SwiftShader it made the cold start slower, not faster
     // (npm run bench, webgpu x1.0: 6.1 s without, 7.4 s and 7.5 s with), as its compiler does not run in parallel.
     const software = await this.env.probes[selection.backend].software();
-    await warmUp(() => tf.tidy(() => model.embed(tf.zeros([1, preprocess.size, preprocess.size, 3]), normalize)), { parallelCompile: !software });
+    await warmUp(() => tf.tidy(() => model.embed(tf.zeros([1, preprocess.height, preprocess.width, 3]), normalize)), { parallelCompile: !software });
     onProgress?.({ stage: 'compile', done: 1, total: 1 });
     const info: EmbedderInfo = {
       backend: selection.backend,
@@ -242,9 +259,14 @@ export class EmbedderEngine implements EmbedderApi {
       memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
       ...(manifest.head ? { classes: manifest.head.labels } : {}),
     };
-    const head =
+    const head: LoadedHead | undefined =
       manifest.head && headTensor
-        ? { labels: manifest.head.labels, weight: tf.tensor2d(headTensor.data, [headTensor.shape[0]!, headTensor.shape[1]!]) }
+        ? {
+            type: manifest.head.type,
+            labels: manifest.head.labels,
+            weight: tf.tensor2d(headTensor.data, [headTensor.shape[0]!, headTensor.shape[1]!]),
+            ...(headBias ? { bias: tf.tensor1d(headBias.data) } : {}),
+          }
         : undefined;
     this.loaded = { model, preprocess, info, stateDict, batchNorm: manifest.architecture.batchNorm, ...(head ? { head } : {}) };
     return info;
@@ -258,7 +280,7 @@ export class EmbedderEngine implements EmbedderApi {
     const results: EmbeddingResult[] = new Array(images.length);
     let done = 0;
     onProgress?.({ stage: 'embed', done, total: images.length });
-    const stride = preprocess.size * preprocess.size * 3;
+    const stride = preprocess.height * preprocess.width * 3;
     // Decode one batch at a time so a drop of 1,000 photos never holds 1,000 decoded images in memory. Each
     // image is preprocessed straight into its slot of one batch array, uploaded once.
     for (let first = 0; first < images.length; first += batchSize) {
@@ -285,13 +307,14 @@ export class EmbedderEngine implements EmbedderApi {
       }
       if (batch.length === 0) continue;
       const t0 = this.now();
-      const output = tf.tidy(() => model.embed(tf.tensor4d(input.subarray(0, batch.length * stride), [batch.length, preprocess.size, preprocess.size, 3]), normalize));
-      const flat = (await output.data()) as Float32Array;
-      // With a head: the nearest class centre (the head's eval-mode cosine) and its score.
-      const cos = head ? tf.tidy(() => arcMarginCosine(output, head.weight)) : undefined;
-      const scores = cos ? ((await cos.data()) as Float32Array) : undefined;
-      cos?.dispose();
-      output.dispose();
+      const output = tf.tidy(() => model.embed(tf.tensor4d(input.subarray(0, batch.length * stride), [batch.length, preprocess.height, preprocess.width, 3]), false));
+      const returned = normalize ? l2Normalize(output) : output;
+      const flat = (await returned.data()) as Float32Array;
+      // With a head: the nearest class centre (ArcMargin's eval-mode cosine) or the classifier's softmax, on
+      // the un-normalised embedding (the classifier's fc reads the raw feature; the cosine does not care).
+      const scoreTensor = head ? headScores(head, output) : undefined;
+      const scores = scoreTensor ? ((await scoreTensor.data()) as Float32Array) : undefined;
+      tf.dispose([scoreTensor, returned, output].filter((t) => t !== undefined) as tf.Tensor[]);
       const inferenceMs = (this.now() - t0) / batch.length;
       const dim = info.embeddingDim;
       batch.forEach((b, k) => {

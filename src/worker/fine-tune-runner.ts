@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbedderInfo, ImageSource } from '../core/embedder-api.ts';
-import { EmbedderError } from '../core/errors.ts';
+import { EmbedderError, OptionsError } from '../core/errors.ts';
 import { planSplit, resolveFineTuneOptions, type FineTuneOptions, type FineTuneProgress, type FineTuneResult, type FineTuneSample, type RetrievalScore } from '../core/finetune-api.ts';
 import type { PreprocessOptions } from '../core/options.ts';
 import { mulberry32 } from '../core/seeded-random.ts';
@@ -35,14 +35,14 @@ export interface FineTuneRun {
 /** Random crop (70-100 % of the side, anywhere) and horizontal flip of preprocessed [224, 224, 3] images. */
 function augmentBatch(images: tf.Tensor3D[], random: () => number): tf.Tensor4D {
   return tf.tidy(() => {
-    const size = images[0]!.shape[0];
+    const [height, width] = images[0]!.shape;
     const boxes = images.map(() => {
       const side = 0.7 + 0.3 * random();
       const y = (1 - side) * random();
       const x = (1 - side) * random();
       return random() < 0.5 ? [y, x, y + side, x + side] : [y, x + side, y + side, x]; // x2 < x1 flips
     });
-    return tf.image.cropAndResize(tf.stack(images) as tf.Tensor4D, boxes, images.map((_, i) => i), [size, size]);
+    return tf.image.cropAndResize(tf.stack(images) as tf.Tensor4D, boxes, images.map((_, i) => i), [height, width]);
   });
 }
 
@@ -61,6 +61,13 @@ export async function runFineTune(
   shouldStop: () => boolean,
 ): Promise<FineTuneRun> {
   const o = resolveFineTuneOptions(options);
+  if (!ctx.model.neck || ctx.model.plan.featureDim !== FEATURE_DIM) {
+    throw new OptionsError(
+      `fine-tuning trains a PP-ShiTu neck on the ${FEATURE_DIM}-d backbone feature, and the loaded model ` +
+        (ctx.model.neck ? `has a ${ctx.model.plan.featureDim}-d feature` : 'has no neck (an imported classifier: its embedding is the backbone feature)') +
+        '; load a PP-ShiTu feature extractor (or the default model) to fine-tune',
+    );
+  }
   const started = ctx.now();
   const skipped: { name: string; reason: string }[] = [];
   const rows: { name: string; label: string; feature: Float32Array; image?: tf.Tensor3D }[] = [];
@@ -175,6 +182,7 @@ export async function runFineTune(
       scale: ctx.info.scale,
       embeddingDim: neckBias.length,
       batchNorm: ctx.batchNorm,
+      network: { ...ctx.model.spec, neckDim: neckBias.length },
       stateDict,
       dtype: 'fp32',
       preprocessing: ctx.preprocess,

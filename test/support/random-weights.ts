@@ -14,7 +14,7 @@
  * rms ~0.2 to 0.4 that differ by 15% to 85% between unlike images.
  */
 import type { StateDict } from '../../src/core/state-dict.ts';
-import { modelParameters, type BatchNormForm } from '../../src/model/parameters.ts';
+import { networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../../src/model/parameters.ts';
 import { referenceForward, type FeatureMap } from './reference-forward.ts';
 import { foldStateDict } from '../../src/model/fold-batch-norm.ts';
 import { mulberry32, normalSampler } from '../../src/core/seeded-random.ts';
@@ -32,11 +32,16 @@ export { mulberry32 };
  * The `folded` form is the `separate` one with its BatchNorm folded into the conv, as an exporter would.
  */
 export function randomStateDict(scale: number, embeddingDim: number, batchNorm: BatchNormForm, seed: number): StateDict {
+  return randomNetworkStateDict(standardNetwork(scale, embeddingDim, batchNorm), seed);
+}
+
+/** The same for any network (geometry, neck or none), in `network.batchNorm`'s form. */
+export function randomNetworkStateDict(network: NetworkSpec, seed: number): StateDict {
   const normal = normalSampler(seed);
   const uniform = mulberry32(seed ^ 0x9e3779b9);
   const fill = (n: number, f: () => number): Float32Array => Float32Array.from({ length: n }, f);
   const out: StateDict = new Map();
-  for (const spec of modelParameters(scale, embeddingDim, 'separate')) {
+  for (const spec of networkParameters({ ...network, batchNorm: 'separate' })) {
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const name = spec.name;
     let data: Float32Array;
@@ -61,8 +66,8 @@ export function randomStateDict(scale: number, embeddingDim: number, batchNorm: 
     }
     out.set(name, { shape: spec.shape, data });
   }
-  calibrate(out, scale, embeddingDim, normal);
-  return batchNorm === 'folded' ? foldStateDict(out, scale, embeddingDim) : out;
+  calibrate(out, network, normal);
+  return network.batchNorm === 'folded' ? foldStateDict(out, network) : out;
 }
 
 /**
@@ -111,9 +116,10 @@ function spatialFilters(shape: readonly number[], depthwise: boolean, normal: ()
 }
 
 /** Rescales every ConvBN layer's output channels to its BatchNorm's running variance; sets the running means. */
-function calibrate(sd: StateDict, scale: number, embeddingDim: number, normal: () => number): void {
+function calibrate(sd: StateDict, network: NetworkSpec, normal: () => number): void {
   const images = Array.from({ length: CALIBRATION_BATCH }, () => calibrationImage(normal));
-  referenceForward({ scale, embeddingDim, batchNorm: 'separate', stateDict: sd }, images, (prefix, ys) => {
+  const separate = { ...network, batchNorm: 'separate' as const };
+  referenceForward({ scale: network.geometry.scale, embeddingDim: 0, batchNorm: 'separate', stateDict: sd, network: separate }, images, (prefix, ys) => {
     const weight = sd.get(`${prefix}.conv.weight`)!.data;
     const variance = sd.get(`${prefix}.bn._variance`)!.data;
     const mean = sd.get(`${prefix}.bn._mean`)!.data;

@@ -1,13 +1,14 @@
 /**
- * PP-LCNet + linear neck in plain TypeScript (batch 1, CHW, float64 accumulation): the slow, obvious forward
+ * PP-LCNet (+ linear neck) in plain TypeScript (batch 1, CHW, float64 accumulation): the slow, obvious forward
  * pass the reference document describes, with no tfjs and no ONNX.
  *
  * It exists for two jobs: random-weights.ts calibrates BatchNorm statistics on real activations with it (as a
  * trained network's running statistics are), and tests compare exported ONNX graphs run by onnxruntime against
  * it, which checks the exporter's graph semantics rather than only its self-consistency.
  */
-import { BN_EPSILON, INFERENCE_DROPOUT_SCALE, planPPLCNet } from '../../src/model/architecture.ts';
-import type { ImportedModel } from '../../src/model/convert/imported-model.ts';
+import { BN_EPSILON, planPPLCNet, type StrideHW } from '../../src/model/architecture.ts';
+import { standardNetwork, type BatchNormForm, type NetworkSpec } from '../../src/model/parameters.ts';
+import type { StateDict } from '../../src/core/state-dict.ts';
 
 export interface FeatureMap {
   readonly channels: number;
@@ -24,23 +25,35 @@ export interface FeatureMap {
  */
 export type ConvHook = (prefix: string, convOutputs: readonly FeatureMap[]) => void;
 
-export type ReferenceModel = Pick<ImportedModel, 'scale' | 'embeddingDim' | 'batchNorm' | 'stateDict'>;
+/** A standard PP-ShiTu model (scale, embeddingDim, batchNorm), or any network when `network` is given. */
+export interface ReferenceModel {
+  readonly scale: number;
+  readonly embeddingDim: number;
+  readonly batchNorm: BatchNormForm;
+  readonly stateDict: StateDict;
+  readonly network?: NetworkSpec;
+}
 
-/** The neck's output (the embedding, not normalised) for each CHW image (any size; all the same size). */
+/**
+ * The embedding (not normalised) for each CHW image (any size; all the same size): the neck's output, or the
+ * backbone feature for a network without a neck.
+ */
 export function referenceForward(model: ReferenceModel, images: readonly FeatureMap[], hook?: ConvHook): Float32Array[] {
   const sd = model.stateDict;
-  const plan = planPPLCNet(model.scale);
+  const network = model.network ?? standardNetwork(model.scale, model.embeddingDim, model.batchNorm);
+  const plan = planPPLCNet(network.geometry);
+  const form = network.batchNorm;
   const get = (name: string): Float32Array => {
     const t = sd.get(name);
     if (!t) throw new Error(`referenceForward: the state dict has no "${name}"`);
     return t.data;
   };
-  const convBnHardswish = (xs: readonly FeatureMap[], prefix: string, stride: number, groups: number): FeatureMap[] => {
+  const convBnHardswish = (xs: readonly FeatureMap[], prefix: string, stride: StrideHW, groups: number): FeatureMap[] => {
     const weight = sd.get(`${prefix}.conv.weight`)!;
     const ys = xs.map((x) => conv2d(x, weight.data, weight.shape, undefined, stride, groups));
     hook?.(prefix, ys);
     return ys.map((y) => {
-      if (model.batchNorm === 'folded') addChannelBias(y, get(`${prefix}.conv.bias`));
+      if (form === 'folded') addChannelBias(y, get(`${prefix}.conv.bias`));
       else batchNorm(y, get(`${prefix}.bn.weight`), get(`${prefix}.bn.bias`), get(`${prefix}.bn._mean`), get(`${prefix}.bn._variance`));
       return map(y, hardswish);
     });
@@ -48,22 +61,24 @@ export function referenceForward(model: ReferenceModel, images: readonly Feature
   const se = (x: FeatureMap, p: string): FeatureMap => {
     const w1 = sd.get(`${p}.se.conv1.weight`)!;
     const w2 = sd.get(`${p}.se.conv2.weight`)!;
-    const s1 = map(conv2d(globalAveragePool(x), w1.data, w1.shape, get(`${p}.se.conv1.bias`), 1, 1), (v) => Math.max(v, 0));
-    const gate = map(conv2d(s1, w2.data, w2.shape, get(`${p}.se.conv2.bias`), 1, 1), paddleHardsigmoid);
+    const s1 = map(conv2d(globalAveragePool(x), w1.data, w1.shape, get(`${p}.se.conv1.bias`), [1, 1], 1), (v) => Math.max(v, 0));
+    const gate = map(conv2d(s1, w2.data, w2.shape, get(`${p}.se.conv2.bias`), [1, 1], 1), paddleHardsigmoid);
     return scaleChannels(x, gate.data);
   };
 
-  let xs = convBnHardswish(images, 'backbone.conv1', 2, 1);
+  let xs = convBnHardswish(images, 'backbone.conv1', plan.stemStride, 1);
   for (const b of plan.blocks) {
     const p = `backbone.${b.name}`;
     xs = convBnHardswish(xs, `${p}.dw_conv`, b.stride, b.inChannels);
     if (b.seChannels > 0) xs = xs.map((x) => se(x, p));
-    xs = convBnHardswish(xs, `${p}.pw_conv`, 1, 1);
+    xs = convBnHardswish(xs, `${p}.pw_conv`, [1, 1], 1);
   }
-  const last = sd.get('backbone.last_conv.weight')!;
+  const last = sd.get('backbone.last_conv.weight');
+  const keep = 1 - plan.geometry.dropoutProb;
   return xs.map((x) => {
-    const feature = map(conv2d(globalAveragePool(x), last.data, last.shape, undefined, 1, 1), (v) => hardswish(v) * INFERENCE_DROPOUT_SCALE);
-    return linear(feature.data, get('neck.fc.weight'), get('neck.fc.bias'), model.embeddingDim);
+    const pooled = globalAveragePool(x);
+    const feature = last ? map(conv2d(pooled, last.data, last.shape, undefined, [1, 1], 1), (v) => hardswish(v) * keep) : pooled;
+    return network.neckDim === undefined ? Float32Array.from(feature.data) : linear(feature.data, get('neck.fc.weight'), get('neck.fc.bias'), network.neckDim);
   });
 }
 
@@ -82,13 +97,14 @@ export function conv2d(
   weight: Float32Array,
   shape: readonly number[],
   bias: Float32Array | undefined,
-  stride: number,
+  stride: StrideHW,
   groups: number,
 ): FeatureMap {
   const [outC, inPerGroup, k] = [shape[0]!, shape[1]!, shape[2]!];
+  const [sy, sx] = stride;
   const pad = (k - 1) / 2;
-  const outH = Math.floor((x.height + 2 * pad - k) / stride) + 1;
-  const outW = Math.floor((x.width + 2 * pad - k) / stride) + 1;
+  const outH = Math.floor((x.height + 2 * pad - k) / sy) + 1;
+  const outW = Math.floor((x.width + 2 * pad - k) / sx) + 1;
   const outPerGroup = outC / groups;
   const acc = new Float64Array(outC * outH * outW);
   for (let o = 0; o < outC; o++) {
@@ -100,15 +116,15 @@ export function conv2d(
       for (let ky = 0; ky < k; ky++) {
         for (let kx = 0; kx < k; kx++) {
           const w = weight[((o * inPerGroup + i) * k + ky) * k + kx]!;
-          // Output columns whose input column ox * stride + kx - pad lies inside the image.
-          const oxStart = Math.max(0, Math.ceil((pad - kx) / stride));
-          const oxEnd = Math.min(outW - 1, Math.floor((x.width - 1 + pad - kx) / stride));
+          // Output columns whose input column ox * sx + kx - pad lies inside the image.
+          const oxStart = Math.max(0, Math.ceil((pad - kx) / sx));
+          const oxEnd = Math.min(outW - 1, Math.floor((x.width - 1 + pad - kx) / sx));
           for (let oy = 0; oy < outH; oy++) {
-            const iy = oy * stride + ky - pad;
+            const iy = oy * sy + ky - pad;
             if (iy < 0 || iy >= x.height) continue;
             const inRow = inPlane + iy * x.width + kx - pad;
             const outRow = plane + oy * outW;
-            for (let ox = oxStart; ox <= oxEnd; ox++) acc[outRow + ox]! += w * x.data[inRow + ox * stride]!;
+            for (let ox = oxStart; ox <= oxEnd; ox++) acc[outRow + ox]! += w * x.data[inRow + ox * sx]!;
           }
         }
       }

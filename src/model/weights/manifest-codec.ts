@@ -5,7 +5,9 @@
  */
 import { WeightsError } from '../../core/errors.ts';
 import {
+  HEAD_BIAS_TENSOR,
   HEAD_TENSOR,
+  type ManifestArchitecture,
   type ManifestHead,
   BYTES_PER_ELEMENT,
   MANIFEST_FORMAT,
@@ -18,7 +20,8 @@ import {
 } from '../../core/manifest.ts';
 import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../../core/options.ts';
 import { elementCount, type StateDict } from '../../core/state-dict.ts';
-import { assertMatchesParameters, modelParameters, type BatchNormForm } from '../parameters.ts';
+import { DEFAULT_STRIDE_LIST, isStandardGeometry, standardGeometry, type PPLCNetGeometry } from '../architecture.ts';
+import { assertMatchesParameters, embeddingDimOf, networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../parameters.ts';
 import { decodeFloat16, encodeFloat16 } from '../convert/wire/float16.ts';
 import { sha256Hex } from './sha256.ts';
 import { concatBytes } from '../convert/wire/bytes.ts';
@@ -30,14 +33,44 @@ export interface EncodeManifestOptions {
   readonly scale: number;
   readonly embeddingDim: number;
   readonly batchNorm: BatchNormForm;
+  /** Any other network (geometry, no neck); when given, it decides and scale / embeddingDim / batchNorm must agree. */
+  readonly network?: NetworkSpec;
   readonly stateDict: StateDict;
   readonly dtype?: WeightDtype;
   readonly preprocessing?: PreprocessOptions;
   readonly provenance: string;
   readonly license: string;
   readonly shardBytes?: number;
-  /** A fine-tuned ArcMargin head, stored after the model's tensors. */
-  readonly head?: { readonly settings: ManifestHead; readonly weight: Float32Array };
+  /** A head, stored after the model's tensors: a fine-tuned ArcMargin head, or an imported classifier's fc (+ bias). */
+  readonly head?: { readonly settings: ManifestHead; readonly weight: Float32Array; readonly bias?: Float32Array };
+}
+
+/** The network a manifest describes; absent fields take PaddleClas's defaults. */
+export function networkOf(manifest: Pick<WeightManifest, 'architecture' | 'embeddingDim'>): NetworkSpec {
+  const a = manifest.architecture;
+  const base = standardGeometry(a.scale);
+  const geometry: PPLCNetGeometry = {
+    scale: a.scale,
+    strideList: a.strideList ? a.strideList.map((st) => [st[0], st[1]] as const) : DEFAULT_STRIDE_LIST,
+    useLastConv: a.useLastConv ?? base.useLastConv,
+    classExpand: a.classExpand ?? base.classExpand,
+    dropoutProb: a.dropoutProb ?? base.dropoutProb,
+  };
+  return { geometry, batchNorm: a.batchNorm, ...(a.neck === 'none' ? {} : { neckDim: manifest.embeddingDim }) };
+}
+
+/** The manifest's architecture for a network: PaddleClas's defaults are left out, so old readers see old files. */
+export function architectureOf(network: NetworkSpec): ManifestArchitecture {
+  const g = network.geometry;
+  return {
+    name: 'PPLCNet',
+    scale: g.scale,
+    batchNorm: network.batchNorm,
+    ...(isStandardGeometry(g)
+      ? {}
+      : { strideList: g.strideList.map((st) => [st[0], st[1]] as const), useLastConv: g.useLastConv, classExpand: g.classExpand, dropoutProb: g.dropoutProb }),
+    ...(network.neckDim === undefined ? { neck: 'none' as const } : {}),
+  };
 }
 
 export interface EncodedModel {
@@ -53,15 +86,25 @@ function tensorBytes(data: Float32Array, dtype: WeightDtype): Uint8Array {
 
 export async function encodeManifest(options: EncodeManifestOptions): Promise<EncodedModel> {
   const dtype = options.dtype ?? 'fp16';
-  const modelSpecs = modelParameters(options.scale, options.embeddingDim, options.batchNorm);
+  const network = options.network ?? standardNetwork(options.scale, options.embeddingDim, options.batchNorm);
+  const embeddingDim = embeddingDimOf(network);
+  if (network.geometry.scale !== options.scale || embeddingDim !== options.embeddingDim || network.batchNorm !== options.batchNorm) {
+    throw new WeightsError(`cannot encode: scale, embeddingDim and batchNorm (${options.scale}, ${options.embeddingDim}, ${options.batchNorm}) disagree with the network`);
+  }
+  const modelSpecs = networkParameters(network);
   assertMatchesParameters(options.stateDict, modelSpecs, (m) => new WeightsError(`cannot encode: ${m}`));
   const head = options.head;
-  const headShape = head ? [options.embeddingDim, head.settings.labels.length] : [];
-  if (head && head.weight.length !== headShape[0]! * headShape[1]!) {
-    throw new WeightsError(`cannot encode: the head has ${head.weight.length} values, [${headShape.join(', ')}] needs ${headShape[0]! * headShape[1]!}`);
+  const classes = head?.settings.labels.length ?? 0;
+  const headShape = [embeddingDim, classes];
+  if (head && head.weight.length !== embeddingDim * classes) {
+    throw new WeightsError(`cannot encode: the head has ${head.weight.length} values, [${headShape.join(', ')}] needs ${embeddingDim * classes}`);
   }
-  const specs = head ? [...modelSpecs, { name: HEAD_TENSOR, shape: headShape }] : modelSpecs;
-  const dataOf = (name: string) => (name === HEAD_TENSOR && head ? head.weight : options.stateDict.get(name)!.data);
+  if (head && (head.settings.type === 'Linear') !== (head.bias !== undefined)) throw new WeightsError('cannot encode: a Linear head has a bias, an ArcMargin head none');
+  if (head?.bias && head.bias.length !== classes) throw new WeightsError(`cannot encode: the head's bias has ${head.bias.length} values for ${classes} labels`);
+  const headSpecs = head ? [{ name: HEAD_TENSOR, shape: headShape }, ...(head.bias ? [{ name: HEAD_BIAS_TENSOR, shape: [classes] }] : [])] : [];
+  const specs = [...modelSpecs, ...headSpecs];
+  const dataOf = (name: string) =>
+    name === HEAD_TENSOR && head ? head.weight : name === HEAD_BIAS_TENSOR && head?.bias ? head.bias : options.stateDict.get(name)!.data;
   const limit = options.shardBytes ?? DEFAULT_SHARD_BYTES;
   const tensors: ManifestTensor[] = [];
   const shardChunks: Uint8Array[][] = [[]];
@@ -87,7 +130,7 @@ export async function encodeManifest(options: EncodeManifestOptions): Promise<En
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_VERSION,
     modelId: options.modelId,
-    architecture: { name: 'PPLCNet', scale: options.scale, batchNorm: options.batchNorm },
+    architecture: architectureOf(network),
     embeddingDim: options.embeddingDim,
     preprocessing: options.preprocessing ?? DEFAULT_PREPROCESS,
     dtype,
@@ -148,12 +191,22 @@ export async function decodeManifest(
     const data = manifest.dtype === 'fp32' ? new Float32Array(raw.buffer) : decodeFloat16(new Uint16Array(raw.buffer));
     stateDict.set(t.name, { shape: t.shape, data });
   }
-  const { scale, batchNorm } = manifest.architecture;
+  const { scale } = manifest.architecture;
   // The head (if any) is checked by validateManifest; the model's own tensors must be exactly the table's.
-  const modelOnly: StateDict = new Map([...stateDict].filter(([name]) => !(manifest.head && name === HEAD_TENSOR)));
+  const headNames = new Set(manifest.head ? [HEAD_TENSOR, HEAD_BIAS_TENSOR] : []);
+  const modelOnly: StateDict = new Map([...stateDict].filter(([name]) => !headNames.has(name)));
+  let network: NetworkSpec;
+  try {
+    network = networkOf(manifest);
+    if (embeddingDimOf(network) !== manifest.embeddingDim) {
+      throw new RangeError(`embeddingDim ${manifest.embeddingDim} is not the feature width ${embeddingDimOf(network)} of a network without a neck`);
+    }
+  } catch (e) {
+    throw new WeightsError(`${manifest.modelId}: ${(e as Error).message}`);
+  }
   assertMatchesParameters(
     modelOnly,
-    modelParameters(scale, manifest.embeddingDim, batchNorm),
+    networkParameters(network),
     (m) => new WeightsError(`${manifest.modelId} (PP-LCNet x${scale}, ${manifest.embeddingDim}-d): ${m}`),
   );
   return stateDict;

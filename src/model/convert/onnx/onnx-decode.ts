@@ -19,6 +19,10 @@ import {
   OPSET_ID,
   TENSOR,
   VALUE_INFO,
+  TYPE,
+  TENSOR_TYPE,
+  SHAPE,
+  DIMENSION,
 } from './onnx-proto.ts';
 
 export interface OnnxTensor {
@@ -57,6 +61,8 @@ export interface OnnxGraph {
   readonly constants: ReadonlyMap<string, OnnxTensor>;
   /** The graph input that is not an initializer: the image. */
   readonly input: string;
+  /** The image input's declared dims (NCHW); undefined where symbolic ("N", "H") or not declared. */
+  readonly inputDims: readonly (number | undefined)[];
   readonly outputs: readonly string[];
 }
 
@@ -98,7 +104,8 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxGraph {
     }
   });
 
-  const inputs = graph.messages(GRAPH.input, 'ONNX graph input').map((v) => v.string(VALUE_INFO.name) ?? '');
+  const inputInfos = graph.messages(GRAPH.input, 'ONNX graph input');
+  const inputs = inputInfos.map((v) => v.string(VALUE_INFO.name) ?? '');
   // Before IR 4 initializers were also listed as inputs: the image is the input no initializer names.
   const dataInputs = inputs.filter((name) => !constants.has(name));
   if (dataInputs.length !== 1) {
@@ -108,7 +115,18 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxGraph {
   }
   const outputs = graph.messages(GRAPH.output, 'ONNX graph output').map((v) => v.string(VALUE_INFO.name) ?? '');
   if (outputs.length === 0) throw new ImportError('The ONNX graph declares no output.');
-  return { opset, producer, nodes, constants, input: dataInputs[0]!, outputs };
+  const inputInfo = inputInfos[inputs.indexOf(dataInputs[0]!)]!;
+  return { opset, producer, nodes, constants, input: dataInputs[0]!, inputDims: declaredDims(inputInfo), outputs };
+}
+
+/** ValueInfoProto -> TypeProto.tensor_type.shape.dim[].dim_value (undefined for dim_param or nothing). */
+function declaredDims(info: ProtoReader): (number | undefined)[] {
+  const shape = info.message(VALUE_INFO.type, 'ONNX input type')?.message(TYPE.tensorType, 'ONNX tensor type')?.message(TENSOR_TYPE.shape, 'ONNX input shape');
+  if (!shape) return [];
+  return shape.messages(SHAPE.dim, 'ONNX input dim').map((d) => {
+    const v = d.int(DIMENSION.dimValue);
+    return v !== undefined && v > 0 ? v : undefined;
+  });
 }
 
 function readOpset(model: ProtoReader): number {

@@ -17,19 +17,51 @@ export const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Clip', 'Relu', 
 /** Ops that move no values, only change the shape: transparent at the tail, between last_conv and the neck. */
 export const SHAPE_OPS = new Set(['Flatten', 'Reshape', 'Squeeze']);
 
-/** Consumers and constants of a decoded graph. */
+/** Ops that compute nothing at inference: Identity, and Dropout (its first output is its input). */
+const PASS_THROUGH = new Set(['Identity', 'Dropout']);
+
+/**
+ * Consumers and constants of a decoded graph, with the pass-through ops taken out: exporters put Identity
+ * nodes anywhere (PIR-era paddle2onnx after every Add and Mul, legacy paddle2onnx as the final `scale` op) and
+ * Dropout nodes where the model had one. Each reader of such an op's output reads its input instead; a graph
+ * output written by one is its input.
+ */
 export class GraphView {
+  readonly graph: OnnxGraph;
+  /** How many pass-through nodes were taken out, by op type (for the import's notes). */
+  readonly removed = new Map<string, number>();
   private readonly consumerMap = new Map<string, OnnxNode[]>();
   private readonly outputSet: ReadonlySet<string>;
 
-  constructor(readonly graph: OnnxGraph) {
-    for (const n of graph.nodes) {
+  constructor(original: OnnxGraph) {
+    const alias = new Map<string, string>();
+    for (const n of original.nodes) {
+      if (!PASS_THROUGH.has(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx') || !n.inputs[0] || !n.outputs[0]) continue;
+      alias.set(n.outputs[0], n.inputs[0]);
+      this.removed.set(n.opType, (this.removed.get(n.opType) ?? 0) + 1);
+    }
+    // Chains of aliases resolve to their root; the step bound makes a cycle of Identities end, not loop.
+    const resolve = (v: string): string => {
+      let r = v;
+      for (let steps = 0; alias.has(r) && steps <= alias.size; steps++) r = alias.get(r)!;
+      return r;
+    };
+    const nodes = original.nodes
+      .filter((n) => !(n.outputs[0] !== undefined && alias.has(n.outputs[0]) && PASS_THROUGH.has(n.opType)))
+      .map((n) => ({ ...n, inputs: n.inputs.map((i) => (i === '' ? i : resolve(i))) }));
+    const constants = new Map(original.constants);
+    for (const [from] of alias) {
+      const c = original.constants.get(resolve(from));
+      if (c) constants.set(from, c);
+    }
+    this.graph = { ...original, nodes, constants, outputs: original.outputs.map(resolve) };
+    for (const n of this.graph.nodes) {
       for (const i of new Set(n.inputs)) {
         if (!this.consumerMap.has(i)) this.consumerMap.set(i, []);
         this.consumerMap.get(i)!.push(n);
       }
     }
-    this.outputSet = new Set(graph.outputs);
+    this.outputSet = new Set(this.graph.outputs);
   }
 
   /** Nodes reading `value`, except Shape nodes: reading a shape is not a use of the values. */
@@ -144,7 +176,9 @@ function evaluate(view: GraphView, nodes: readonly OnnxNode[], start: string, ou
   for (let pass = 0; pending.length > 0 && pass <= nodes.length; pass++) {
     for (let i = 0; i < pending.length; ) {
       const n = pending[i]!;
-      const ready = n.inputs.every((x) => x === '' || env.has(x) || view.constant(x) !== undefined);
+      // A shape op needs only its data input: its target shape may be computed (Shape -> Slice -> Concat).
+      const operands = SHAPE_OPS.has(n.opType) ? n.inputs.slice(0, 1) : n.inputs;
+      const ready = operands.every((x) => x === '' || env.has(x) || view.constant(x) !== undefined);
       if (!ready) {
         i++;
         continue;
@@ -153,7 +187,11 @@ function evaluate(view: GraphView, nodes: readonly OnnxNode[], start: string, ou
       pending.splice(i, 1);
     }
   }
-  if (pending.length > 0) throw new ImportError(`${where}: the activation's nodes form a cycle (at "${pending[0]!.name}").`);
+  if (pending.length > 0) {
+    const n = pending[0]!;
+    const missing = n.inputs.find((x) => x !== '' && !env.has(x) && view.constant(x) === undefined);
+    throw new ImportError(`${where}: ${n.opType} "${n.name}" reads "${missing ?? '?'}", which this activation never computes (a cycle, or an input from elsewhere).`);
+  }
   return env.get(output)!;
 }
 

@@ -1,32 +1,46 @@
 /**
- * ONNX -> ImportedModel: a PP-ShiTu feature extractor exported by paddle2onnx (or anything computing the same
- * graph), mapped onto this project's parameter table by graph structure and checked tensor by tensor.
+ * ONNX -> ImportedModel: a PP-LCNet exported by paddle2onnx (or anything computing the same graph), mapped onto
+ * this project's parameter table by graph structure and checked tensor by tensor.
  *
- * What is accepted: opsets 11-17 (others are tried, with a note); weights as initializers or Constant nodes,
- * FLOAT / FLOAT16 / DOUBLE, raw_data or typed fields; Conv + BatchNormalization or BatchNorm already folded
- * into the conv bias; any spelling of hardswish and hardsigmoid (see onnx-elementwise.ts); the dropout scale
- * as a Mul, a Dropout op or nothing; Flatten / Reshape / Squeeze; MatMul + Add or Gemm.
+ * What is accepted: opsets 7-21; weights as initializers or Constant nodes, FLOAT / FLOAT16 / DOUBLE, raw_data
+ * or typed fields; Identity and Dropout nodes anywhere (skipped); Conv + BatchNormalization or BatchNorm folded
+ * into the conv bias; conv biases as the Conv's third input or a following Add of a [1, C, 1, 1] constant; any
+ * spelling of hardswish and hardsigmoid (see onnx-elementwise.ts); the dropout scale as a Mul or nothing;
+ * Flatten / Reshape (constant or computed shape) / Squeeze; MatMul + Add or Gemm; then a Softmax, a scalar
+ * scale, and outputs derived from the scores (ArgMax, TopK, Cast), which are ignored. The geometry (strides,
+ * last_conv, class_expand, dropout) is read from the graph; a linear layer followed by a Softmax is a
+ * classifier's fc, otherwise a PP-ShiTu neck (ImportOptions.role decides when the caller knows better).
  */
 import { ImportError } from '../../../core/errors.ts';
 import type { StateDict } from '../../../core/state-dict.ts';
-import { BN_EPSILON, CLASS_EXPAND, INFERENCE_DROPOUT_SCALE, PPLCNET_SCALES, planPPLCNet, type PPLCNetPlan } from '../../architecture.ts';
-import { modelParameters, type BatchNormForm } from '../../parameters.ts';
-import type { ImportedModel } from '../imported-model.ts';
+import { BN_EPSILON, describeStride, planPPLCNet, PPLCNET_SCALES, standardGeometry, type PPLCNetGeometry, type PPLCNetPlan, type StrideHW } from '../../architecture.ts';
+import { networkParameters, type BatchNormForm, type NetworkSpec } from '../../parameters.ts';
+import type { ImportedModel, ImportOptions } from '../imported-model.ts';
 import { decodeOnnxModel, type OnnxNode } from './onnx-decode.ts';
 import { GraphView } from './onnx-elementwise.ts';
 import { MAX_OPSET, MIN_OPSET } from './onnx-proto.ts';
-import { KNOWN_OPS, PPLCNetWalker, type ConvFound, type WalkResult } from './onnx-walk.ts';
+import { IGNORED_TAIL_OPS, KNOWN_OPS, PPLCNetWalker, type ConvFound, type WalkResult } from './onnx-walk.ts';
 
-export function importOnnx(bytes: Uint8Array): ImportedModel {
+export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): ImportedModel {
   const graph = decodeOnnxModel(bytes);
   const view = new GraphView(graph);
   rejectUnknownOps(view);
   const walk = new PPLCNetWalker(view).walk();
-  const scale = inferScale(walk);
-  const notes = [`ONNX opset ${graph.opset}${graph.producer ? `, produced by ${graph.producer}` : ''}`, ...walk.notes];
+  const notes = [`ONNX opset ${graph.opset}${graph.producer ? `, produced by ${graph.producer}` : ''}`];
   if (graph.opset < MIN_OPSET || graph.opset > MAX_OPSET) notes.push(`opset ${graph.opset} is outside the tested range ${MIN_OPSET}-${MAX_OPSET}`);
+  for (const [op, n] of view.removed) notes.push(`${n} ${op} node${n === 1 ? '' : 's'} skipped (no computation at inference)`);
+  notes.push(...walk.notes);
 
-  const convs = convBnLayers(walk, scale);
+  const role = options.role ?? 'auto';
+  const classifier = role === 'classifier' || (role === 'auto' && walk.softmax);
+  const read = readGeometry(walk, notes);
+  const linearScale = read.linearScale;
+  const plan = planFor(walk, read.geometry);
+  const geometry = plan.geometry;
+  if (!(PPLCNET_SCALES as readonly number[]).includes(geometry.scale)) {
+    notes.push(`channel counts of PP-LCNet x${geometry.scale}, not one of the published scales (${PPLCNET_SCALES.join(', ')})`);
+  }
+  const convs = convBnLayers(walk, plan);
   // 'separate' only when every layer has its BatchNorm and the epsilon difference keeps every variance >= 0.
   const batchNorm: BatchNormForm = convs.every(([, c]) => c.bn && c.bn.variance.every((v) => v + c.bn!.epsilon - BN_EPSILON >= 0)) ? 'separate' : 'folded';
   const withBn = convs.filter(([, c]) => c.bn).length;
@@ -40,35 +54,72 @@ export function importOnnx(bytes: Uint8Array): ImportedModel {
   }
   for (const [i, b] of walk.blocks.entries()) {
     if (!b.se) continue;
-    const p = `backbone.${planPPLCNet(scale).blocks[i]!.name}.se`;
+    const p = `backbone.${plan.blocks[i]!.name}.se`;
     for (const [k, conv] of [['conv1', b.se.conv1], ['conv2', b.se.conv2]] as const) {
       set(`${p}.${k}.weight`, conv.weight.dims, conv.weight.data);
       set(`${p}.${k}.bias`, [conv.outChannels], conv.bias ?? new Float32Array(conv.outChannels));
     }
   }
-  set('backbone.last_conv.weight', walk.lastConv.weight.dims, walk.lastConv.weight.data);
+  if (walk.lastConv) set('backbone.last_conv.weight', walk.lastConv.weight.dims, walk.lastConv.weight.data);
 
-  // The model's forward multiplies by 0.8 itself, so whatever factor the graph had goes into the neck as factor / 0.8.
-  let factor = walk.tailFactor;
-  if (Math.abs(factor - INFERENCE_DROPOUT_SCALE) <= 1e-6) factor = INFERENCE_DROPOUT_SCALE;
-  else if (Math.abs(factor - 1) <= 1e-6) factor = 1;
-  const fold = factor / INFERENCE_DROPOUT_SCALE;
-  notes.push(
-    fold === 1
-      ? `dropout scale ${INFERENCE_DROPOUT_SCALE} found after last_conv's hardswish`
-      : `the graph scales last_conv's hardswish by ${factor} instead of ${INFERENCE_DROPOUT_SCALE}; folded ${fold} into neck.fc.weight`,
-  );
-  set('neck.fc.weight', [CLASS_EXPAND, walk.embeddingDim], fold === 1 ? walk.neckWeight : walk.neckWeight.map((w) => w * fold));
-  set('neck.fc.bias', [walk.embeddingDim], walk.neckBias);
+  const linearWeight = linearScale === 1 ? walk.linearWeight : walk.linearWeight.map((w) => w * linearScale);
+  const network: NetworkSpec = { geometry, batchNorm, ...(classifier ? {} : { neckDim: walk.outputDim }) };
+  if (classifier) {
+    notes.push(`a classifier (${walk.outputDim} classes${walk.softmax ? ', softmax' : ''}): the embedding is the ${walk.featureDim}-d feature that feeds its fc`);
+  } else {
+    set('neck.fc.weight', [walk.featureDim, walk.outputDim], linearWeight);
+    set('neck.fc.bias', [walk.outputDim], walk.linearBias);
+    if (walk.softmax) notes.push('the file ends in a Softmax but was imported as an embedder (role "embedder"): the Softmax is left out');
+  }
+  checkAgainstTable(sd, network);
+  const [, , h, w] = graph.inputDims;
+  return {
+    network,
+    scale: geometry.scale,
+    embeddingDim: classifier ? walk.featureDim : walk.outputDim,
+    batchNorm,
+    stateDict: sd,
+    ...(classifier ? { classifier: { weight: linearWeight, bias: walk.linearBias, classes: walk.outputDim, softmax: walk.softmax } } : {}),
+    ...(h && w ? { inputSize: [h, w] as const } : {}),
+    notes,
+  };
+}
 
-  checkAgainstTable(sd, scale, walk.embeddingDim, batchNorm);
-  return { scale, embeddingDim: walk.embeddingDim, batchNorm, stateDict: sd, notes };
+/** Strides, last_conv and the dropout factor as the graph has them; the scale comes from planFor. */
+function readGeometry(walk: WalkResult, notes: string[]): { geometry: PPLCNetGeometry; linearScale: number } {
+  // PaddleClas sets strides only on conv1 and the first block of blocks3-6 (indices 1, 3, 5, 11 of the 13).
+  const strideList: StrideHW[] = [walk.stem.stride, ...[1, 3, 5, 11].map((i) => walk.blocks[i]?.dw.stride ?? ([2, 2] as const))];
+  let dropoutProb = standardGeometry(1).dropoutProb;
+  let linearScale = 1;
+  if (walk.lastConv) {
+    // The graph's factor after last_conv's hardswish is Dropout(p)'s 1 - p; anything else (> 1) joins the linear layer.
+    let factor = walk.tailFactor;
+    if (Math.abs(factor - 0.8) <= 1e-6) factor = 0.8;
+    else if (Math.abs(factor - 1) <= 1e-6) factor = 1;
+    if (factor > 0 && factor <= 1) {
+      dropoutProb = +(1 - factor).toPrecision(7); // 1 - 0.8 is 0.19999999999999996 in float64
+      notes.push(factor === 1 ? 'no dropout scale after last_conv (dropout_prob 0)' : `dropout scale ${+factor.toPrecision(7)} after last_conv (dropout_prob ${+dropoutProb.toPrecision(7)})`);
+    } else {
+      dropoutProb = 0;
+      linearScale = factor;
+      notes.push(`the graph scales last_conv's hardswish by ${factor}; folded into the linear layer`);
+    }
+  } else {
+    linearScale = walk.tailFactor;
+  }
+  const geometry: PPLCNetGeometry = {
+    scale: 1,
+    strideList,
+    useLastConv: walk.lastConv !== undefined,
+    classExpand: walk.lastConv?.outChannels ?? standardGeometry(1).classExpand,
+    dropoutProb,
+  };
+  return { geometry, linearScale };
 }
 
 type Setter = (name: string, shape: readonly number[], data: Float32Array) => void;
 
-function convBnLayers(walk: WalkResult, scale: number): [string, ConvFound][] {
-  const plan = planPPLCNet(scale);
+function convBnLayers(walk: WalkResult, plan: PPLCNetPlan): [string, ConvFound][] {
   const out: [string, ConvFound][] = [['backbone.conv1', walk.stem]];
   walk.blocks.forEach((b, i) => {
     const name = plan.blocks[i]!.name;
@@ -111,59 +162,66 @@ function putFolded(set: Setter, prefix: string, c: ConvFound): void {
   set(`${prefix}.conv.bias`, [n], bias);
 }
 
-/** The unique published scale whose plan has exactly these layers. */
-export function inferScale(walk: WalkResult): number {
-  for (const scale of PPLCNET_SCALES) if (matchesPlan(walk, planPPLCNet(scale))) return scale;
-  const found = describeWalk(walk);
-  // Not a published scale: is it PP-LCNet at some other one? last_conv reads make_divisible(512 * scale).
-  const guess = Math.round((walk.lastConv.weight.dims[1]! / 512) * 20) / 20;
-  if (guess > 0 && matchesPlan(walk, planPPLCNet(guess))) {
-    throw new ImportError(
-      `The graph is PP-LCNet x${guess}, which is not one of the eight published scales (${PPLCNET_SCALES.join(', ')}); found ${found}.`,
-    );
+/**
+ * The geometry with the scale whose plan has exactly these layers: a published scale when one matches, else
+ * any scale that gives the same channel counts (PaddleClas takes any float; make_divisible makes many equal).
+ */
+export function planFor(walk: WalkResult, partial: PPLCNetGeometry): PPLCNetPlan {
+  const candidates = [...PPLCNET_SCALES, ...Array.from({ length: 400 }, (_, k) => (k + 1) / 100)];
+  for (const scale of candidates) {
+    const plan = planPPLCNet({ ...partial, scale });
+    if (matchesPlan(walk, plan)) return plan;
   }
+  const found = describeWalk(walk);
+  const last = walk.blocks.at(-1)?.pw.outChannels ?? 0;
   const closest = [...PPLCNET_SCALES].sort(
-    (a, b) => Math.abs(planPPLCNet(a).lastConvIn - walk.lastConv.weight.dims[1]!) - Math.abs(planPPLCNet(b).lastConvIn - walk.lastConv.weight.dims[1]!),
+    (a, b) => Math.abs(planPPLCNet({ ...partial, scale: a }).lastConvIn - last) - Math.abs(planPPLCNet({ ...partial, scale: b }).lastConvIn - last),
   )[0]!;
   throw new ImportError(
-    `The graph's layers match PP-LCNet at none of the scales ${PPLCNET_SCALES.join(', ')}: found ${found}. ` +
-      `The closest, x${closest}, has ${describePlan(planPPLCNet(closest))}.`,
+    `The graph is not PP-LCNet at any scale: found ${found}. ` +
+      `The closest, x${closest} with these strides, has ${describePlan(planPPLCNet({ ...partial, scale: closest }))}.`,
   );
 }
 
 function matchesPlan(walk: WalkResult, plan: PPLCNetPlan): boolean {
-  if (walk.stem.outChannels !== plan.stemChannels || walk.stem.kernel !== 3 || walk.stem.stride !== 2) return false;
+  const same = (a: StrideHW, b: StrideHW) => a[0] === b[0] && a[1] === b[1];
+  if (walk.stem.outChannels !== plan.stemChannels || walk.stem.kernel !== 3 || !same(walk.stem.stride, plan.stemStride)) return false;
   if (walk.blocks.length !== plan.blocks.length) return false;
   const blocksOk = plan.blocks.every((p, i) => {
     const b = walk.blocks[i]!;
     return (
       b.dw.outChannels === p.inChannels &&
       b.dw.kernel === p.kernel &&
-      b.dw.stride === p.stride &&
+      same(b.dw.stride, p.stride) &&
       b.pw.outChannels === p.outChannels &&
       (b.se?.conv1.outChannels ?? 0) === p.seChannels
     );
   });
-  return blocksOk && walk.lastConv.weight.dims[1] === plan.lastConvIn && walk.lastConv.outChannels === plan.featureDim;
+  const last = walk.blocks.at(-1)?.pw.outChannels;
+  return blocksOk && last === plan.lastConvIn && walk.featureDim === plan.featureDim;
 }
 
 function describeWalk(walk: WalkResult): string {
   const blocks = walk.blocks.map((b) => `${b.dw.outChannels}->${b.pw.outChannels}${blockTags(b.dw.kernel, b.dw.stride, Boolean(b.se))}`);
-  return `stem ${walk.stem.outChannels} channels, ${walk.blocks.length} blocks [${blocks.join(', ')}], last_conv ${walk.lastConv.weight.dims[1]}->${walk.lastConv.outChannels}`;
+  const tail = walk.lastConv ? `last_conv ${walk.lastConv.weight.dims[1]}->${walk.lastConv.outChannels}` : 'no last_conv';
+  return `stem ${walk.stem.outChannels} channels stride ${describeStride(walk.stem.stride)}, ${walk.blocks.length} blocks [${blocks.join(', ')}], ${tail}`;
 }
 
 function describePlan(plan: PPLCNetPlan): string {
   const blocks = plan.blocks.map((b) => `${b.inChannels}->${b.outChannels}${blockTags(b.kernel, b.stride, b.seChannels > 0)}`);
-  return `stem ${plan.stemChannels} channels, ${plan.blocks.length} blocks [${blocks.join(', ')}], last_conv ${plan.lastConvIn}->${plan.featureDim}`;
+  const tail = plan.geometry.useLastConv ? `last_conv ${plan.lastConvIn}->${plan.featureDim}` : 'no last_conv';
+  return `stem ${plan.stemChannels} channels stride ${describeStride(plan.stemStride)}, ${plan.blocks.length} blocks [${blocks.join(', ')}], ${tail}`;
 }
 
-function blockTags(kernel: number, stride: number, se: boolean): string {
-  return `${kernel === 5 ? ' k5' : ''}${stride === 2 ? ' s2' : ''}${se ? ' SE' : ''}`;
+function blockTags(kernel: number, stride: StrideHW, se: boolean): string {
+  const s = stride[0] === 1 && stride[1] === 1 ? '' : ` s${describeStride(stride)}`;
+  return `${kernel === 5 ? ' k5' : ''}${s}${se ? ' SE' : ''}`;
 }
 
 /** Every entry of the parameter table, with its shape, and nothing else: the contract ImportedModel promises. */
-function checkAgainstTable(sd: StateDict, scale: number, dim: number, form: BatchNormForm): void {
-  const specs = modelParameters(scale, dim, form);
+function checkAgainstTable(sd: StateDict, network: NetworkSpec): void {
+  const specs = networkParameters(network);
+  const scale = network.geometry.scale;
   for (const spec of specs) {
     const t = sd.get(spec.name);
     const n = spec.shape.reduce((a, b) => a * b, 1);
@@ -176,6 +234,9 @@ function checkAgainstTable(sd: StateDict, scale: number, dim: number, form: Batc
   if (sd.size !== specs.length) throw new ImportError(`The import produced ${sd.size} tensors; PP-LCNet x${scale} has ${specs.length}.`);
 }
 
+/** Shape ops are part of PP-LCNet's flatten; only after the scores are they post-processing. */
+const SHAPE_AFTER_POOL = new Set(['Reshape', 'Flatten', 'Squeeze']);
+
 /** Names the first op reachable from the image that PP-LCNet does not have, and what feeds it. */
 function rejectUnknownOps(view: GraphView): void {
   const producer = new Map<string, OnnxNode>();
@@ -187,11 +248,16 @@ function rejectUnknownOps(view: GraphView): void {
     for (const n of view.consumers(queue.shift()!)) {
       if (seen.has(n)) continue;
       seen.add(n);
+      const fromScores = n.inputs.some((i) => producer.get(i)?.opType === 'Softmax' || producer.get(i)?.opType === 'MatMul' || producer.get(i)?.opType === 'Gemm' || producer.get(i)?.opType === 'Add');
+      // The scores' own post-processing (ArgMax, TopK, Cast): the walk ignores it, so it may be anything of those.
+      if (IGNORED_TAIL_OPS.has(n.opType) && fromScores && !SHAPE_AFTER_POOL.has(n.opType)) continue;
       if (!KNOWN_OPS.has(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx')) {
         const from = n.inputs.map((i) => producer.get(i)).find((p) => p);
         throw new ImportError(
           `Unsupported op ${n.domain ? `${n.domain}.` : ''}${n.opType} (node "${n.name}")${from ? ` after ${from.opType} "${from.name}"` : ''}: ` +
-            'PP-LCNet + linear neck has no such op. Export the plain PP-ShiTu inference model.',
+            'PP-LCNet (with a linear neck or an fc) has no such op. Export the plain PaddleClas / PaddleX inference model' +
+            (n.domain === 'com.microsoft' ? ' (this op comes from onnxruntime\'s extended optimisations: save with the basic level, or export again)' : '') +
+            '.',
         );
       }
       queue.push(...n.outputs);

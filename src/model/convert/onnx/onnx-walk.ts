@@ -7,7 +7,7 @@
  * once, so a malformed graph (a cycle, a branch) ends in an error, never a loop.
  */
 import { ImportError } from '../../../core/errors.ts';
-import { INPUT_SIZE } from '../../architecture.ts';
+import { INPUT_SIZE, type StrideHW } from '../../architecture.ts';
 import type { OnnxNode, OnnxTensor } from './onnx-decode.ts';
 import { DATA_TYPE } from './onnx-proto.ts';
 import { ELEMENTWISE, GraphView, readActivation, SHAPE_OPS, type Activation, type ActivationKind } from './onnx-elementwise.ts';
@@ -26,7 +26,7 @@ export interface ConvFound {
   readonly weight: OnnxTensor & { readonly data: Float32Array };
   readonly bias?: Float32Array;
   readonly bn?: BatchNormFound;
-  readonly stride: number;
+  readonly stride: StrideHW;
   readonly group: number;
   readonly kernel: number;
   readonly outChannels: number;
@@ -43,26 +43,36 @@ export interface BlockFound {
 export interface WalkResult {
   readonly stem: ConvFound;
   readonly blocks: readonly BlockFound[];
-  readonly lastConv: ConvFound;
+  /** Absent for PaddleClas's use_last_conv=False: pool -> flatten -> fc. */
+  readonly lastConv?: ConvFound;
   /** The constant in front of hardswish at the tail: 0.8 when the graph has the dropout scale, 1 when it has none. */
   readonly tailFactor: number;
-  /** [1280, D], Paddle's Linear layout, with Gemm's alpha and transB applied. */
-  readonly neckWeight: Float32Array;
-  readonly neckBias: Float32Array;
-  readonly embeddingDim: number;
+  /** The backbone feature's width: last_conv's output channels, else the last block's. */
+  readonly featureDim: number;
+  /** [featureDim, D], Paddle's Linear layout, with Gemm's alpha / transB and any factor after it applied. */
+  readonly linearWeight: Float32Array;
+  readonly linearBias: Float32Array;
+  readonly outputDim: number;
+  /** Whether a Softmax follows the linear layer. */
+  readonly softmax: boolean;
   readonly notes: string[];
 }
 
 const POOL_OPS = new Set(['GlobalAveragePool', 'ReduceMean', 'AveragePool']);
-export const KNOWN_OPS = new Set([...ELEMENTWISE, ...SHAPE_OPS, ...POOL_OPS, 'Conv', 'BatchNormalization', 'MatMul', 'Gemm']);
+/** Read after the output (argmax labels, top-k, casts of them): ignored, the import keeps the scores. */
+export const IGNORED_TAIL_OPS = new Set(['ArgMax', 'TopK', 'Cast', 'ReduceMax', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten']);
+export const KNOWN_OPS = new Set([...ELEMENTWISE, ...SHAPE_OPS, ...POOL_OPS, 'Conv', 'BatchNormalization', 'MatMul', 'Gemm', 'Softmax']);
 
 export class PPLCNetWalker {
   readonly notes: string[] = [];
   private readonly seen = new Set<OnnxNode>();
-  /** Spatial size of the current value for a 224 x 224 input: an AveragePool must cover all of it. */
-  private spatial = INPUT_SIZE;
+  /** Spatial size [H, W] of the current value (from the input's declared dims, else 224 x 224): an AveragePool must cover all of it. */
+  private spatial: [number, number];
 
-  constructor(private readonly view: GraphView) {}
+  constructor(private readonly view: GraphView) {
+    const [, , h, w] = view.graph.inputDims;
+    this.spatial = [h ?? INPUT_SIZE, w ?? INPUT_SIZE];
+  }
 
   walk(): WalkResult {
     const stem = this.convBnHardswish(this.view.graph.input, 'stem conv (conv1)');
@@ -80,17 +90,38 @@ export class PPLCNetWalker {
     }
     const pool = this.next(value, 'after the last block', 'global average pool');
     this.checkPool(pool, 'the tail');
-    const lastConv = this.conv(pool.outputs[0]!, 'last_conv', channels);
-    if (lastConv.bias && lastConv.bias.some((b) => b !== 0)) {
-      throw new ImportError(`last_conv (Conv "${lastConv.node.name}") has a non-zero bias; PP-LCNet's last_conv has none.`);
+    const pooled = pool.outputs[0]!;
+    const afterPool = this.view.consumers(pooled);
+    let lastConv: ConvFound | undefined;
+    let featureDim = channels;
+    let feature: Activation;
+    if (afterPool.length === 1 && afterPool[0]!.opType === 'Conv') {
+      lastConv = this.conv(pooled, 'last_conv', channels);
+      if (lastConv.kernel !== 1 || lastConv.group !== 1) {
+        throw new ImportError(`last_conv (Conv "${lastConv.node.name}") is ${lastConv.kernel} x ${lastConv.kernel}, group ${lastConv.group}; PP-LCNet's last_conv is 1 x 1.`);
+      }
+      if (lastConv.bias && lastConv.bias.some((b) => b !== 0)) {
+        throw new ImportError(`last_conv (Conv "${lastConv.node.name}") has a non-zero bias; PP-LCNet's last_conv has none.`);
+      }
+      featureDim = lastConv.outChannels;
+      feature = this.activation(lastConv.output, 'after last_conv', 'hardswish', true);
+    } else {
+      // PaddleClas's use_last_conv=False: the pooled last stage goes straight through flatten to the fc.
+      feature = readActivation(this.view, pooled, 'after the global pool (no last_conv)', true);
+      if (feature.kind !== 'identity') {
+        throw new ImportError(`after the global pool: expected last_conv (a 1 x 1 Conv) or a flatten, found ${feature.kind} (${describe(feature.nodes)}).`);
+      }
+      feature.nodes.forEach((n) => this.visit(n));
+      this.notes.push('no last_conv: the feature is the pooled last stage (PaddleClas use_last_conv=False)');
     }
-    const tail = this.activation(lastConv.output, 'after last_conv', 'hardswish', true);
-    const reshapes = tail.nodes.filter((n) => SHAPE_OPS.has(n.opType));
+    const reshapes = feature.nodes.filter((n) => SHAPE_OPS.has(n.opType));
     if (reshapes.length === 0) {
-      throw new ImportError('Between last_conv and the neck there is no Flatten, Reshape or Squeeze to make [N, 1280, 1, 1] into [N, 1280].');
+      const found = describe(this.view.consumers(feature.output));
+      throw new ImportError(`Between the pool and the linear layer there is no Flatten, Reshape or Squeeze to make [N, ${featureDim}, 1, 1] into [N, ${featureDim}]${found ? `; found ${found}` : ''}.`);
     }
-    reshapes.forEach((n) => this.checkFlatten(n, lastConv.outChannels));
-    return { stem, blocks, lastConv, tailFactor: tail.factor, ...this.neck(tail.output, lastConv.outChannels), notes: this.notes };
+    reshapes.forEach((n) => this.checkFlatten(n, featureDim));
+    const linear = this.linear(feature.output, featureDim);
+    return { stem, blocks, ...(lastConv ? { lastConv } : {}), tailFactor: feature.factor, featureDim, ...linear, notes: this.notes };
   }
 
   private block(input: string, channels: number, where: string): BlockFound {
@@ -111,7 +142,7 @@ export class PPLCNetWalker {
         throw new ImportError(`${where}: after the depthwise conv, ${describe(readers)} read the activation; expected an SE module (a pool and a Mul).`);
       }
       this.visit(pool);
-      const spatial = this.spatial;
+      const spatial: [number, number] = [...this.spatial];
       this.checkPool(pool, `${where} SE`);
       const conv1 = this.conv(pool.outputs[0]!, `${where}: SE conv1`, channels);
       const relu = this.activation(conv1.output, `${where}: after SE conv1`, 'relu');
@@ -178,22 +209,46 @@ export class PPLCNetWalker {
     const autoPad = a.get('auto_pad')?.s ?? 'NOTSET';
     const dilations = a.get('dilations')?.ints ?? [1, 1];
     const kernelShape = a.get('kernel_shape')?.ints;
-    const stride = strides[0] ?? 1;
+    const stride: StrideHW = [strides[0] ?? 1, strides[1] ?? strides[0] ?? 1];
     const p = (kh - 1) / 2;
     const padsOk =
       autoPad === 'NOTSET' || autoPad === ''
         ? pads.length === 4 && pads.every((x) => x === p)
-        : (autoPad === 'VALID' && kh === 1) || (autoPad.startsWith('SAME') && stride === 1);
-    if (strides.some((s) => s !== stride) || dilations.some((d) => d !== 1) || !padsOk || (kernelShape && kernelShape.some((k) => k !== kh))) {
+        : (autoPad === 'VALID' && kh === 1) || (autoPad.startsWith('SAME') && stride[0] === 1 && stride[1] === 1);
+    if (strides.length > 2 || stride.some((v) => !(v >= 1 && v <= 4)) || dilations.some((d) => d !== 1) || !padsOk || (kernelShape && kernelShape.some((k) => k !== kh))) {
       throw new ImportError(
         `${where}: Conv "${node.name}" (kernel ${kh}) has strides [${strides}], pads [${pads}], auto_pad ${autoPad}, dilations [${dilations}]; ` +
-          `PP-LCNet convs pad (k - 1) / 2 = ${p} on every side with equal strides and no dilation.`,
+          `PP-LCNet convs pad (k - 1) / 2 = ${p} on every side, with strides of 1 to 4 and no dilation.`,
       );
     }
     const biasName = node.inputs[2];
-    const bias = biasName ? this.floatConstant(biasName, `${where}: Conv "${node.name}" bias`, [outChannels]).data : undefined;
-    this.spatial = Math.floor((this.spatial + 2 * p - kh) / stride) + 1;
-    return { node, weight, bias, stride, group, kernel: kh, outChannels, output: node.outputs[0]! };
+    let bias = biasName ? this.floatConstant(biasName, `${where}: Conv "${node.name}" bias`, [outChannels]).data : undefined;
+    let output = node.outputs[0]!;
+    // A bias written as a separate Add of a [1, C, 1, 1] (or [C, 1, 1]) constant, as PIR-era paddle2onnx does.
+    const added = this.biasAdd(output, outChannels);
+    if (added) {
+      if (bias) bias = bias.map((b, i) => b + added.bias[i]!);
+      else bias = added.bias;
+      output = added.output;
+    }
+    this.spatial = [Math.floor((this.spatial[0] + 2 * p - kh) / stride[0]) + 1, Math.floor((this.spatial[1] + 2 * p - kh) / stride[1]) + 1];
+    return { node, weight, bias, stride, group, kernel: kh, outChannels, output };
+  }
+
+  /** `value` + a per-channel constant in NCHW broadcasting ([1, C, 1, 1] or [C, 1, 1]), when that is its one reader. */
+  private biasAdd(value: string, channels: number): { bias: Float32Array; output: string } | undefined {
+    const readers = this.view.consumers(value);
+    const add = readers.length === 1 && readers[0]!.opType === 'Add' ? readers[0]! : undefined;
+    if (!add || add.inputs.length !== 2) return undefined;
+    const other = add.inputs[0] === value ? add.inputs[1]! : add.inputs[0]!;
+    const c = this.view.constant(other);
+    if (!c || !(c.data instanceof Float32Array)) return undefined;
+    const dims = [...c.dims];
+    while (dims.length > 0 && dims[0] === 1 && dims.length > 3) dims.shift();
+    const perChannel = (dims.length === 3 && dims[0] === channels && dims[1] === 1 && dims[2] === 1) || (channels === 1 && c.data.length === 1);
+    if (!perChannel) return undefined;
+    this.visit(add);
+    return { bias: Float32Array.from(c.data), output: add.outputs[0]! };
   }
 
   private activation(value: string, where: string, expected: ActivationKind, tail = false): Activation {
@@ -218,15 +273,15 @@ export class PPLCNetWalker {
       ok = axes.join() === '2,3' && (a.get('keepdims')?.i ?? 1) === 1;
     } else if (node.opType === 'AveragePool') {
       const k = a.get('kernel_shape')?.ints ?? [];
-      ok = k.length === 2 && k.every((x) => x === this.spatial) && (a.get('pads')?.ints ?? []).every((x) => x === 0);
+      ok = k.length === 2 && k[0] === this.spatial[0] && k[1] === this.spatial[1] && (a.get('pads')?.ints ?? []).every((x) => x === 0);
     }
     if (!ok) {
       throw new ImportError(
-        `${where}: ${node.opType} "${node.name}" is not a global average pool over the ${this.spatial} x ${this.spatial} map ` +
+        `${where}: ${node.opType} "${node.name}" is not a global average pool over the ${this.spatial[0]} x ${this.spatial[1]} map ` +
           '(expected GlobalAveragePool, ReduceMean over axes [2, 3] with keepdims, or AveragePool with the whole map as kernel).',
       );
     }
-    this.spatial = 1;
+    this.spatial = [1, 1];
   }
 
   /** The tail's shape op must give [N, features]: Flatten at axis 1, Squeeze of axes 2 and 3, Reshape to [0 | -1, -1 | features]. */
@@ -248,56 +303,107 @@ export class PPLCNetWalker {
       const shape = constant(1);
       ok = shape === undefined || (shape.length === 2 && [0, -1].includes(shape[0]!) && [-1, features].includes(shape[1]!));
     }
-    if (!ok) throw new ImportError(`after last_conv: ${node.opType} "${node.name}" does not turn [N, ${features}, 1, 1] into [N, ${features}].`);
+    if (!ok) throw new ImportError(`before the linear layer: ${node.opType} "${node.name}" does not turn [N, ${features}, 1, 1] into [N, ${features}].`);
   }
 
-  private neck(value: string, features: number): Pick<WalkResult, 'neckWeight' | 'neckBias' | 'embeddingDim'> {
-    const node = this.next(value, 'neck', 'MatMul or Gemm');
+  /** The neck or the classifier's fc (MatMul + Add, or Gemm), then what follows it up to the graph's output. */
+  private linear(value: string, features: number): Pick<WalkResult, 'linearWeight' | 'linearBias' | 'outputDim' | 'softmax'> {
+    const where = 'the linear layer (neck or fc)';
+    const node = this.next(value, where, 'MatMul or Gemm');
     let weight: Float32Array;
     let bias: Float32Array | undefined;
     let dim: number;
     let out = node.outputs[0]!;
     if (node.opType === 'MatMul' && node.inputs[0] === value) {
-      const w = this.floatConstant(node.inputs[1], `neck: MatMul "${node.name}" weight`);
+      const w = this.floatConstant(node.inputs[1], `${where}: MatMul "${node.name}" weight`);
       dim = w.dims[1] ?? 0;
       if (w.dims.length !== 2 || w.dims[0] !== features) {
-        throw new ImportError(`neck: MatMul "${node.name}" weight has dims [${w.dims.join(', ')}]; expected [${features}, D].`);
+        throw new ImportError(`${where}: MatMul "${node.name}" weight has dims [${w.dims.join(', ')}]; expected [${features}, D] for the ${features}-d feature.`);
       }
       weight = w.data;
       const readers = this.view.consumers(out);
       const add = readers.length === 1 && readers[0]!.opType === 'Add' ? readers[0]! : undefined;
       const biasName = add?.inputs.find((i) => i !== out);
-      if (add && biasName && this.view.constant(biasName)) {
+      const biasConstant = biasName ? this.view.constant(biasName) : undefined;
+      if (add && biasConstant && biasConstant.data.length === dim) {
         this.visit(add);
-        bias = this.floatConstant(biasName, `neck: Add "${add.name}" bias`).data;
+        bias = this.floatConstant(biasName, `${where}: Add "${add.name}" bias`).data;
         out = add.outputs[0]!;
       }
     } else if (node.opType === 'Gemm' && node.inputs[0] === value) {
       const a = node.attributes;
-      if ((a.get('transA')?.i ?? 0) !== 0) throw new ImportError(`neck: Gemm "${node.name}" has transA = 1; the features must be A as they are.`);
+      if ((a.get('transA')?.i ?? 0) !== 0) throw new ImportError(`${where}: Gemm "${node.name}" has transA = 1; the features must be A as they are.`);
       const transB = (a.get('transB')?.i ?? 0) === 1;
       const alpha = a.get('alpha')?.f ?? 1;
       const beta = a.get('beta')?.f ?? 1;
-      const b = this.floatConstant(node.inputs[1], `neck: Gemm "${node.name}" B`);
+      const b = this.floatConstant(node.inputs[1], `${where}: Gemm "${node.name}" B`);
       const [rows, cols] = transB ? [b.dims[1], b.dims[0]] : [b.dims[0], b.dims[1]];
       if (b.dims.length !== 2 || rows !== features || cols === undefined) {
-        throw new ImportError(`neck: Gemm "${node.name}" B has dims [${b.dims.join(', ')}] with transB ${transB ? 1 : 0}; expected ${features} input features.`);
+        throw new ImportError(`${where}: Gemm "${node.name}" B has dims [${b.dims.join(', ')}] with transB ${transB ? 1 : 0}; expected ${features} input features.`);
       }
       dim = cols;
       weight = new Float32Array(features * dim);
       for (let i = 0; i < features; i++) for (let o = 0; o < dim; o++) weight[i * dim + o] = alpha * b.data[transB ? o * features + i : i * dim + o]!;
-      if (node.inputs[2]) bias = this.floatConstant(node.inputs[2], `neck: Gemm "${node.name}" C`).data.map((v) => beta * v);
-      if (alpha !== 1 || beta !== 1 || transB) this.notes.push(`neck Gemm with alpha ${alpha}, beta ${beta}, transB ${transB ? 1 : 0} applied to the weights`);
+      if (node.inputs[2]) bias = this.floatConstant(node.inputs[2], `${where}: Gemm "${node.name}" C`).data.map((v) => beta * v);
+      if (alpha !== 1 || beta !== 1 || transB) this.notes.push(`Gemm with alpha ${alpha}, beta ${beta}, transB ${transB ? 1 : 0} applied to the weights`);
     } else {
-      throw new ImportError(`neck: expected MatMul or Gemm reading the [N, ${features}] features, found ${node.opType} "${node.name}".`);
+      throw new ImportError(`${where}: expected MatMul or Gemm reading the [N, ${features}] feature, found ${node.opType} "${node.name}".`);
     }
-    if (bias && bias.length !== dim) throw new ImportError(`neck: the bias has ${bias.length} values for a ${dim}-wide output.`);
-    if (!bias) this.notes.push('the neck has no bias; imported as zeros');
-    const after = this.view.consumers(out);
-    if (after.length > 0 || !this.view.isGraphOutput(out)) {
-      throw new ImportError(`The neck's output must be the graph's output (the raw embedding, not normalised); it is read by ${describe(after) || 'nothing'} instead.`);
+    if (bias && bias.length !== dim) throw new ImportError(`${where}: the bias has ${bias.length} values for a ${dim}-wide output.`);
+    if (!bias) this.notes.push('the linear layer has no bias; imported as zeros');
+    bias ??= new Float32Array(dim);
+    const after = this.afterLinear(out);
+    if (after.factor !== 1) {
+      weight = weight.map((v) => v * after.factor);
+      bias = bias.map((v) => v * after.factor);
+      this.notes.push(`the output is scaled by ${+after.factor.toPrecision(7)} after the linear layer; folded into it`);
     }
-    return { neckWeight: weight, neckBias: bias ?? new Float32Array(dim), embeddingDim: dim };
+    return { linearWeight: weight, linearBias: bias, outputDim: dim, softmax: after.softmax };
+  }
+
+  /**
+   * After the linear layer: an optional scalar affine (legacy paddle2onnx writes the program's final `scale` op),
+   * an optional Softmax, and the graph's output; outputs computed from it (ArgMax, TopK, Cast) are ignored.
+   */
+  private afterLinear(value: string): { factor: number; softmax: boolean } {
+    let out = value;
+    let factor = 1;
+    let softmax = false;
+    // Each step visits a new node: bounded by the graph's size.
+    for (let step = 0; step <= this.view.graph.nodes.length; step++) {
+      const readers = this.view.consumers(out).filter((n) => !this.ignoreTail(n));
+      if (readers.length === 0) break;
+      const r = readers[0]!;
+      if (readers.length === 1 && r.opType === 'Softmax' && !softmax) {
+        const axis = r.attributes.get('axis')?.i ?? (this.view.graph.opset >= 13 ? -1 : 1);
+        if (axis !== 1 && axis !== -1) throw new ImportError(`Softmax "${r.name}" after the linear layer has axis ${axis}; expected the class axis (1 or -1).`);
+        this.visit(r);
+        softmax = true;
+        out = r.outputs[0]!;
+        continue;
+      }
+      if (readers.length === 1 && ELEMENTWISE.has(r.opType) && !softmax) {
+        const act = readActivation(this.view, out, 'after the linear layer');
+        if (act.kind === 'identity' && act.nodes.length > 0) {
+          act.nodes.forEach((n) => this.visit(n));
+          factor *= act.factor;
+          out = act.output;
+          continue;
+        }
+      }
+      throw new ImportError(`After the linear layer, ${describe(readers)} read its output; expected the graph's output, a Softmax, or outputs derived from it (ArgMax, TopK, Cast).`);
+    }
+    if (!this.view.isGraphOutput(out)) {
+      throw new ImportError(`The linear layer's result "${out}" is not a graph output (outputs: ${this.view.graph.outputs.join(', ')}).`);
+    }
+    const ignored = this.view.graph.outputs.filter((o) => o !== out);
+    if (ignored.length > 0) this.notes.push(`graph outputs ${ignored.join(', ')} (derived from the scores) ignored`);
+    return { factor, softmax };
+  }
+
+  /** ArgMax / TopK / Cast ... of the scores: the file's own post-processing, which the import does not need. */
+  private ignoreTail(node: OnnxNode): boolean {
+    return IGNORED_TAIL_OPS.has(node.opType);
   }
 
   /** The one node reading `value`: PP-LCNet is a chain. */
