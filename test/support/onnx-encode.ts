@@ -51,10 +51,12 @@ export interface OnnxNodeSpec {
   readonly attributes?: Readonly<Record<string, OnnxAttributeValue>>;
 }
 
-/** A graph input or output: float32 with the given dims; a string dim is symbolic (dim_param). */
+/** A graph input or output with the given dims; a string dim is symbolic (dim_param). */
 export interface OnnxValueInfoSpec {
   readonly name: string;
   readonly dims: readonly (number | string)[];
+  /** TensorProto.DataType of the elements; default FLOAT. */
+  readonly dataType?: number;
 }
 
 export interface OnnxModelSpec {
@@ -174,6 +176,6 @@ function encodeValueInfo(v: OnnxValueInfoSpec): ProtoWriter {
     const dim = typeof d === 'string' ? new ProtoWriter().string(DIMENSION.dimParam, d) : new ProtoWriter().varint(DIMENSION.dimValue, d);
     shape.message(SHAPE.dim, dim);
   }
-  const tensorType = new ProtoWriter().varint(TENSOR_TYPE.elemType, DATA_TYPE.FLOAT).message(TENSOR_TYPE.shape, shape);
+  const tensorType = new ProtoWriter().varint(TENSOR_TYPE.elemType, v.dataType ?? DATA_TYPE.FLOAT).message(TENSOR_TYPE.shape, shape);
   return new ProtoWriter().string(VALUE_INFO.name, v.name).message(VALUE_INFO.type, new ProtoWriter().message(TYPE.tensorType, tensorType));
 }

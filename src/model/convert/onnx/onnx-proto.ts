@@ -169,14 +169,18 @@ export const STRING_ENTRY = {
 } as const;
 
 /**
- * The IR version each supported opset first shipped with (onnx/onnx docs/Versioning.md: opset 11 came with
- * IR 6, opsets 12-14 with IR 7, opsets 15-17 with IR 8). Writing the oldest matching IR keeps the files
- * loadable by older runtimes, as paddle2onnx does.
+ * The IR version each supported opset first shipped with (onnx/onnx docs/Versioning.md: opsets 7-8 came with
+ * IR 3, 9 with IR 4, 10 with IR 5, 11 with IR 6, 12-14 with IR 7, 15-18 with IR 8, 19-20 with IR 9, 21 with
+ * IR 10). Writing the oldest matching IR keeps the files loadable by older runtimes; paddle2onnx's
+ * ModelExporter::GetIRVersion uses the same table, and its range is opset 7 to 21.
  */
-export const MIN_OPSET = 11;
-export const MAX_OPSET = 17;
+export const MIN_OPSET = 7;
+export const MAX_OPSET = 21;
 export function irVersionForOpset(opset: number): number {
-  if (opset <= 11) return 6;
+  if (opset <= 8) return 3;
+  if (opset <= 11) return opset - 5;
   if (opset <= 14) return 7;
-  return 8;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  return 10;
 }

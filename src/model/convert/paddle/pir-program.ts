@@ -265,7 +265,8 @@ function special(op: RawOp, type: string, inputs: Record<string, string[]>, outp
     return { type: 'feed', inputs: { X: ['feed'] }, outputs: { Out: out }, attrs: [{ name: 'col', type: ATTR_TYPE.INT, value: typeof col === 'number' ? col : 0 }] };
   }
   if (op.name === 'pd_op.fetch') {
-    return { type: 'fetch', inputs: { X: inputs.in0 ?? [] }, outputs: { Out: ['fetch'] }, attrs };
+    // ProgramDesc's fetch has only `col`; PIR's `name` (fetch_name_0) is the writer's label for the target.
+    return { type: 'fetch', inputs: { X: inputs.in0 ?? [] }, outputs: { Out: ['fetch'] }, attrs: attrs.filter((a) => a.name === 'col') };
   }
   if (type === 'reduce_mean' || type === 'reduce_sum') {
     const dim = attrs.find((a) => a.name === 'dim')?.value;

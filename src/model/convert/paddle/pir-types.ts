@@ -79,6 +79,7 @@ export function splitId(json: Json, where: string): [dialect: string, name: stri
 export function describe(x: Json): string {
   if (Array.isArray(x)) return `an array of ${x.length}`;
   if (x === null) return 'null';
+  if (x === undefined) return 'missing';
   if (typeof x === 'object') return 'an object';
   const s = JSON.stringify(x) ?? String(x);
   return `${typeof x} ${s.length > 40 ? `${s.slice(0, 40)}...` : s}`;
