@@ -33,7 +33,15 @@ export interface PirProgram {
 
 interface Value extends PirType {
   readonly name: string;
-  readonly op: number;
+  /** What defines it, for messages. */
+  readonly by: string;
+}
+interface RawParam {
+  readonly name: string;
+  readonly id: number;
+  readonly type: PirType;
+  /** OA[0]; undefined when the file has no OA (written with trainable=False). */
+  readonly persistable: boolean | undefined;
 }
 interface RawOp {
   readonly index: number;
@@ -46,7 +54,7 @@ interface RawOp {
 
 const isObject = (x: Json): x is Record<string, Json> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const CONSTANTS = new Set(['pd_op.full', 'pd_op.full_int_array']);
-/** Attributes of PIR's own (op_callstack-like bookkeeping) that ProgramDesc ops do not have. */
+/** PIR bookkeeping ProgramDesc ops do not carry: the layer path (struct_name) and the OA flags. */
 const DROPPED_ATTRS = new Set(['struct_name', 'stop_gradient', 'persistable']);
 
 /** Python's sorted() order for str: by code point (JS `<` compares UTF-16 units, which differs past U+FFFF). */
@@ -91,9 +99,9 @@ export function parsePirProgram(json: string | Uint8Array, file = 'inference.jso
   const opList = isObject(block) ? block.ops : undefined;
   if (!Array.isArray(opList)) notPir(`region_0 has no block with an "ops" array (found ${describe(blocks)})`);
   try {
-    return translate(readOps(opList as Json[], file), (base as Record<string, Json>).version);
+    return translate(readOps(opList as Json[]), (base as Record<string, Json>).version);
   } catch (e) {
-    if (e instanceof ImportError && !e.message.startsWith(file)) throw new ImportError(`${file}: ${e.message}`);
+    if (e instanceof ImportError) throw new ImportError(`${file}: ${e.message}`);
     throw e;
   }
 }
@@ -112,12 +120,12 @@ function valueId(v: Json, where: string): number {
   return id;
 }
 
-function readOps(list: readonly Json[], file: string): { ops: RawOp[]; params: { name: string; id: number; type: PirType; persistable: boolean | undefined }[] } {
+function readOps(list: readonly Json[]): { ops: RawOp[]; params: RawParam[] } {
   const ops: RawOp[] = [];
-  const params: { name: string; id: number; type: PirType; persistable: boolean | undefined }[] = [];
+  const params: RawParam[] = [];
   list.forEach((op, index) => {
     const tag = isObject(op) ? op['#'] : undefined;
-    if (typeof tag !== 'string') throw new ImportError(`${file}: op ${index} is ${describe(op)}, not an object with a "#" op name`);
+    if (typeof tag !== 'string') throw new ImportError(`op ${index} is ${describe(op)}, not an object with a "#" op name`);
     const o = op as Record<string, Json>;
     const where = `op ${index} (${tag})`;
     if (tag === 'p') {
@@ -157,7 +165,7 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
   const define = (id: number, v: Value): void => {
     if (id === 0) return; // a null result
     const before = values.get(id);
-    if (before) throw new ImportError(`value %${id} is defined twice (op ${before.op} and op ${v.op})`);
+    if (before) throw new ImportError(`value %${id} is defined twice (by ${before.by} and by ${v.by})`);
     values.set(id, v);
     taken.add(v.name);
   };
@@ -165,7 +173,7 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
   let unsure = false;
   for (const p of params) {
     if (taken.has(p.name)) throw new ImportError(`two parameters are named ${p.name}`);
-    define(p.id, { name: p.name, op: -1, ...p.type });
+    define(p.id, { name: p.name, by: `parameter ${p.name}`, ...p.type });
     unsure ||= p.persistable === undefined;
     vars.push({ name: p.name, type: VAR_TYPE_CODE.LOD_TENSOR, persistable: p.persistable ?? true, dataType: p.type.dataType, dims: p.type.dims });
   }
@@ -175,6 +183,7 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
   // Program order is SSA order: a value read before its op is a forward reference (a cycle) or a dangling id.
   const uses = new Map<number, number>();
   let feeds = 0;
+  const feedCol = new Map<RawOp, number>();
   for (const op of ops) {
     op.operands.forEach((id, k) => {
       if (id === 0 || values.has(id)) return void uses.set(id, (uses.get(id) ?? 0) + 1);
@@ -185,9 +194,9 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
     const feedName = op.name === 'pd_op.data' || op.name === 'pd_op.feed' ? op.attrs.find((a) => a.name === 'name')?.value : undefined;
     op.results.forEach((r, k) => {
       const name = op.name === 'pd_op.fetch' ? 'fetch' : typeof feedName === 'string' && k === 0 && !taken.has(feedName) ? feedName : `pir_%${r.id}`;
-      define(r.id, { name, op: op.index, ...r.type });
+      define(r.id, { name, by: `op ${op.index} (${op.name})`, ...r.type });
     });
-    if (feedName !== undefined) feeds++;
+    if (feedName !== undefined) feedCol.set(op, feeds++);
   }
 
   // Constants that only feed IntArray / Scalar operands become those attributes and disappear.
@@ -226,7 +235,7 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
       if (r.id !== 0) (outputs[spec?.outputs[k] ?? `out${k}`] ??= []).push(name(r.id));
     });
     for (const d of spec?.defaults ?? []) if (!attrs.some((a) => a.name === d.name)) attrs.push(d);
-    return special(op, spec?.type ?? op.name, inputs, outputs, attrs, values);
+    return special(op, spec?.type ?? op.name, inputs, outputs, attrs, values, feedCol.get(op) ?? 0);
   });
 
   const kept: PaddleOp[] = [];
@@ -258,11 +267,12 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
 }
 
 /** The few ops whose ProgramDesc form is not a renaming: feed / fetch slots, attributes derived from types. */
-function special(op: RawOp, type: string, inputs: Record<string, string[]>, outputs: Record<string, string[]>, attrs: PaddleAttr[], values: ReadonlyMap<number, Value>): PaddleOp {
+function special(op: RawOp, type: string, inputs: Record<string, string[]>, outputs: Record<string, string[]>, attrs: PaddleAttr[],
+  values: ReadonlyMap<number, Value>, feedIndex: number): PaddleOp {
   if (op.name === 'pd_op.data' || op.name === 'pd_op.feed') {
     const col = attrs.find((a) => a.name === 'col')?.value;
     const out = op.results[0] ? [values.get(op.results[0].id)!.name] : [];
-    return { type: 'feed', inputs: { X: ['feed'] }, outputs: { Out: out }, attrs: [{ name: 'col', type: ATTR_TYPE.INT, value: typeof col === 'number' ? col : 0 }] };
+    return { type: 'feed', inputs: { X: ['feed'] }, outputs: { Out: out }, attrs: [{ name: 'col', type: ATTR_TYPE.INT, value: typeof col === 'number' ? col : feedIndex }] };
   }
   if (op.name === 'pd_op.fetch') {
     // ProgramDesc's fetch has only `col`; PIR's `name` (fetch_name_0) is the writer's label for the target.
