@@ -55,6 +55,8 @@ export interface WalkResult {
   readonly outputDim: number;
   /** Whether a Softmax follows the linear layer. */
   readonly softmax: boolean;
+  /** The value the linear layer reads (the [N, featureDim] feature), e.g. to expose it as an output. */
+  readonly featureValue: string;
   readonly notes: string[];
 }
 
@@ -121,7 +123,7 @@ export class PPLCNetWalker {
     }
     reshapes.forEach((n) => this.checkFlatten(n, featureDim));
     const linear = this.linear(feature.output, featureDim);
-    return { stem, blocks, ...(lastConv ? { lastConv } : {}), tailFactor: feature.factor, featureDim, ...linear, notes: this.notes };
+    return { stem, blocks, ...(lastConv ? { lastConv } : {}), tailFactor: feature.factor, featureDim, featureValue: feature.output, ...linear, notes: this.notes };
   }
 
   private block(input: string, channels: number, where: string): BlockFound {
