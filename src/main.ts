@@ -9,7 +9,7 @@ import { EmbedQueue } from './ui/embed-queue.ts';
 import { GalleryStore } from './ui/gallery-store.ts';
 import { GalleryView } from './ui/gallery-view.ts';
 import { ImageGrid } from './ui/image-grid.ts';
-import { ModelView, type ModelChoice } from './ui/model-view.ts';
+import { MODEL_FILE, ModelView, type ModelChoice } from './ui/model-view.ts';
 import { QueryView } from './ui/query-view.ts';
 import { Session } from './ui/session.ts';
 import { SimilarityView } from './ui/similarity-view.ts';
@@ -172,8 +172,20 @@ document.addEventListener('dragleave', (e) => {
 document.addEventListener('drop', (e) => {
   e.preventDefault();
   dropZone.classList.remove('dragging');
-  void filesFromDrop(e.dataTransfer).then(addFiles);
+  void filesFromDrop(e.dataTransfer).then(routeDrop);
 });
+
+/**
+ * A drop holding a model's files (its folder, or inference.pdmodel + inference.pdiparams, or an .onnx) is a
+ * model import, not images: those files would only become broken image cards.
+ */
+function routeDrop(picked: readonly PickedFile[]): void {
+  const model = picked.filter((p) => MODEL_FILE.test(p.file.name));
+  if (model.length === 0) return addFiles(picked);
+  void models.importModel(model.map((p) => p.file));
+  const rest = picked.filter((p) => !MODEL_FILE.test(p.file.name) && p.file.type.startsWith('image/'));
+  if (rest.length > 0) addFiles(rest);
+}
 document.addEventListener('paste', (e) => {
   const picked = filesFromPaste(e.clipboardData);
   if (picked.length > 0) {

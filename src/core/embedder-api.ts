@@ -58,7 +58,10 @@ export interface EmbeddingSuccess {
   readonly width: number;
   readonly height: number;
   readonly timings: EmbeddingTimings;
-  /** Only with a fine-tuned head: the nearest class centre and its cosine. */
+  /**
+   * Only with a head: an imported classifier's top label and its softmax probability, or a fine-tuned head's
+   * nearest class centre and its cosine.
+   */
   readonly prediction?: { readonly label: string; readonly score: number };
 }
 
@@ -97,8 +100,10 @@ export interface EmbedderInfo {
   readonly provenance: string;
   readonly license: string;
   readonly loadMs: number;
-  /** The class names of a fine-tuned head, when the model has one. */
+  /** The class names of the model's head, when it has one. */
   readonly classes?: readonly string[];
+  /** 'Linear': an imported classifier's fc (predictions are softmax probabilities); 'ArcMargin': a fine-tuned head. */
+  readonly headType?: 'Linear' | 'ArcMargin';
   /** tfjs's live tensors and bytes at the time of the call (for leak checks and diagnostics). */
   readonly memory: { readonly numTensors: number; readonly numBytes: number };
 }
@@ -116,6 +121,8 @@ export interface StoredModelInfo {
   readonly url: string;
   readonly scale: number;
   readonly embeddingDim: number;
+  /** How many labels its head has (an imported classifier or a fine-tuned head). */
+  readonly classes?: number;
   readonly provenance: string;
 }
 
@@ -134,7 +141,10 @@ export interface FineTuneOutcome {
 
 /** What the browser worker offers beyond the engine: converting a PaddleClas / ONNX model, fine-tuning. */
 export interface EmbedderWorkerApi extends EmbedderApi {
-  /** Converts (`inference.pdmodel` + `inference.pdiparams`) or one `.onnx`, stores it, and returns where it is. */
+  /**
+   * Converts a model's files (a folder's worth: `inference.pdmodel` or `inference.json` + `inference.pdiparams`
+   * + `inference.yml`, or one `.onnx`), stores it, and returns where it is.
+   */
   importModel(files: readonly ModelFileInput[]): Promise<StoredModelInfo>;
   /** Fine-tunes the loaded model's neck + an ArcMargin head; stores the result (load it to use it). */
   fineTune(samples: readonly FineTuneSample[], options?: FineTuneOptions, onProgress?: (p: FineTuneProgress) => void): Promise<FineTuneOutcome>;

@@ -13,6 +13,8 @@ export interface ShituEmbeddingDetail {
   readonly index: number;
   readonly name: string;
   readonly embedding: Float32Array;
+  /** With a classifier model: its top label and softmax probability (also `result.prediction`). */
+  readonly prediction?: { readonly label: string; readonly score: number };
   readonly result: EmbeddingSuccess;
 }
 

@@ -216,8 +216,10 @@ export class ShituEmbedderElement extends HTMLElement {
       if (r.ok) {
         card.status = 'done';
         card.embedding = r.embedding;
+        // A classifier's top label (or a fine-tuned head's class): shown on the card as on the page.
+        if (r.prediction) card.prediction = r.prediction;
         this.results.push(r);
-        this.dispatchEvent(shituEvent('shitu-embedding', { index: this.results.length - 1, name: r.name, embedding: r.embedding, result: r }));
+        this.dispatchEvent(shituEvent('shitu-embedding', { index: this.results.length - 1, name: r.name, embedding: r.embedding, ...(r.prediction ? { prediction: r.prediction } : {}), result: r }));
       } else {
         card.status = 'error';
         card.error = r.error.message;

@@ -1,11 +1,16 @@
 /**
  * The model panel: which model (the embedded default or one the user imported), which backend, load
- * progress, and what the worker reports (backend, load time, time per image). Importing a PaddleClas
- * model (inference.pdmodel + inference.pdiparams) or an .onnx converts it in the worker and keeps it in
- * Cache Storage, so it is in the list on the next visit too.
+ * progress, and what the worker reports (backend, load time, time per image). Importing a PaddleClas /
+ * PaddleX model (its folder: inference.pdmodel or inference.json, inference.pdiparams, inference.yml) or an
+ * .onnx converts it in the worker and keeps it in Cache Storage, so it is in the list on the next visit too.
+ * A refused import is shown apart from the status line, which keeps saying which model is in use.
  */
 import { BACKEND_CHOICES, type BackendChoice, type EmbedderInfo, type Progress, type StoredModelInfo } from '../core/embedder-api.ts';
 import { formatScale, h } from './dom.ts';
+
+/** Files that belong to a model, not to the images: a drop holding one of these is a model import. */
+export const MODEL_FILE = /\.(pdmodel|pdiparams|onnx)$|(^|\/)inference\.(json|ya?ml)$|\.pdiparams\.info$/i;
+const MODEL_ACCEPT = '.pdmodel,.pdiparams,.onnx,.json,.yml,.yaml,.info';
 
 export interface ModelChoice {
   readonly model: string;
@@ -22,7 +27,9 @@ export interface ModelViewActions {
 export class ModelView {
   private readonly select = h('select', { id: 'model-select', 'data-testid': 'model-select' });
   private readonly backend = h('select', { id: 'backend-select', 'data-testid': 'backend-select' });
-  private readonly importInput = h('input', { type: 'file', id: 'model-import', multiple: true, accept: '.pdmodel,.pdiparams,.onnx', class: 'visually-hidden', 'data-testid': 'model-import' });
+  private readonly importInput = h('input', { type: 'file', id: 'model-import', multiple: true, accept: MODEL_ACCEPT, class: 'visually-hidden', 'data-testid': 'model-import' });
+  private readonly folderInput = h('input', { type: 'file', id: 'model-import-folder', multiple: true, webkitdirectory: true, class: 'visually-hidden', 'data-testid': 'model-import-folder' });
+  private readonly importError = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'model-import-error' });
   private readonly remove = h('button', { type: 'button', text: 'Delete this model', 'data-testid': 'model-delete' });
   readonly status = h('p', { id: 'model-status', role: 'status', 'data-testid': 'model-status', text: 'Loading the model…' });
   private readonly progress = h('progress', { max: 1, value: 0, 'aria-label': 'Model loading', 'data-testid': 'model-progress' });
@@ -31,27 +38,37 @@ export class ModelView {
 
   constructor(root: HTMLElement, private readonly defaultUrl: string, private readonly actions: ModelViewActions) {
     this.backend.append(...BACKEND_CHOICES.map((b) => h('option', { value: b, text: b === 'auto' ? 'auto (fastest that works)' : b })));
-    const importLabel = h('label', { for: 'model-import', class: 'button', tabindex: 0, text: 'Load a PaddleClas model…' });
-    importLabel.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' || e.key === ' ') {
-        e.preventDefault();
-        this.importInput.click();
-      }
-    });
+    const button = (input: HTMLInputElement, text: string) => {
+      const label = h('label', { for: input.id, class: 'button', tabindex: 0, text });
+      label.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          input.click();
+        }
+      });
+      return label;
+    };
     root.append(
       h('div', { class: 'row' },
         h('label', { for: 'model-select', text: 'Model' }), this.select,
         h('label', { for: 'backend-select', text: 'Backend' }), this.backend,
-        importLabel, this.importInput, this.remove),
-      h('p', { class: 'hint', text: 'A PaddleClas model: drop inference.pdmodel and inference.pdiparams together (or one .onnx from paddle2onnx). It is converted here, in your browser.' }),
+        button(this.folderInput, 'Load a model folder…'), this.folderInput,
+        button(this.importInput, 'Load model files…'), this.importInput, this.remove),
+      h('p', {
+        class: 'hint',
+        text: 'Your own PaddleClas / PaddleX model: pick or drop its folder (inference.pdmodel or inference.json, inference.pdiparams and inference.yml), ' +
+          'or one .onnx from paddle2onnx. It is converted here, in your browser; classifiers show their predicted label on each card.',
+      }),
       this.progress,
       this.status,
+      this.importError,
       this.timing,
     );
     const change = () => void this.actions.switchTo({ model: this.select.value, backend: this.backend.value as BackendChoice });
     this.select.addEventListener('change', change);
     this.backend.addEventListener('change', change);
-    this.importInput.addEventListener('change', () => void this.importPicked());
+    this.importInput.addEventListener('change', () => void this.importPicked(this.importInput));
+    this.folderInput.addEventListener('change', () => void this.importPicked(this.folderInput));
     this.remove.addEventListener('click', () => void this.deleteSelected());
   }
 
@@ -64,7 +81,7 @@ export class ModelView {
     }
     this.select.replaceChildren(
       h('option', { value: this.defaultUrl, text: 'Default: embedded PP-LCNet model' }),
-      ...stored.map((m) => h('option', { value: m.url, text: `${m.id} (imported, ${formatScale(m.scale)}, ${m.embeddingDim}-d)` })),
+      ...stored.map((m) => h('option', { value: m.url, text: `${m.id} (imported, ${formatScale(m.scale)}, ${m.embeddingDim}-d${m.classes ? `, ${m.classes} classes` : ''})` })),
     );
     this.select.value = [...this.select.options].some((o) => o.value === selected) ? selected : this.defaultUrl;
     this.remove.hidden = this.select.value === this.defaultUrl;
@@ -92,7 +109,12 @@ export class ModelView {
     this.select.disabled = this.backend.disabled = false;
     this.remove.hidden = this.select.value === this.defaultUrl;
     this.status.dataset.backend = info.backend;
-    this.status.textContent = `${info.modelId}: PP-LCNet ${formatScale(info.scale)}, ${info.embeddingDim}-d, ${info.dtype} weights, on ${info.backend}; loaded in ${Math.round(info.loadMs)} ms.`;
+    const p = info.preprocessing;
+    const input = p.width === 224 && p.height === 224 ? '' : `, input ${p.width} x ${p.height}`;
+    const head = info.headType === 'Linear' && info.classes
+      ? `, classifier of ${info.classes.length} labels (${info.classes.slice(0, 3).join(', ')}${info.classes.length > 3 ? ', …' : ''})`
+      : '';
+    this.status.textContent = `${info.modelId}: PP-LCNet ${formatScale(info.scale)}, ${info.embeddingDim}-d${input}${head}, ${info.dtype} weights, on ${info.backend}; loaded in ${Math.round(info.loadMs)} ms.`;
     this.status.title = Object.entries(info.backendReasons).map(([b, why]) => `${b}: ${why}`).join('\n');
   }
 
@@ -107,19 +129,29 @@ export class ModelView {
     this.timing.textContent = `${done} images embedded · about ${ms.toFixed(0)} ms per image in the worker (decode, preprocess, ${this.info.backend} inference, batches of ${this.info.batchSize}).`;
   }
 
-  private async importPicked(): Promise<void> {
-    const files = [...(this.importInput.files ?? [])];
-    this.importInput.value = '';
+  private async importPicked(input: HTMLInputElement): Promise<void> {
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    await this.importModel(files);
+  }
+
+  /** Converts the files in the worker, stores the model and switches to it; a refusal leaves the model in use. */
+  async importModel(files: File[]): Promise<void> {
     if (files.length === 0) return;
-    this.busy(`Converting ${files.map((f) => f.name).join(' + ')}…`);
+    const previous = this.status.textContent;
+    this.importError.hidden = true;
+    const names = files.map((f) => f.name);
+    this.busy(`Converting ${names.length > 4 ? `${names.length} files` : names.join(' + ')}…`);
     try {
       const stored = await this.actions.importFiles(files);
       await this.refreshList(stored.url);
       await this.actions.switchTo({ model: stored.url, backend: this.backend.value as BackendChoice });
     } catch (e) {
-      // The model in use is unchanged: unlock the controls, and say what went wrong.
+      // The model in use is unchanged: unlock the controls, keep saying which one it is, and show the refusal apart.
       if (this.info) this.ready(this.info);
-      this.failed(`Could not import the model: ${(e as Error).message}`);
+      else this.failed(previous ?? '');
+      this.importError.textContent = `This model could not be imported. ${(e as Error).message}`;
+      this.importError.hidden = false;
     }
   }
 

@@ -257,7 +257,7 @@ export class EmbedderEngine implements EmbedderApi {
       license: manifest.license,
       loadMs: this.now() - start,
       memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
-      ...(manifest.head ? { classes: manifest.head.labels } : {}),
+      ...(manifest.head ? { classes: manifest.head.labels, headType: manifest.head.type } : {}),
     };
     const head: LoadedHead | undefined =
       manifest.head && headTensor

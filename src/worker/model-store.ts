@@ -44,7 +44,7 @@ export async function storeModel(encoded: EncodedModel): Promise<StoredModel> {
 }
 
 function describe(m: WeightManifest, url: string): StoredModel {
-  return { id: m.modelId, url, scale: m.architecture.scale, embeddingDim: m.embeddingDim, provenance: m.provenance };
+  return { id: m.modelId, url, scale: m.architecture.scale, embeddingDim: m.embeddingDim, ...(m.head ? { classes: m.head.labels.length } : {}), provenance: m.provenance };
 }
 
 export async function listStoredModels(): Promise<StoredModel[]> {
