@@ -9,6 +9,7 @@
  *   `1.full_int_array` / `1.full` op right before their consumer;
  * - elementwise ops with a ProgramDesc `axis` broadcast (a conv bias of shape [C]) as reshape + add, which is
  *   how Paddle 3 itself writes a conv bias ([1, -1, 1, 1] in the real file);
+ * - every result an op's signature has (batch_norm_'s reserve_space too), none for the XShape Paddle 3 dropped;
  * - keys in nlohmann::json's sorted order. One difference: a float with no fraction prints as `6`, not `6.0`.
  * Not shipped.
  */
@@ -22,7 +23,7 @@ export type PirParamOrder = 'reverse' | 'declared' | readonly string[];
 
 /** ProgramDesc bookkeeping attributes that no PIR op carries. */
 const PROGRAM_DESC_ONLY = new Set(['op_role', 'op_role_var', 'op_namescope', 'op_callstack', 'op_device', 'with_quant_attr',
-  'use_cudnn', 'use_mkldnn', 'mkldnn_data_type', 'use_quantizer', 'is_test_']);
+  'use_cudnn', 'use_mkldnn', 'mkldnn_data_type', 'use_quantizer']);
 const CPU_PLACE = { '#': '1.a_place', D: [1, 0, ''] };
 const UNDEFINED_PLACE = { '#': '1.a_place', D: [0, 0, ''] };
 
@@ -52,12 +53,15 @@ class Writer {
     return id;
   }
   /** A fresh value; the first definition of a name is the one later readers see (ProgramDesc's in-place MeanOut). */
-  value(name: string | undefined, type?: { dataType?: number; dims?: readonly number[] }): Json {
+  value(name: string | undefined): Json {
     if (name === undefined) return { '%': 0, TT: { '#': 'NULL' } };
-    const id = this.next++;
-    if (!this.ids.has(name)) this.ids.set(name, id);
+    if (!this.ids.has(name)) this.ids.set(name, this.next);
     const v = this.vars.get(name);
-    return { '%': id, TT: encodeType(type ?? { dataType: v?.dataType ?? VAR_TYPE_CODE.FP32, dims: v?.dims ?? [] }) };
+    return this.anonymous({ dataType: v?.dataType ?? VAR_TYPE_CODE.FP32, dims: v?.dims ?? [] });
+  }
+  /** A fresh value no ProgramDesc name refers to (constants, the reshape of a broadcast operand). */
+  anonymous(type: { dataType?: number; dims?: readonly number[] }): Json {
+    return { '%': this.next++, TT: encodeType(type) };
   }
   op(name: string, inputs: readonly number[], results: readonly Json[], attrs: readonly Json[], oa?: Json[]): number {
     const stop = results.map(() => false);
@@ -66,7 +70,7 @@ class Writer {
   }
   /** pd_op.full_int_array / pd_op.full for an IntArray / Scalar operand; returns its value id. */
   constant(kind: AttrOperand['kind'], value: PaddleAttr['value']): number {
-    const out = (code: number, dims: number[]): Json[] => [this.value(`%const${this.next}`, { dataType: code, dims })];
+    const out = (code: number, dims: number[]): Json[] => [this.anonymous({ dataType: code, dims })];
     const stop = [named('stop_gradient', bools(true))];
     if (kind === 'ints') {
       const v = value as readonly number[];
@@ -85,7 +89,12 @@ export function writePirProgram(program: PaddleProgram, paramOrder: PirParamOrde
   const vars = new Map(block.vars.map((v) => [v.name, v]));
   const w = new Writer(vars);
   const params = block.vars.filter((v) => v.persistable && !NOT_SAVED_VAR_TYPES.has(v.type) && v.dataType !== undefined);
-  const order = paramOrder === 'reverse' ? [...params].reverse() : paramOrder === 'declared' ? params : paramOrder.map((n) => vars.get(n)!);
+  const order = paramOrder === 'reverse' ? [...params].reverse() : paramOrder === 'declared' ? params : paramOrder.map((n) => {
+    const v = params.find((p) => p.name === n);
+    if (!v) throw new RangeError(`writePirProgram: paramOrder names ${n}, which is not a parameter`);
+    return v;
+  });
+  if (order.length !== params.length) throw new RangeError('writePirProgram: paramOrder must list every parameter once');
   // BatchNorm statistics are stop_gradient and not trainable: OA [1, 1, 0] in the real file, [1, 0, 1] for weights.
   const stats = new Set(block.ops.flatMap((o) => [...(o.inputs.Mean ?? []), ...(o.inputs.Variance ?? [])]));
   for (const p of order) {
@@ -116,7 +125,7 @@ function writeOp(w: Writer, op: PaddleOp, where: string, vars: ReadonlyMap<strin
   const found = BY_TYPE.get(op.type);
   if (!found && !/^[a-z_]+\./.test(op.type)) throw new RangeError(`writePirProgram: ${where} has no PIR form here`);
   const [name, spec] = found ?? [op.type, { type: op.type, inputs: [], outputs: [] } as PirOpSpec];
-  const slots = spec.inputs.length > 0 || found ? spec.inputs : Object.keys(op.inputs);
+  const slots = found ? spec.inputs : Object.keys(op.inputs);
   const folded = new Set<string>();
   const operands = slots.map((slot) => {
     if (typeof slot === 'string') return w.id(first(slot), where);
@@ -125,9 +134,13 @@ function writeOp(w: Writer, op: PaddleOp, where: string, vars: ReadonlyMap<strin
     return w.id(first(slot.slot), where);
   });
   broadcastAxis(w, op, spec, operands, vars);
-  const outSlots = found ? spec.outputs : Object.keys(op.outputs);
-  const last = outSlots.reduce((n, s, k) => (op.outputs[s]?.length ? k + 1 : n), 0);
-  const results = outSlots.slice(0, last).map((s) => w.value(op.outputs[s]?.[0]));
+  // A PIR op has every result of its signature, named in the ProgramDesc or not; Paddle 3 dropped XShape.
+  const outSlots = found ? spec.outputs.filter((s) => s !== 'XShape') : Object.keys(op.outputs);
+  const results = outSlots.map((s) => {
+    const out = op.outputs[s]?.[0];
+    if (out !== undefined) return w.value(out);
+    return w.anonymous(s === 'ReserveSpace' || s === 'Mask' ? { dataType: VAR_TYPE_CODE.UINT8, dims: [-1] } : { dataType: VAR_TYPE_CODE.FP32, dims: [] });
+  });
   const renames = new Map(Object.entries(spec.renames ?? {}).map(([pir, pd]) => [pd, pir]));
   const attrs = op.attrs
     .filter((a) => !folded.has(a.name) && !PROGRAM_DESC_ONLY.has(a.name) && !spec.defaults?.some((d) => d.name === a.name))
@@ -154,5 +167,5 @@ function broadcastAxis(w: Writer, op: PaddleOp, spec: PirOpSpec, operands: numbe
   const shape = x.map((_, k) => (k >= axis && k < axis + y.length ? (y.length === 1 ? -1 : y[k - axis]!) : 1));
   const shapeId = w.constant('ints', shape);
   const yv = vars.get(op.inputs.Y![0]!);
-  operands[1] = w.op('pd_op.reshape', [operands[1]!, shapeId], [w.value(`%reshape${shapeId}`, { dataType: yv?.dataType, dims: shape.map((d) => (d === -1 ? y[0]! : d)) })], []);
+  operands[1] = w.op('pd_op.reshape', [operands[1]!, shapeId], [w.anonymous({ dataType: yv?.dataType, dims: shape.map((d) => (d === -1 ? y[0]! : d)) })], []);
 }

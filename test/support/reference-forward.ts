@@ -175,3 +175,28 @@ function linear(x: Float32Array, weight: Float32Array, bias: Float32Array, outDi
   }
   return Float32Array.from(acc);
 }
+
+/** A classifier's fc, Paddle Linear layout: weight [featureDim, classes], bias [classes]. */
+export interface ReferenceClassifierHead {
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+  readonly classes: number;
+}
+
+/**
+ * A classifier's output for one backbone feature (referenceForward of the network without a neck): the fc's
+ * logits, or with `softmax` their probabilities (max-subtracted, float64), as PaddleClas's Softmax(axis=-1).
+ */
+export function referenceClassifier(feature: Float32Array, classifier: ReferenceClassifierHead, softmax: boolean): Float32Array {
+  if (classifier.weight.length !== feature.length * classifier.classes || classifier.bias.length !== classifier.classes) {
+    throw new Error(
+      `referenceClassifier: a ${feature.length}-d feature needs a [${feature.length}, ${classifier.classes}] weight and a [${classifier.classes}] bias`,
+    );
+  }
+  const logits = linear(feature, classifier.weight, classifier.bias, classifier.classes);
+  if (!softmax) return logits;
+  const max = Math.max(...logits);
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return Float32Array.from(exps, (e) => e / sum);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { makeDivisible, planPPLCNet, PPLCNET_SCALES } from '../../src/model/architecture.ts';
-import { backboneParameters, countParameters, modelParameters } from '../../src/model/parameters.ts';
+import { makeDivisible, planPPLCNet, PPLCNET_SCALES, standardGeometry, type PPLCNetGeometry } from '../../src/model/architecture.ts';
+import { backboneParameters, countParameters, modelParameters, networkParameters } from '../../src/model/parameters.ts';
 
 describe('makeDivisible', () => {
   it('matches PaddleClas for the values PP-LCNet uses', () => {
@@ -32,7 +32,8 @@ describe('the stage table', () => {
       'blocks2.0', 'blocks3.0', 'blocks3.1', 'blocks4.0', 'blocks4.1', 'blocks5.0', 'blocks5.1', 'blocks5.2',
       'blocks5.3', 'blocks5.4', 'blocks5.5', 'blocks6.0', 'blocks6.1',
     ]);
-    expect(plan.blocks.map((b) => b.stride)).toEqual([1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1]);
+    expect(plan.blocks.map((b) => b.stride[0])).toEqual([1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1]);
+    expect(plan.blocks.every((b) => b.stride[0] === b.stride[1])).toBe(true);
     expect(plan.blocks.map((b) => b.kernel)).toEqual([3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 5, 5, 5]);
     expect(plan.blocks.map((b) => b.seChannels)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 128]);
     // Each block's input is the previous block's output.
@@ -66,5 +67,37 @@ describe('parameter counts', () => {
     const folded = backboneParameters(1.0, 'folded');
     expect(folded.filter((p) => p.name.endsWith('.conv.bias')).length).toBe(separate.filter((p) => p.name.endsWith('.bn._mean')).length);
     expect(folded.some((p) => p.name.includes('.bn.'))).toBe(false);
+  });
+});
+
+describe('the geometry PaddleClas\'s constructor takes', () => {
+  const textLine: PPLCNetGeometry = { ...standardGeometry(0.25), strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], useLastConv: false };
+
+  it('puts stride_list on conv1 and the first block of blocks3-6 only', () => {
+    const plan = planPPLCNet(textLine);
+    expect(plan.stemStride).toEqual([1, 2]);
+    expect(plan.blocks.filter((b) => b.stride[0] !== 1 || b.stride[1] !== 1).map((b) => `${b.name} ${b.stride.join('x')}`)).toEqual([
+      'blocks3.0 2x1', 'blocks4.0 2x1', 'blocks5.0 2x1', 'blocks6.0 2x1',
+    ]);
+  });
+
+  it('without last_conv the feature is the last stage, and there is no last_conv tensor', () => {
+    expect(planPPLCNet(textLine).featureDim).toBe(128);
+    const names = networkParameters({ geometry: textLine, batchNorm: 'separate' }).map((p) => p.name);
+    expect(names).not.toContain('backbone.last_conv.weight');
+    expect(names.some((n) => n.startsWith('neck.'))).toBe(false);
+  });
+
+  it('class_expand sets last_conv and the neck\'s input', () => {
+    const g = { ...standardGeometry(0.5), classExpand: 640 };
+    const specs = networkParameters({ geometry: g, batchNorm: 'folded', neckDim: 32 });
+    expect(specs.find((p) => p.name === 'backbone.last_conv.weight')!.shape).toEqual([640, 256, 1, 1]);
+    expect(specs.find((p) => p.name === 'neck.fc.weight')!.shape).toEqual([640, 32]);
+  });
+
+  it('refuses what PaddleClas cannot build, naming the field', () => {
+    expect(() => planPPLCNet({ ...textLine, strideList: [[2, 2]] })).toThrow('stride_list must have 5 entries');
+    expect(() => planPPLCNet({ ...textLine, strideList: [[0, 2], [2, 2], [2, 2], [2, 2], [2, 2]] })).toThrow('stride_list entries');
+    expect(() => planPPLCNet({ ...textLine, dropoutProb: 1 })).toThrow('dropout_prob must be in [0, 1)');
   });
 });

@@ -29,8 +29,8 @@ describe('importModelFiles', () => {
   });
 
   it('says which file is missing or why the set makes no model', async () => {
-    await expect(importModelFiles([{ name: 'inference.pdmodel', bytes: new Uint8Array(1) }])).rejects.toThrow('needs its weights file (.pdiparams)');
-    await expect(importModelFiles([{ name: 'x.pdiparams', bytes: new Uint8Array(1) }])).rejects.toThrow('needs its program file (.pdmodel)');
+    await expect(importModelFiles([{ name: 'inference.pdmodel', bytes: new Uint8Array(1) }])).rejects.toThrow('inference.pdmodel needs its weights file (inference.pdiparams)');
+    await expect(importModelFiles([{ name: 'x.pdiparams', bytes: new Uint8Array(1) }])).rejects.toThrow('x.pdiparams needs its program (inference.pdmodel or inference.json)');
     await expect(importModelFiles([{ name: 'photo.jpg', bytes: new Uint8Array(1) }])).rejects.toThrow('cannot tell what model these files are (photo.jpg)');
     await expect(importModelFiles([])).rejects.toThrow('(no files)');
     await expect(importModelFiles([{ name: 'm.onnx', bytes: new Uint8Array([1, 2, 3]) }])).rejects.toThrow();

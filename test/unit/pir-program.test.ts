@@ -221,6 +221,17 @@ describe.skipIf(!hasReal)('the real PP-LCNet_x0_25_textline_ori export (../share
     expect(parsed.notes).toContain('7 constant ops (pd_op.full_int_array / pd_op.full) folded into attributes');
   });
 
+  it.skipIf(!hasReal)('the writer, given the ProgramDesc version, writes the real file: op names, value ids, attribute names, flags', () => {
+    type Op = Record<string, unknown> & { '#': string; A: unknown[] };
+    const opsOf = (json: string): Op[] => (JSON.parse(json) as { program: { regions: { blocks: { ops: Op[] }[] }[] } }).program.regions[0]!.blocks[0]!.ops;
+    const real = opsOf(readFileSync(path.join(REAL, 'paddle-pir/inference.json'), 'utf8'));
+    const mine = opsOf(writePirProgram(desc, real.filter((o) => o['#'] === 'p').map((o) => o.A[3] as string)));
+    const ids = (v: unknown): unknown => (Array.isArray(v) ? v.map(ids) : (v as { '%': number })['%']);
+    const shape = (o: Op): unknown => [o['#'], Object.keys(o), ids(o.I ?? []), ids(o.O), o.OA,
+      o['#'] === 'p' ? o.A : o.A.map((a) => (a as { N: string }).N).filter((n) => n !== 'struct_name').sort()];
+    expect(mine.map(shape)).toEqual(real.map(shape));
+  });
+
   it.skipIf(!hasReal)('orders paramNames as .pdiparams stores them: by name, not in the JSON op order', () => {
     expect(parsed.paramNames).toEqual(savedVarNames(desc));
     const declared = new Map(parsed.program.blocks[0]!.vars.map((v) => [v.name, v]));

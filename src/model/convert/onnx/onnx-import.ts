@@ -33,7 +33,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
 
   const role = options.role ?? 'auto';
   const classifier = role === 'classifier' || (role === 'auto' && walk.softmax);
-  const read = readGeometry(walk, notes);
+  const read = readGeometry(walk, classifier, notes);
   const linearScale = read.linearScale;
   const plan = planFor(walk, read.geometry);
   const geometry = plan.geometry;
@@ -85,13 +85,26 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
   };
 }
 
-/** Strides, last_conv and the dropout factor as the graph has them; the scale comes from planFor. */
-function readGeometry(walk: WalkResult, notes: string[]): { geometry: PPLCNetGeometry; linearScale: number } {
+/**
+ * Strides, last_conv and the dropout factor as the graph has them; the scale comes from planFor. A PP-ShiTu
+ * model keeps PaddleClas's dropout_prob 0.2 and any other factor joins its neck (the embedding is the same, the
+ * manifest stays standard); a classifier's feature is the embedding, so it keeps the graph's own factor.
+ */
+function readGeometry(walk: WalkResult, classifier: boolean, notes: string[]): { geometry: PPLCNetGeometry; linearScale: number } {
   // PaddleClas sets strides only on conv1 and the first block of blocks3-6 (indices 1, 3, 5, 11 of the 13).
   const strideList: StrideHW[] = [walk.stem.stride, ...[1, 3, 5, 11].map((i) => walk.blocks[i]?.dw.stride ?? ([2, 2] as const))];
   let dropoutProb = standardGeometry(1).dropoutProb;
   let linearScale = 1;
-  if (walk.lastConv) {
+  if (walk.lastConv && !classifier) {
+    let factor = walk.tailFactor;
+    if (Math.abs(factor - 0.8) <= 1e-6) factor = 0.8;
+    linearScale = factor / 0.8;
+    notes.push(
+      linearScale === 1
+        ? 'dropout scale 0.8 found after last_conv\'s hardswish'
+        : `the graph scales last_conv's hardswish by ${+factor.toPrecision(7)} instead of 0.8; folded ${+linearScale.toPrecision(7)} into neck.fc.weight`,
+    );
+  } else if (walk.lastConv) {
     // The graph's factor after last_conv's hardswish is Dropout(p)'s 1 - p; anything else (> 1) joins the linear layer.
     let factor = walk.tailFactor;
     if (Math.abs(factor - 0.8) <= 1e-6) factor = 0.8;

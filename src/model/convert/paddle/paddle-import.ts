@@ -386,10 +386,15 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
   }
 
   // The feature the model computes: (1 - dropout_prob) x hardswish(last_conv) with last_conv, else the pool.
-  // What this graph applies instead (a x + c before the linear layer, s y + t after it) folds into W and b.
+  // What this graph applies instead (a x + c before the linear layer, s y + t after it) folds into W and b. A
+  // PP-ShiTu model keeps dropout_prob 0.2 (its neck takes any other factor); a classifier's feature is the
+  // embedding, so it keeps the graph's own factor as its dropout_prob.
+  const classifier = options.role === 'classifier' || ((options.role ?? 'auto') === 'auto' && softmax);
   let dropoutProb = standardGeometry(1).dropoutProb;
   let keep = 1;
-  if (useLastConv && c === 0 && a > 0 && a <= 1 + 1e-6) {
+  if (useLastConv && !classifier) {
+    keep = 1 - dropoutProb;
+  } else if (useLastConv && c === 0 && a > 0 && a <= 1 + 1e-6) {
     keep = Math.abs(a - 0.8) < 1e-6 ? 0.8 : Math.abs(a - 1) < 1e-6 ? 1 : a;
     dropoutProb = +(1 - keep).toPrecision(7);
   } else if (useLastConv) {
@@ -408,7 +413,6 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
     }
   }
   const b = Float32Array.from(colSums, (sum, j) => s * ((c === 0 ? 0 : c * sum) + (bias?.[j] ?? 0)) + t);
-  const classifier = options.role === 'classifier' || ((options.role ?? 'auto') === 'auto' && softmax);
   const partial: PPLCNetGeometry = {
     scale: 1,
     strideList,
