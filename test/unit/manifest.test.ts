@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { WeightsError } from '../../src/core/errors.ts';
 import { validateManifest } from '../../src/core/manifest.ts';
 import { decodeFloat16, encodeFloat16, fromFloat16Bits, toFloat16Bits } from '../../src/model/convert/wire/float16.ts';
-import { decodeManifest, encodeManifest } from '../../src/model/weights/manifest-codec.ts';
-import { randomStateDict } from '../support/random-weights.ts';
+import { decodeManifest, encodeManifest, networkOf } from '../../src/model/weights/manifest-codec.ts';
+import { standardGeometry } from '../../src/model/architecture.ts';
+import { randomNetworkStateDict, randomStateDict } from '../support/random-weights.ts';
 import { sha256Hex, sha256Portable } from '../../src/model/weights/sha256.ts';
 import { loadWeights } from '../../src/model/weights/load-weights.ts';
 import { fetchOrRead } from '../../src/worker/node-environment.ts';
@@ -121,5 +122,46 @@ describe('the weight manifest', () => {
     await expect(loadWeights('http://localhost/models/default/manifest.json', htmlFallback)).rejects.toThrow(
       'no weight manifest at http://localhost/models/default/manifest.json: the server sent an HTML page instead (wrong path, or no model installed there)',
     );
+  });
+});
+
+describe('the manifest of other geometries and of classifiers', () => {
+  const textLine = { ...standardGeometry(0.25), strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]] as const, useLastConv: false };
+  const network = { geometry: textLine, batchNorm: 'folded' as const };
+  const classifier = async () =>
+    encodeManifest({
+      ...base,
+      embeddingDim: 128,
+      batchNorm: 'folded',
+      network,
+      stateDict: randomNetworkStateDict(network, 2),
+      dtype: 'fp32',
+      head: { settings: { type: 'Linear', labels: ['0_degree', '180_degree'], softmax: true }, weight: new Float32Array(256).fill(0.5), bias: Float32Array.of(1, -1) },
+    });
+
+  it('writes the geometry and the head, and reads them back exactly', async () => {
+    const encoded = await classifier();
+    expect(encoded.manifest.architecture).toEqual({
+      name: 'PPLCNet', scale: 0.25, batchNorm: 'folded', strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], useLastConv: false, classExpand: 1280, dropoutProb: 0.2, neck: 'none',
+    });
+    expect(networkOf(encoded.manifest)).toEqual(network);
+    const sd = await decodeManifest(encoded.manifest, encoded.shards.map((s) => s.bytes));
+    expect(Array.from(sd.get('head.bias')!.data)).toEqual([1, -1]);
+    expect(sd.has('neck.fc.weight')).toBe(false);
+  });
+
+  it('leaves PaddleClas\'s defaults out, so a standard model\'s manifest is as before', async () => {
+    const encoded = await encodeManifest({ ...base, stateDict: randomStateDict(0.25, 32, 'separate', 1) });
+    expect(encoded.manifest.architecture).toEqual({ name: 'PPLCNet', scale: 0.25, batchNorm: 'separate' });
+  });
+
+  it('names what is wrong in a hand-edited manifest', async () => {
+    const m = (await classifier()).manifest;
+    const edit = (over: Record<string, unknown>) => () => validateManifest({ ...m, ...over });
+    expect(edit({ architecture: { ...m.architecture, strideList: [[2, 2]] } })).toThrow('architecture.strideList must be 5 [h, w] pairs');
+    expect(edit({ architecture: { ...m.architecture, neck: 'mlp' } })).toThrow('architecture.neck must be "linear" or "none"');
+    expect(edit({ head: { ...m.head, type: 'Softmax' } })).toThrow('head.type must be "ArcMargin" or "Linear"');
+    expect(edit({ tensors: m.tensors.filter((t) => t.name !== 'head.bias') })).toThrow();
+    expect(edit({ head: { type: 'Linear', labels: ['a', 'b'] } })).toThrow('a Linear head needs softmax (boolean)');
   });
 });
