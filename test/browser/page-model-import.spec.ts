@@ -1,19 +1,27 @@
-/** "Load a PaddleClas model": the two inference files are converted in the worker, cached and selectable later. */
-import { expect, test } from '@playwright/test';
-import { PADDLE_FIXTURE_DIR } from '../support/fixture-models.ts';
+/**
+ * Importing a model in the page: files or a whole folder (picked, or dropped anywhere on the page) are converted
+ * in the worker, cached and selectable later; a refusal says why without hiding which model is in use; an
+ * imported classifier names its labels and puts its top label on every card.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { CLASSIFIER_FIXTURE_DIR, PADDLE_FIXTURE_DIR } from '../support/fixture-models.ts';
 import { openPage, photo, waitSettled } from './support/page.ts';
 
 test('a Paddle inference model is imported, used, and still offered after a reload', async ({ page }) => {
   await openPage(page);
   await page.getByTestId('file-input').setInputFiles([photo('coffee.jpg'), photo('rocket.jpg')]);
   await waitSettled(page, 2);
+  const inUse = (await page.getByTestId('model-status').textContent())!;
 
-  // One file alone is refused with what to do.
+  // One file alone is refused with what to do, apart from the line saying which model is in use.
   await page.getByTestId('model-import').setInputFiles(`${PADDLE_FIXTURE_DIR}/inference.pdmodel`);
-  await expect(page.getByTestId('model-status')).toContainText('needs its weights file (.pdiparams)');
+  await expect(page.getByTestId('model-import-error')).toContainText('inference.pdmodel needs its weights file (inference.pdiparams)');
+  await expect(page.getByTestId('model-status')).toHaveText(inUse);
 
   await page.getByTestId('model-import').setInputFiles([`${PADDLE_FIXTURE_DIR}/inference.pdmodel`, `${PADDLE_FIXTURE_DIR}/inference.pdiparams`]);
   await expect(page.getByTestId('model-status')).toContainText(/inference-[0-9a-f]{8}: PP-LCNet x0.25, 512-d/, { timeout: 90_000 });
+  await expect(page.getByTestId('model-import-error')).toBeHidden();
   // The images were embedded again with the new model.
   await waitSettled(page, 2);
   await expect(page.locator('[data-testid="image-card"][data-status="done"]')).toHaveCount(2);
@@ -26,4 +34,40 @@ test('a Paddle inference model is imported, used, and still offered after a relo
   await expect(imported).toHaveCount(1);
   await page.getByTestId('model-select').selectOption({ index: 1 });
   await expect(page.getByTestId('model-status')).toContainText('PP-LCNet x0.25', { timeout: 90_000 });
+});
+
+const TEXT_LINES = ['upright-01.png', 'rotated-01.png'].map((f) => `test/fixtures/textlines/${f}`);
+
+async function expectClassifierInUse(page: Page): Promise<void> {
+  await expect(page.getByTestId('model-status')).toContainText(/PP-LCNet x0.25, 128-d, input 160 x 80, classifier of 2 labels \(0_degree, 180_degree\)/, { timeout: 90_000 });
+  await waitSettled(page, 2);
+  for (const card of await page.getByTestId('image-card').all()) {
+    await expect(card).toHaveAttribute('data-predicted', /^(0|180)_degree$/);
+    await expect(card).toContainText(/class: (0|180)_degree \(\d\.\d\d\)/);
+  }
+}
+
+test('a classifier folder (Paddle 3 program, weights, inference.yml) picked as a folder: labels on the cards', async ({ page }) => {
+  await openPage(page);
+  await page.getByTestId('file-input').setInputFiles(TEXT_LINES);
+  await waitSettled(page, 2);
+  await page.getByTestId('model-import-folder').setInputFiles(CLASSIFIER_FIXTURE_DIR);
+  await expectClassifierInUse(page);
+});
+
+test('a model folder dropped on the page is imported, not turned into image cards', async ({ page }) => {
+  await openPage(page);
+  await page.getByTestId('file-input').setInputFiles(TEXT_LINES);
+  await waitSettled(page, 2);
+  const files = ['inference.pdmodel', 'inference.pdiparams', 'inference.yml'].map((name) => ({
+    name,
+    bytes: [...readFileSync(`${CLASSIFIER_FIXTURE_DIR}/${name}`)],
+  }));
+  await page.evaluate((list) => {
+    const data = new DataTransfer();
+    for (const f of list) data.items.add(new File([new Uint8Array(f.bytes)], f.name));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  }, files);
+  await expectClassifierInUse(page);
+  await expect(page.getByTestId('image-card')).toHaveCount(2);
 });

@@ -6,8 +6,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeManifest } from '../../src/model/weights/manifest-codec.ts';
-import { writePaddleInference } from './paddle-export.ts';
-import { randomStateDict } from './random-weights.ts';
+import { buildPaddleInference, writePaddleInference } from './paddle-export.ts';
+import { writePirProgram } from './pir-program-writer.ts';
+import { mulberry32, randomNetworkStateDict, randomStateDict } from './random-weights.ts';
+import { standardGeometry } from '../../src/model/architecture.ts';
+import type { NetworkSpec } from '../../src/model/parameters.ts';
 import { writeModelFiles } from '../../scripts/lib/model-files.ts';
 
 export const GENERATED_DIR = 'test/fixtures/generated';
@@ -57,7 +60,71 @@ export async function writePaddleFixture(): Promise<void> {
   await writeFile(join(PADDLE_FIXTURE_DIR, 'inference.pdiparams'), files.pdiparams);
 }
 
+/**
+ * A text-line orientation classifier in the form PaddleX exports PP-LCNet_x0_25_textline_ori (random weights):
+ * PP-LCNet x0.25 with stride_list [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], no last_conv, an fc to 2 classes
+ * and a softmax; the folder holds the Paddle 3 ProgramDesc, the same program as PIR `inference.json`, the
+ * weights and `inference.yml` (160 x 80 resize, labels 0_degree / 180_degree). Its predictions mean nothing;
+ * the import, the head and the labels are what the tests check.
+ */
+export const CLASSIFIER_FIXTURE_DIR = `${GENERATED_DIR}/paddle-textline-classifier`;
+
+export const CLASSIFIER_NETWORK: NetworkSpec = {
+  geometry: { ...standardGeometry(0.25), strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], useLastConv: false },
+  batchNorm: 'separate',
+};
+
+export const CLASSIFIER_YML = `Global:
+  model_name: PP-LCNet_x0_25_textline_ori
+PreProcess:
+  transform_ops:
+  - ResizeImage:
+      size:
+      - 160
+      - 80
+  - NormalizeImage:
+      channel_num: 3
+      mean:
+      - 0.485
+      - 0.456
+      - 0.406
+      order: ''
+      scale: 0.00392156862745098
+      std:
+      - 0.229
+      - 0.224
+      - 0.225
+  - ToCHWImage: null
+PostProcess:
+  Topk:
+    topk: 1
+    label_list:
+    - 0_degree
+    - 180_degree
+`;
+
+export async function writeClassifierFixture(): Promise<void> {
+  if (existsSync(join(CLASSIFIER_FIXTURE_DIR, 'inference.json'))) return;
+  const rand = mulberry32(80);
+  const classifier = {
+    weight: Float32Array.from({ length: 128 * 2 }, () => (rand() - 0.5) * 0.5),
+    bias: Float32Array.of(0.1, -0.1),
+    classes: 2,
+    softmax: true,
+  };
+  const model = { network: CLASSIFIER_NETWORK, stateDict: randomNetworkStateDict(CLASSIFIER_NETWORK, 80), classifier };
+  const options = { programVersion: 3, inputSize: [80, 160], softmax: true } as const;
+  const files = writePaddleInference(model, options);
+  const { program } = buildPaddleInference(model, options);
+  await mkdir(CLASSIFIER_FIXTURE_DIR, { recursive: true });
+  await writeFile(join(CLASSIFIER_FIXTURE_DIR, 'inference.pdmodel'), files.pdmodel);
+  await writeFile(join(CLASSIFIER_FIXTURE_DIR, 'inference.pdiparams'), files.pdiparams);
+  await writeFile(join(CLASSIFIER_FIXTURE_DIR, 'inference.yml'), CLASSIFIER_YML);
+  await writeFile(join(CLASSIFIER_FIXTURE_DIR, 'inference.json'), writePirProgram(program));
+}
+
 export async function writeAllFixtureModels(): Promise<void> {
   for (const m of Object.values(FIXTURE_MODELS)) await writeFixtureModel(m);
   await writePaddleFixture();
+  await writeClassifierFixture();
 }

@@ -273,8 +273,12 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
       const b = sd.get(bias)!.data;
       if (o.convBias === 'input') inputs.push(g.param('conv2d', 'b_0', t(bias)));
       else if (o.convBias === 'Reshape-Add') biasTerm = g.reshape(g.param('conv2d', 'b_0', t(bias)), g.int64s([1, b.length, 1, 1]));
-      // PIR-era paddle2onnx folds Paddle 3's reshape of the bias into a [1, C, 1, 1] constant named after the reshape.
-      else biasTerm = pir ? g.weight(g.value('reshape'), { dims: [1, b.length, 1, 1], values: b }) : g.param('conv2d', 'b_0', { dims: [1, b.length, 1, 1], values: b });
+      else {
+        // PIR-era paddle2onnx folds Paddle 3's reshape of the bias into a [1, C, 1, 1] constant named after the
+        // reshape; the parameter's own name still uses up its _deepcopy_ number.
+        const name = g.paramName('conv2d', 'b_0');
+        biasTerm = g.weight(pir ? g.value('reshape') : name, { dims: [1, b.length, 1, 1], values: b });
+      }
     }
     g.nextLayer('conv2d');
     const y = g.op(

@@ -46,10 +46,13 @@ export class OnnxGraphBuilder {
 
   /** A parameter of the current `kind` layer (`conv2d`, `batch_norm`, `linear`), named as Paddle names it. */
   param(kind: string, suffix: string, t: TensorValues): string {
+    return this.weight(this.paramName(kind, suffix), t);
+  }
+
+  /** The name `param` would give; it uses up the PIR-era `_deepcopy_<n>` number even when the tensor is written under another name. */
+  paramName(kind: string, suffix: string): string {
     const layer = this.layerCounts.get(kind) ?? 0;
-    const name =
-      this.options.naming === 'pir' ? `${PIR_LAYER_NAMES[kind] ?? kind}_${layer}.${suffix}_deepcopy_${this.paramCount++}` : `${kind}_${layer}.${suffix}`;
-    return this.weight(name, t);
+    return this.options.naming === 'pir' ? `${PIR_LAYER_NAMES[kind] ?? kind}_${layer}.${suffix}_deepcopy_${this.paramCount++}` : `${kind}_${layer}.${suffix}`;
   }
 
   /** A float tensor of the model's (a parameter, or one derived from it), placed where `weights` says. */
@@ -115,18 +118,18 @@ export class OnnxGraphBuilder {
   // ---- ops whose spelling depends on the opset (paddle2onnx's OnnxHelper does the same switches) ----
 
   /** Clip: bounds are attributes before opset 11, rank-0 inputs from 11. */
-  clip(x: string, min: number, max: number, output?: string): string {
+  clip(x: string, min: number, max: number, output = this.helperOutput('Clip')): string {
     if (this.opset < 11) return this.op('Clip', [x], { min: this.float(min), max: this.float(max) }, output);
     return this.op('Clip', [x, this.scalar(min), this.scalar(max)], undefined, output);
   }
 
   /** Squeeze: axes an attribute before opset 13, an int64 input from 13. */
-  squeeze(x: string, axes: readonly number[], output?: string): string {
+  squeeze(x: string, axes: readonly number[], output = this.helperOutput('Squeeze')): string {
     return this.axesOp('Squeeze', 13, x, axes, {}, output);
   }
 
   /** Unsqueeze: axes an attribute before opset 13, an int64 input from 13. */
-  unsqueeze(x: string, axes: readonly number[], output?: string): string {
+  unsqueeze(x: string, axes: readonly number[], output = this.helperOutput('Unsqueeze')): string {
     return this.axesOp('Unsqueeze', 13, x, axes, {}, output);
   }
 
@@ -136,7 +139,7 @@ export class OnnxGraphBuilder {
   }
 
   /** Slice: starts / ends / axes attributes before opset 10, inputs (data, starts, ends, axes) from 10. */
-  slice(x: string, starts: readonly number[], ends: readonly number[], axes: readonly number[], output?: string): string {
+  slice(x: string, starts: readonly number[], ends: readonly number[], axes: readonly number[], output = this.helperOutput('Slice')): string {
     if (this.opset < 10) return this.op('Slice', [x], { axes: this.ints(axes), starts: this.ints(starts), ends: this.ints(ends) }, output);
     // OnnxHelper::Slice makes the axes constant first, then starts and ends.
     const a = this.int64s(axes);
@@ -146,7 +149,7 @@ export class OnnxGraphBuilder {
   }
 
   /** Reshape to a shape tensor; from opset 14 paddle2onnx also writes allowzero = 0 (the default). */
-  reshape(x: string, shape: string, output?: string): string {
+  reshape(x: string, shape: string, output = this.helperOutput('Reshape')): string {
     return this.op('Reshape', [x, shape], this.opset >= 14 ? { allowzero: this.int(0) } : undefined, output);
   }
 
@@ -178,6 +181,13 @@ export class OnnxGraphBuilder {
 
   ints(value: readonly number[]): OnnxAttributeValue {
     return { type: 'ints', value };
+  }
+
+  /** PIR-era OnnxHelper names the outputs of the ops it spells `helper.slice.0`, ...; legacy names them after the node. */
+  private helperOutput(opType: string): string | undefined {
+    if (this.options.naming !== 'pir') return undefined;
+    const key = `helper.${opType.toLowerCase()}`;
+    return `${key}.${this.next(key)}`;
   }
 
   private axesOp(
