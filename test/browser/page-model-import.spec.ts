@@ -4,7 +4,7 @@
  * imported classifier names its labels and puts its top label on every card.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { CLASSIFIER_FIXTURE_DIR, PADDLE_FIXTURE_DIR } from '../support/fixture-models.ts';
 import { openPage, photo, waitSettled } from './support/page.ts';
 
@@ -71,3 +71,25 @@ test('a model folder dropped on the page is imported, not turned into image card
   await expectClassifierInUse(page);
   await expect(page.getByTestId('image-card')).toHaveCount(2);
 });
+
+// The real PP-LCNet_x0_25_textline_ori exports (../shared/models/real, absent on a fresh clone): each of the
+// three must read clearly rendered text lines right way up as 0_degree and turned by 180 degrees as 180_degree.
+const REAL = '../shared/models/real/pp-lcnet-x0_25-textline-ori';
+const LINES = ['01', '02', '03', '04', '05', '06'].flatMap((n) => [`test/fixtures/textlines/upright-${n}.png`, `test/fixtures/textlines/rotated-${n}.png`]);
+for (const form of ['onnx', 'paddle', 'paddle-pir']) {
+  test(`the real text-line classifier (${form}) reads upright and upside-down lines`, async ({ page }) => {
+    test.skip(!existsSync(REAL), 'needs ../shared/models/real');
+    await openPage(page);
+    await page.getByTestId('file-input').setInputFiles(LINES);
+    await waitSettled(page, LINES.length);
+    await page.getByTestId('model-import-folder').setInputFiles(`${REAL}/${form}`);
+    await expect(page.getByTestId('model-status')).toContainText('PP-LCNet x0.25', { timeout: 90_000 });
+    await waitSettled(page, LINES.length);
+    const cards = await page.getByTestId('image-card').all();
+    for (const [i, card] of cards.entries()) {
+      // The ONNX file comes without its inference.yml: its labels are class_0 / class_1 (the same order).
+      const want = LINES[i]!.includes('upright') ? (form === 'onnx' ? 'class_0' : '0_degree') : form === 'onnx' ? 'class_1' : '180_degree';
+      await expect(card, LINES[i]).toHaveAttribute('data-predicted', want);
+    }
+  });
+}
