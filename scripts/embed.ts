@@ -7,7 +7,7 @@
  * `--synthetic N` embeds N generated 224 x 224 images instead, to measure a backend's throughput.
  */
 import { existsSync, openAsBlob } from 'node:fs';
-import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -170,55 +170,84 @@ async function embedFiles(engine: EmbedderEngine, paths: readonly string[]): Pro
   return opened.map((x) => (isFailure(x) ? x : embedded[next++]!));
 }
 
+export interface EmbedCliOptions {
+  readonly model: string;
+  readonly backend: BackendChoice;
+  readonly json?: string;
+  readonly batchSize: number;
+  /** Embed this many generated images instead of files. */
+  readonly synthetic?: number;
+  readonly inputs: readonly string[];
+}
+
+export const DEFAULT_EMBED_CLI_OPTIONS = Object.freeze({ model: DEFAULT_MODEL, backend: 'auto', batchSize: 8 } as const);
+
+/** The command line -> options with defaults filled in, or 'help'; throws a UsageError naming what is wrong. */
+export function parseCliOptions(argv: readonly string[]): EmbedCliOptions | 'help' {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'string' },
+      batch: { type: 'string' },
+      synthetic: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const backend = (values.backend ?? DEFAULT_EMBED_CLI_OPTIONS.backend) as BackendChoice;
+  if (!NODE_BACKENDS.includes(backend)) {
+    throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')} in Node (webgpu and webgl run in the page); got "${values.backend}"`);
+  }
+  const batchSize = values.batch === undefined ? DEFAULT_EMBED_CLI_OPTIONS.batchSize : Number(values.batch);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256) throw new UsageError(`--batch must be an integer from 1 to 256; got "${values.batch}"`);
+  const synthetic = values.synthetic === undefined ? undefined : Number(values.synthetic);
+  if (synthetic !== undefined && (!Number.isInteger(synthetic) || synthetic < 1)) throw new UsageError(`--synthetic must be a positive integer; got "${values.synthetic}"`);
+  if (synthetic !== undefined && positionals.length > 0) throw new UsageError('--synthetic takes no image files');
+  if (synthetic === undefined && positionals.length === 0) throw new UsageError('no images given: name image files or folders');
+  return {
+    model: values.model ?? DEFAULT_EMBED_CLI_OPTIONS.model,
+    backend,
+    batchSize,
+    inputs: positionals,
+    ...(values.json !== undefined ? { json: values.json } : {}),
+    ...(synthetic !== undefined ? { synthetic } : {}),
+  };
+}
+
 /** Runs the command; resolves to its exit code. */
 export async function main(argv: readonly string[], io: { stdout: CliOutput; stderr: CliOutput } = process): Promise<number> {
   const { stdout, stderr } = io;
   let engine: EmbedderEngine | undefined;
   let json: FileHandle | undefined;
+  let jsonPath: string | undefined;
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        model: { type: 'string' },
-        backend: { type: 'string', default: 'auto' },
-        json: { type: 'string' },
-        batch: { type: 'string', default: '8' },
-        synthetic: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
+    const options = parseCliOptions(argv);
+    if (options === 'help') {
       stdout.write(`${USAGE}\n`);
       return 0;
     }
-    const backend = values.backend as BackendChoice;
-    if (!NODE_BACKENDS.includes(backend)) {
-      throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')} in Node (webgpu and webgl run in the page); got "${values.backend}"`);
-    }
-    const batchSize = Number(values.batch);
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256) throw new UsageError(`--batch must be an integer from 1 to 256; got "${values.batch}"`);
-    const synthetic = values.synthetic === undefined ? undefined : Number(values.synthetic);
-    if (synthetic !== undefined && (!Number.isInteger(synthetic) || synthetic < 1)) throw new UsageError(`--synthetic must be a positive integer; got "${values.synthetic}"`);
-    if (synthetic !== undefined && positionals.length > 0) throw new UsageError('--synthetic takes no image files');
-    if (synthetic === undefined && positionals.length === 0) throw new UsageError('no images given: name image files or folders');
+    const { backend, batchSize, synthetic, inputs } = options;
 
-    const manifest = await resolveManifest(values.model ?? DEFAULT_MODEL);
-    const { files, skipped } = synthetic ? { files: [], skipped: [] } : await collectImages(positionals);
+    const manifest = await resolveManifest(options.model);
+    const { files, skipped } = synthetic ? { files: [], skipped: [] } : await collectImages(inputs);
     if (skipped.length > 0) {
       const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, and ${skipped.length - 5} more` : '');
       stderr.write(`note: skipped ${skipped.length} file(s) without an image extension: ${shown}\n`);
     }
     const total = synthetic ?? files.length;
-    if (total === 0) throw new UsageError(`no image files found in ${positionals.join(', ')}`);
+    if (total === 0) throw new UsageError(`no image files found in ${inputs.join(', ')}`);
     // Opened before the run so that an unwritable path fails now, not after an hour of embedding.
-    if (values.json) json = await open(values.json, 'w').catch((e: Error) => Promise.reject(new UsageError(`--json ${values.json}: ${e.message}`)));
+    jsonPath = options.json;
+    if (options.json) json = await open(options.json, 'w').catch((e: Error) => Promise.reject(new UsageError(`--json ${options.json}: ${e.message}`)));
 
     engine = new EmbedderEngine(nodeEnvironment(DEFAULT_MODEL, { wasm: true, decodeBlob: decodeImageBlob }));
     const info = await engine.load({ model: pathToFileURL(resolve(manifest)).href, backend, batchSize });
     const head = info.classes ? `, a head of ${info.classes.length} classes (${info.classes.slice(0, 3).join(', ')}${info.classes.length > 3 ? ', ...' : ''})` : '';
     stderr.write(`model: ${info.modelId} (${manifest}): PP-LCNet x${info.scale}, ${info.embeddingDim}-d embeddings${head}\n`);
-    stderr.write(`backend: ${describeBackend(info, backend, await nodeWasmFeatures())}\n`);
+    stderr.write(`backend: ${describeBackend(info, backend, await nodeWasmFeatures())}; model loaded and warmed up in ${info.loadMs.toFixed(0)} ms\n`);
     await json?.write(`{"model":${JSON.stringify(info.modelId)},"backend":${JSON.stringify(info.backend)},"skipped":${JSON.stringify(skipped)},"results":[\n`);
 
     const names = synthetic ? Array.from({ length: synthetic }, (_, i) => `synthetic-${String(i + 1).padStart(3, '0')}`) : files;
@@ -244,7 +273,9 @@ export async function main(argv: readonly string[], io: { stdout: CliOutput; std
     stderr.write(`embedded ${embedded} of ${total} images${failed ? ` (${failed} failed)` : ''} in ${seconds.toFixed(2)} s: ${(embedded / seconds).toFixed(1)} images/s on ${info.backend}\n`);
     if (json) {
       await json.write('\n]}\n');
-      stderr.write(`wrote ${values.json}\n`);
+      await json.close();
+      json = undefined;
+      stderr.write(`wrote ${options.json}\n`);
     }
     return 0;
   } catch (e) {
@@ -256,7 +287,8 @@ export async function main(argv: readonly string[], io: { stdout: CliOutput; std
     }
     return 1;
   } finally {
-    await json?.close();
+    // A --json file still open here belongs to a run that did not complete: no half-written results are left.
+    if (json) await json.close().then(() => rm(jsonPath!, { force: true }));
     await engine?.dispose();
   }
 }
