@@ -204,12 +204,14 @@ function checkStateDict(network: NetworkSpec, sd: StateDict): void {
 const HARD_SWISH_ATTRS = [attrs.float('threshold', 6), attrs.float('scale', 6), attrs.float('offset', 3)];
 const scaleAttrs = (scale: number): PaddleAttr[] => [attrs.float('scale', scale), attrs.float('bias', 0), attrs.bool('bias_after_scale', true)];
 
+/** The `inference.pdmodel` and `inference.pdiparams` bytes. */
 export function writePaddleInference(model: PaddleExportModel, options: PaddleExportOptions = {}): PaddleInferenceFiles {
   const { program, params } = buildPaddleInference(model, options);
   const dataType = options.dataType ?? DEFAULT_PADDLE_EXPORT_OPTIONS.dataType;
   return { pdmodel: writePaddleProgram(program), pdiparams: writePaddleParams([...params.values()], dataType) };
 }
 
+/** The same model before serialisation: the ProgramDesc as data and each saved tensor by name. */
 export function buildPaddleInference(model: PaddleExportModel, options: PaddleExportOptions = {}): PaddleInferenceProgram {
   const o = { ...DEFAULT_PADDLE_EXPORT_OPTIONS, ...options };
   if (o.neckOp === 'fc' && o.transposeNeck) throw new RangeError('writePaddleInference: the fc op has no transposed weight');
