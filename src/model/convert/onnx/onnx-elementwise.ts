@@ -54,7 +54,14 @@ export class GraphView {
       const c = original.constants.get(resolve(from));
       if (c) constants.set(from, c);
     }
-    this.graph = { ...original, nodes, constants, outputs: original.outputs.map(resolve) };
+    // Shape ops on constants (paddle2onnx reshapes a [C] bias to [1, C, 1, 1] before adding it) are folded
+    // into constants; their values do not change, only their dims.
+    const kept = nodes.filter((n) => {
+      const folded = foldShapeOp(n, constants);
+      if (folded) constants.set(n.outputs[0]!, folded);
+      return !folded;
+    });
+    this.graph = { ...original, nodes: kept, constants, outputs: original.outputs.map(resolve) };
     for (const n of this.graph.nodes) {
       for (const i of new Set(n.inputs)) {
         if (!this.consumerMap.has(i)) this.consumerMap.set(i, []);
@@ -76,6 +83,44 @@ export class GraphView {
   isGraphOutput(value: string): boolean {
     return this.outputSet.has(value);
   }
+}
+
+/** A Reshape / Unsqueeze / Squeeze / Flatten of a constant, as a constant of the new dims; else undefined. */
+function foldShapeOp(n: OnnxNode, constants: ReadonlyMap<string, OnnxTensor>): OnnxTensor | undefined {
+  const x = n.inputs[0] ? constants.get(n.inputs[0]) : undefined;
+  const out = n.outputs[0];
+  if (!x || !out || !SHAPE_OPS.has(n.opType) && n.opType !== 'Unsqueeze') return undefined;
+  const ints = (k: number, attr: string): number[] | undefined => {
+    const fromAttr = n.attributes.get(attr)?.ints;
+    if (fromAttr) return [...fromAttr];
+    const t = n.inputs[k] ? constants.get(n.inputs[k]) : undefined;
+    return t ? Array.from(t.data) : undefined;
+  };
+  const count = x.data.length;
+  let dims: number[] | undefined;
+  if (n.opType === 'Reshape') {
+    const shape = ints(1, 'shape');
+    if (!shape) return undefined;
+    const copied = shape.map((d, i) => (d === 0 ? (x.dims[i] ?? 1) : d));
+    const known = copied.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    dims = copied.map((d) => (d === -1 ? count / Math.max(known, 1) : d));
+  } else if (n.opType === 'Unsqueeze') {
+    const axes = ints(1, 'axes');
+    if (!axes) return undefined;
+    const rank = x.dims.length + axes.length;
+    const at = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+    const rest = [...x.dims];
+    dims = Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift() ?? 1));
+  } else if (n.opType === 'Squeeze') {
+    const axes = ints(1, 'axes')?.map((a) => (a < 0 ? a + x.dims.length : a));
+    dims = x.dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1));
+  } else {
+    const axis = n.attributes.get('axis')?.i ?? 1;
+    const a = axis < 0 ? axis + x.dims.length : axis;
+    dims = [x.dims.slice(0, a).reduce((p, q) => p * q, 1), x.dims.slice(a).reduce((p, q) => p * q, 1)];
+  }
+  if (dims.some((d) => !Number.isInteger(d) || d < 0) || dims.reduce((p, q) => p * q, 1) !== count) return undefined;
+  return { ...x, name: out, dims };
 }
 
 export type ActivationKind = 'identity' | 'relu' | 'hardswish' | 'hardsigmoid';

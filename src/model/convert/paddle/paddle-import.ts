@@ -380,8 +380,9 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
       softmax = true;
       continue;
     }
-    if (softmax) fail(`a scale op after the softmax ${w.after()}`);
     const [s2, t2] = w.scaleOp(w.step(['scale'], 'X', 'Out'));
+    // Paddle 2.x's save_inference_model ends every program in a scale(1, 0) op, after the softmax too.
+    if (softmax && (s2 !== 1 || t2 !== 0)) fail(`a scale op of ${s2} x + ${t2} after the softmax ${w.after()}: the probabilities would not be probabilities`);
     [s, t] = [s * s2, t * s2 + t2];
   }
 
