@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect, test, type Page } from '@playwright/test';
 import { startStaticServer, type StaticServer } from '../support/static-server.ts';
+import { CLASSIFIER_MANIFEST_DIR } from '../support/fixture-models.ts';
 import { photo } from './support/page.ts';
 
 let libDir: string;
@@ -168,3 +169,36 @@ for (const { csp, wasm } of [
     }
   });
 }
+
+test('with an imported classifier, shitu-embedding carries the top label and the cards show it', async ({ page }) => {
+  const dir = join(libDir, 'models', 'textline-classifier');
+  await cp(CLASSIFIER_MANIFEST_DIR, dir, { recursive: true });
+  await page.goto(`${site.url}embed.html`);
+  const lines = await Promise.all(['upright-01.png', 'rotated-01.png'].map(async (f) => [...(await readFile(`test/fixtures/textlines/${f}`))]));
+  const got = await page.evaluate(
+    async ({ model, bytes }) => {
+      const el = document.createElement('shitu-embedder') as HTMLElement & {
+        embed(f: File[]): Promise<{ ok: boolean; prediction?: { label: string; score: number } }[]>;
+      };
+      el.setAttribute('model', model);
+      const predicted: (string | undefined)[] = [];
+      el.addEventListener('shitu-embedding', (e) => predicted.push((e as CustomEvent).detail.prediction?.label));
+      const ready = new Promise((resolve) => el.addEventListener('shitu-ready', resolve, { once: true }));
+      document.body.append(el);
+      await ready;
+      const files = bytes.map((b: number[], i: number) => new File([new Uint8Array(b)], `line-${i}.png`, { type: 'image/png' }));
+      const results = await el.embed(files);
+      return { results: results.map((r) => r.prediction), predicted };
+    },
+    { model: `${lib.url}models/textline-classifier/manifest.json`, bytes: lines },
+  );
+  expect(got.results).toHaveLength(2);
+  for (const p of got.results) {
+    expect(['0_degree', '180_degree']).toContain(p!.label);
+    expect(p!.score).toBeGreaterThanOrEqual(0.5);
+  }
+  expect(got.predicted).toEqual(got.results.map((p) => p!.label));
+  const cards = page.locator('shitu-embedder').last().locator('[data-testid="image-card"]');
+  await expect(cards).toHaveCount(2);
+  await expect(cards.first()).toContainText(/class: (0|180)_degree/);
+});

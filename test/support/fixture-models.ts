@@ -3,7 +3,8 @@
  * weight manifests so the page, the worker and Node load them exactly as they load any model.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { importModelFiles } from '../../src/model/convert/import-files.ts';
 import { join } from 'node:path';
 import { encodeManifest } from '../../src/model/weights/manifest-codec.ts';
 import { buildPaddleInference, writePaddleInference } from './paddle-export.ts';
@@ -123,8 +124,21 @@ export async function writeClassifierFixture(): Promise<void> {
   await writeFile(join(CLASSIFIER_FIXTURE_DIR, 'inference.json'), writePirProgram(program));
 }
 
+/** The same classifier converted (by the page's import path) into a weight manifest, for the element's tests. */
+export const CLASSIFIER_MANIFEST_DIR = `${GENERATED_DIR}/textline-classifier`;
+
+export async function writeClassifierManifest(): Promise<string> {
+  await writeClassifierFixture();
+  const path = join(CLASSIFIER_MANIFEST_DIR, 'manifest.json');
+  if (existsSync(path)) return path;
+  const names = ['inference.pdmodel', 'inference.pdiparams', 'inference.yml'];
+  const files = await Promise.all(names.map(async (name) => ({ name, bytes: new Uint8Array(await readFile(join(CLASSIFIER_FIXTURE_DIR, name))) })));
+  const { encoded } = await importModelFiles(files, { modelId: 'textline-classifier', license: 'CC0-1.0', provenance: 'random weights made by test/support/fixture-models.ts' });
+  return writeModelFiles(CLASSIFIER_MANIFEST_DIR, encoded);
+}
+
 export async function writeAllFixtureModels(): Promise<void> {
   for (const m of Object.values(FIXTURE_MODELS)) await writeFixtureModel(m);
   await writePaddleFixture();
-  await writeClassifierFixture();
+  await writeClassifierManifest();
 }
