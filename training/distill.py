@@ -42,6 +42,7 @@ from data import (DistillDataset, PlainDataset, label_ids, read_split, student_i
 from neck_fit import whitening_neck  # noqa: E402
 from student import Student  # noqa: E402
 from teacher import Teacher  # noqa: E402
+from teacher_tflite import TFLiteTeacher  # noqa: E402
 
 FORBIDDEN_SPLITS = ('eval.txt', 'finetune-train.txt', 'finetune-test.txt')
 DEPLOY_SIZE = 224
@@ -49,7 +50,12 @@ DEPLOY_SIZE = 224
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--teacher', required=True, help='TF.js layers folder (model.json + weights.bin)')
+    ap.add_argument('--teacher', help='TF.js layers folder (model.json + weights.bin): MobileNetV2 0.35')
+    ap.add_argument('--teacher-tflite', help='a .tflite teacher run by the tflite_teacher.py beside it (MobileNetV2 1.0)')
+    ap.add_argument('--teacher-cache', help='folder for the teacher features of --cache-views augmented views of every '
+                                            'training image, computed once (resumable, one file a view); training then '
+                                            'cycles through those views and never runs the teacher')
+    ap.add_argument('--cache-views', type=int, default=4, help='augmented views cached per image (with --teacher-cache)')
     ap.add_argument('--data', required=True, help='dataset root; split paths are relative to it')
     ap.add_argument('--split', required=True, help='training split file (path<TAB>label lines)')
     ap.add_argument('--out', required=True, help='output folder (train.log, checkpoint.pt, student.json/.bin)')
@@ -122,16 +128,40 @@ class InfiniteBatches:
 
 
 class EpochIndexed(torch.utils.data.Dataset):
-    def __init__(self, ds: DistillDataset):
-        self.ds = ds
+    """Item k = view `epoch` of image `index`; with `views`, epochs cycle through that many (cached) views. Also
+    returns (view, index), where the cached teacher feature is."""
+
+    def __init__(self, ds: DistillDataset, views: int = 0):
+        self.ds, self.views = ds, views
 
     def __len__(self) -> int:
         return len(self.ds)
 
     def __getitem__(self, k: int):
         epoch, index = divmod(k, len(self.ds))
-        self.ds.epoch = epoch
-        return self.ds[index]
+        self.ds.epoch = epoch % self.views if self.views else epoch
+        xs, xt = self.ds[index]
+        return xs, xt, torch.tensor([self.ds.epoch, index])
+
+
+def cache_teacher(args, ds: DistillDataset, teacher, log) -> np.ndarray:
+    """[views, images, 1280] float16 teacher features of views 0..V-1 (the dataset's epochs), one file a view."""
+    os.makedirs(args.teacher_cache, exist_ok=True)
+    out = []
+    for v in range(args.cache_views):
+        path = os.path.join(args.teacher_cache, f'view-{v}-of-{len(ds)}-seed{args.seed}-{teacher_sha256(args)[:12]}.npy')
+        if not os.path.exists(path):
+            t0 = time.time()
+            view = torch.utils.data.Subset(EpochIndexed(ds), range(v * len(ds), (v + 1) * len(ds)))
+            loader = torch.utils.data.DataLoader(view, batch_size=64, num_workers=args.workers, worker_init_fn=worker_init)
+            feats = []
+            for xs, xt, _ in loader:
+                feats.append(teacher.features(teacher_input(xt) if xt.numel() else teacher_input(xs)).half().numpy())
+            np.save(path + '.tmp.npy', np.concatenate(feats))
+            os.replace(path + '.tmp.npy', path)
+            log(f'teacher features of view {v}: {len(ds)} images in {time.time() - t0:.0f}s -> {path}')
+        out.append(np.load(path))
+    return np.stack(out)
 
 
 def lr_at(progress: float, args: argparse.Namespace) -> float:
@@ -181,6 +211,18 @@ def load_images(root: str, split: str, size: int, workers: int) -> torch.Tensor:
     return torch.cat(list(loader))
 
 
+def teacher_sha256(args) -> str:
+    return file_sha256(args.teacher_tflite) if args.teacher_tflite else file_sha256(os.path.join(args.teacher, 'weights.bin'))
+
+
+def load_teacher(args):
+    if bool(args.teacher) == bool(args.teacher_tflite):
+        raise SystemExit('give one teacher: --teacher (TF.js layers folder) or --teacher-tflite (.tflite file)')
+    if args.teacher_tflite:
+        return TFLiteTeacher(args.teacher_tflite)
+    return Teacher(args.teacher).to(memory_format=torch.channels_last)
+
+
 def file_sha256(path: str) -> str:
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -189,7 +231,7 @@ def file_sha256(path: str) -> str:
 def teacher_eval(args, teacher: Teacher, images: torch.Tensor, labels: np.ndarray, log: Logger) -> Dict:
     """The teacher's own retrieval numbers on the eval split, computed once and cached in <out>."""
     key = {'split': os.path.abspath(args.eval_split), 'split_sha256': file_sha256(args.eval_split),
-           'teacher_sha256': file_sha256(os.path.join(args.teacher, 'weights.bin')), 'size': DEPLOY_SIZE}
+           'teacher_sha256': teacher_sha256(args), 'size': DEPLOY_SIZE}
     cache = os.path.join(args.out, 'teacher-eval.json')
     if os.path.exists(cache):
         with open(cache) as f:
@@ -286,7 +328,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     log(f'torch {torch.__version__}, {torch.get_num_threads()} threads; {len(ds)} training images, '
         f'{len(set(ds.labels))} classes')
 
-    teacher = Teacher(args.teacher).to(memory_format=torch.channels_last)
+    teacher = load_teacher(args)
     student = Student(args.scale, args.dim).to(memory_format=torch.channels_last)
     decay = [p for n, p in student.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in student.named_parameters() if p.ndim <= 1]
@@ -318,8 +360,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         results['teacher'] = teacher_eval(args, teacher, eval_images, eval_labels, log)
         log(f'teacher: {results["teacher"]}')
 
+    cache = None
+    if args.teacher_cache:
+        if args.mixup > 0 or args.spatial_weight > 0:
+            raise SystemExit('--teacher-cache holds pooled features only: no --mixup, no --spatial-weight')
+        cache = torch.from_numpy(cache_teacher(args, ds, teacher, log))
     loader = torch.utils.data.DataLoader(
-        EpochIndexed(ds), batch_sampler=InfiniteBatches(len(ds), args.batch, args.seed, step),
+        EpochIndexed(ds, args.cache_views if cache is not None else 0), batch_sampler=InfiniteBatches(len(ds), args.batch, args.seed, step),
         num_workers=args.workers, worker_init_fn=worker_init,
         prefetch_factor=4 if args.workers > 0 else 2)
     stop = {'flag': False}
@@ -344,7 +391,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     t_mark = time.time()
     while progress < 1.0 and not stop['flag']:
         t_wait = time.time()
-        xs, xt = next(it)
+        xs, xt, ids = next(it)
         window['wait'] += time.time() - t_wait
         lr = lr_at(progress, args)
         for g in opt.param_groups:
@@ -367,7 +414,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             losses = distill_losses(s_feat, s_emb, t_feat)
             losses['spatial'] = spatial_loss(student.backbone.spatial_features(s_map), t_map)
         else:
-            t_feat = teacher.features(t_in)
+            t_feat = cache[ids[:, 0], ids[:, 1]].float() if cache is not None else teacher.features(t_in)
             s_feat, s_emb = student(s_in)
             losses = distill_losses(s_feat, s_emb, t_feat)
             losses['spatial'] = torch.zeros(())
@@ -461,8 +508,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         'epochs': round(step / (len(ds) // args.batch), 3),
         'finalLosses': last, 'bnRecalibration': bn_info, 'neck': neck_info, 'monitoring': results,
         'torch': torch.__version__,
-        'provenance': {'teacher': 'Keras Applications MobileNetV2 alpha 0.35 ImageNet weights (TF.js export)',
-                       'teacher_weights_sha256': file_sha256(os.path.join(args.teacher, 'weights.bin')),
+        'provenance': {'teacher': ('TF-slim MobileNetV2 1.0 ImageNet weights (TFLite, run in float)' if args.teacher_tflite
+                                   else 'Keras Applications MobileNetV2 alpha 0.35 ImageNet weights (TF.js export)'),
+                       'teacher_weights_sha256': teacher_sha256(args),
                        'data': 'Caltech-101 (Fei-Fei, Fergus, Perona), CC BY 4.0',
                        'split_sha256': file_sha256(args.split)},
     }
