@@ -1,10 +1,13 @@
 /**
- * npm run eval -- --data <folder> --split <file> [--model models/<id> | --random [--scale 1.0] | --tfjs-layers-model <model.json>]
+ * npm run eval -- --data <folder> --split <file>
+ *                 [--model models/<id> | --random [--scale 1.0] | --tfjs-layers-model <model.json> | --teacher-tflite <file.tflite>]
  *                 [--backend auto] [--batch 16] [--json FILE]
  *
  * Embeds every image of a split in headless Chromium (the product's worker, decoder and preprocessing) and
  * reports leave-one-out retrieval over cosine similarity: recall@1, recall@5, mAP, plus images per second
- * and the backend. The teacher and a random-weight PP-LCNet go through the same code path.
+ * and the backend. The teachers and a random-weight PP-LCNet go through the same code path: the same decoder
+ * and direct resize; a teacher scales pixels to [-1, 1]. A TFLite teacher (e.g. the quantised MobileNetV2 1.0)
+ * runs in float mode through scripts/lib/tflite, and its feature is its global average pool.
  */
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -40,12 +43,22 @@ export async function evaluate(options: {
   model?: string;
   random?: boolean;
   scale?: number;
+  /** A TF.js layers model.json (Teachable Machine MobileNetV2 export). */
   teacher?: string;
+  /** A .tflite image classifier; its global average pool is the feature. */
+  teacherTflite?: string;
   backend?: BackendChoice;
   batch?: number;
   log?: (s: string) => void;
 }): Promise<EvalReport> {
   const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const chosen = [options.model !== undefined, options.random === true, options.teacher !== undefined, options.teacherTflite !== undefined];
+  if (options.teacherTflite !== undefined && chosen.filter(Boolean).length > 1) {
+    throw new Error('give one of --model, --random, --tfjs-layers-model and --teacher-tflite');
+  }
+  if (options.teacherTflite !== undefined && !(existsSync(options.teacherTflite) && statSync(options.teacherTflite).isFile())) {
+    throw new Error(`no TFLite file at ${options.teacherTflite}`);
+  }
   const entries = await readSplit(options.split);
   const session = await openBrowserSession();
   try {
@@ -57,6 +70,9 @@ export async function evaluate(options: {
       const dir = dirname(resolve(options.teacher));
       await routeFolder(page, 'teacher', dir);
       modelName = `teacher:${basename(dir)}`;
+    } else if (options.teacherTflite) {
+      await routeFolder(page, 'teacher', dirname(resolve(options.teacherTflite)));
+      modelName = `teacher-tflite:${basename(options.teacherTflite)}`;
     } else {
       let manifest: string;
       if (options.random) {
@@ -81,6 +97,11 @@ export async function evaluate(options: {
     let loaded: { backend: string };
     if (options.teacher) {
       loaded = await page.evaluate(([u, b]) => window.evalApi.loadTeacher(u, b), [`/__eval/teacher/${basename(options.teacher)}`, backend] as [string, BackendChoice]);
+    } else if (options.teacherTflite) {
+      const url = `/__eval/teacher/${encodeURIComponent(basename(options.teacherTflite))}`;
+      const t = await page.evaluate(([u, b]) => window.evalApi.loadTfliteTeacher(u, b), [url, backend] as [string, BackendChoice]);
+      log(`${modelName}: feature "${t.feature}" (${t.dim}-d), float mode`);
+      loaded = t;
     } else {
       const model = await page.evaluate(([u, b, n]) => window.evalApi.loadModel(u, b, n), [modelUrl!, backend, options.batch ?? 16] as [string, BackendChoice, number]);
       if (!options.random) modelName = model.modelId;
@@ -113,13 +134,17 @@ async function main(): Promise<void> {
       random: { type: 'boolean' },
       scale: { type: 'string' },
       'tfjs-layers-model': { type: 'string' },
+      'teacher-tflite': { type: 'string' },
       backend: { type: 'string' },
       batch: { type: 'string' },
       json: { type: 'string' },
     },
   });
   if (!values.data || !values.split) {
-    console.error('usage: npm run eval -- --data <folder> --split <file> [--model models/<id> | --random [--scale 1.0] | --tfjs-layers-model <model.json>] [--backend auto] [--batch 16] [--json FILE]');
+    console.error(
+      'usage: npm run eval -- --data <folder> --split <file> [--model models/<id> | --random [--scale 1.0] | --tfjs-layers-model <model.json> | ' +
+        '--teacher-tflite <file.tflite>] [--backend auto] [--batch 16] [--json FILE]',
+    );
     process.exit(2);
   }
   const report = await evaluate({
@@ -129,6 +154,7 @@ async function main(): Promise<void> {
     ...(values.random ? { random: true } : {}),
     ...(values.scale ? { scale: Number(values.scale) } : {}),
     ...(values['tfjs-layers-model'] ? { teacher: values['tfjs-layers-model'] } : {}),
+    ...(values['teacher-tflite'] ? { teacherTflite: values['teacher-tflite'] } : {}),
     ...(values.backend ? { backend: values.backend as BackendChoice } : {}),
     ...(values.batch ? { batch: Number(values.batch) } : {}),
   });

@@ -41,6 +41,8 @@ def main() -> None:
     ap.add_argument('--split', required=True)
     ap.add_argument('--eval-split')
     ap.add_argument('--holdout-classes', type=int, default=10)
+    ap.add_argument('--holdout-split', help='measure on this split (held-out training classes) and fit on all of '
+                                            '--split, instead of holding out the last --holdout-classes of --split')
     ap.add_argument('--scale', type=float, default=1.0)
     ap.add_argument('--dim', type=int, default=512)
     args = ap.parse_args()
@@ -51,8 +53,14 @@ def main() -> None:
     y = label_ids(labels)
     f_train, e_train = features(student, load_images(args.data, args.split, 224, 1))
     classes = np.unique(y)
-    held = np.isin(y, classes[-args.holdout_classes:])
-    sets = {'holdout': (f_train[held], e_train[held], y[held])}
+    if args.holdout_split:
+        held = np.zeros(len(y), dtype=bool)
+        _, h_labels = read_split(args.data, args.holdout_split)
+        f_h, e_h = features(student, load_images(args.data, args.holdout_split, 224, 1))
+        sets = {'holdout': (f_h, e_h, label_ids(h_labels))}
+    else:
+        held = np.isin(y, classes[-args.holdout_classes:])
+        sets = {'holdout': (f_train[held], e_train[held], y[held])}
     if args.eval_split:
         _, ev_labels = read_split(args.data, args.eval_split)
         f_ev, e_ev = features(student, load_images(args.data, args.eval_split, 224, 1))

@@ -1,7 +1,8 @@
 /**
  * The page `npm run eval` drives. Our models run through the product's own path (createEmbedder: the worker,
- * its decoder and preprocessing); the teacher, a TF.js layers model, runs here with the same decoder and
- * resize and its own scaling to [-1, 1]. Every vector comes back L2-normalised.
+ * its decoder and preprocessing); the teachers (a TF.js layers model, or a TFLite MobileNet run by
+ * scripts/lib/tflite in float mode) run here with the same decoder and resize and their own scaling to
+ * [-1, 1]. Every vector comes back L2-normalised.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
@@ -14,12 +15,26 @@ import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
 import { selectBackend } from '../../src/worker/backend-select.ts';
 import { decodeImage } from '../../src/worker/decode-image.ts';
 import { createEmbedder, type Embedder } from '../../src/worker/client.ts';
+import { loadTfliteFeatureExtractor, type TfliteFeatureExtractor } from '../lib/tflite/feature-extractor.ts';
 
 /** Keras MobileNetV2's preprocess_input: x / 127.5 - 1, after the same direct 224 x 224 resize. */
 const TEACHER_PREPROCESS = { ...DEFAULT_PREPROCESS, mean: [0.5, 0.5, 0.5] as const, std: [0.5, 0.5, 0.5] as const };
+/**
+ * The TFLite teacher runs in slices of this many images: its graph keeps a couple of full-resolution activation
+ * maps alive (112 x 112 x 96 floats, 4.8 MB an image), and WASM's heap is limited.
+ */
+const TFLITE_SLICE = 8;
+
+/** A teacher: the batch's preprocessing and its forward pass to a pooled [N, C] feature. */
+interface Teacher {
+  readonly preprocess: typeof TEACHER_PREPROCESS;
+  readonly slice: number;
+  forward(batch: tf.Tensor4D): tf.Tensor2D;
+}
 
 let embedder: Embedder | undefined;
-let teacher: LayersModel | undefined;
+let teacher: Teacher | undefined;
+let tfliteTeacher: TfliteFeatureExtractor | undefined;
 let backendName = '';
 
 async function fetchFile(url: string): Promise<File> {
@@ -44,8 +59,28 @@ const evalApi = {
     const trunk = full.layers[0] as unknown as LayersModel;
     const shape = trunk.outputs[0]!.shape;
     if (shape.length !== 2 || shape[1] !== 1280) throw new Error(`the teacher's first sub-model outputs [${shape.join(', ')}], expected [null, 1280]`);
-    teacher = trunk;
+    tfliteTeacher?.dispose();
+    tfliteTeacher = undefined;
+    teacher = { preprocess: TEACHER_PREPROCESS, slice: Infinity, forward: (batch) => trunk.predict(batch) as tf.Tensor2D };
     return { backend: backendName };
+  },
+
+  /** A TFLite image classifier (e.g. MobileNetV2 1.0 quantised), run in float mode; its feature is the global average pool. */
+  async loadTfliteTeacher(url: string, backend: BackendChoice): Promise<{ backend: string; feature: string; dim: number }> {
+    backendName = (await selectBackend(backend, BROWSER_PROBES)).backend;
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+    tfliteTeacher?.dispose();
+    const extractor = await loadTfliteFeatureExtractor(new Uint8Array(await r.arrayBuffer()), { source: url.split('/').pop()! });
+    tfliteTeacher = extractor;
+    const [height, width, channels] = extractor.inputShape;
+    if (channels !== 3) throw new Error(`the TFLite teacher takes ${channels}-channel images; expected RGB`);
+    teacher = {
+      preprocess: { ...TEACHER_PREPROCESS, width, height },
+      slice: TFLITE_SLICE,
+      forward: (batch) => extractor.extract(batch),
+    };
+    return { backend: backendName, feature: extractor.featureName, dim: extractor.featureDim };
   },
 
   /** Embeds a chunk of files; returns base64 of each L2-normalised Float32Array (fast to pass out). */
@@ -65,13 +100,18 @@ const evalApi = {
       const inputs: tf.Tensor3D[] = [];
       for (const f of files) {
         const decoded = await decodeImage(f, f.name, { maxPixels: 50_000_000 });
-        inputs.push(preprocessToTensor(decoded.pixels, TEACHER_PREPROCESS));
+        inputs.push(preprocessToTensor(decoded.pixels, model.preprocess));
       }
-      const out = tf.tidy(() => l2Normalize(model.predict(tf.stack(inputs)) as tf.Tensor2D));
-      const flat = (await out.data()) as Float32Array;
-      const dim = out.shape[1]!;
-      tf.dispose([out, ...inputs]);
-      vectors = files.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+      vectors = [];
+      for (let start = 0; start < inputs.length; start += model.slice) {
+        const slice = inputs.slice(start, start + model.slice);
+        const out = tf.tidy(() => l2Normalize(model.forward(tf.stack(slice) as tf.Tensor4D)));
+        const flat = (await out.data()) as Float32Array;
+        const dim = out.shape[1]!;
+        out.dispose();
+        vectors.push(...slice.map((_, i) => flat.slice(i * dim, (i + 1) * dim)));
+      }
+      tf.dispose(inputs);
     } else {
       throw new Error('load a model or the teacher first');
     }
