@@ -35,6 +35,7 @@ interface StudentFile {
   epochs: number;
   imagesSeen: number;
   tensors: StudentTensor[];
+  provenance?: { teacher?: string; data?: string };
 }
 
 export async function readStudent(dir: string): Promise<{ meta: StudentFile; stateDict: StateDict }> {
@@ -95,15 +96,16 @@ async function main(): Promise<void> {
     epochs: meta.epochs,
     imagesSeen: meta.imagesSeen,
   };
+  const teacher = meta.provenance?.teacher ?? 'Keras Applications MobileNetV2 alpha 0.35 ImageNet weights (TF.js export)';
+  const data = meta.provenance?.data ?? 'Caltech-101 (Fei-Fei, Fergus, Perona), CC BY 4.0';
   const provenance =
-    `Trained by this project (ShiTu Web): PP-LCNet x${meta.scale} + linear neck to ${meta.embeddingDim}, distilled from an ImageNet ` +
-    'MobileNetV2 alpha 0.35 (Keras Applications weights, Teachable Machine export) on the Caltech-101 images of ' +
-    'splits/train.txt (60 classes); never trained on the eval or fine-tune splits. Not PaddleClas\'s PP-ShiTu weights. ' +
+    `Trained by this project (ShiTu Web): PP-LCNet x${meta.scale} + linear neck to ${meta.embeddingDim}, distilled from ${teacher} ` +
+    `on images of ${data}; never trained on the eval or fine-tune splits. Not PaddleClas's PP-ShiTu weights. ` +
     `Recipe: training/distill.py ${JSON.stringify(recipe)}`;
   const license =
     values.license ??
-    'Weights: Apache-2.0 (this project). Made from Caltech-101 images (Fei-Fei, Fergus, Perona; CC BY 4.0) and a ' +
-      'teacher with Keras Applications ImageNet weights (Apache-2.0 code; ImageNet terms apply to the data).';
+    `Weights: Apache-2.0 (this project). Made from images of ${data}, and a teacher with ImageNet weights ` +
+      '(Apache-2.0 code and weights; ImageNet terms apply to the data).';
   const fp32 = await convert([onnxPath], join(dir, 'fp32-check'), { id: 'fp32-check', dtype: 'fp32', provenance, license });
   const shipped = await convert([onnxPath], values.out, {
     ...(values.id ? { id: values.id } : {}),

@@ -211,6 +211,13 @@ def load_images(root: str, split: str, size: int, workers: int) -> torch.Tensor:
     return torch.cat(list(loader))
 
 
+def data_credit(paths: List[str]) -> str:
+    credit = 'Caltech-101 (Fei-Fei, Fergus, Perona), CC BY 4.0'
+    if any(f'{os.sep}trashnet{os.sep}' in p for p in paths):
+        credit += '; TrashNet (Gary Thung, Mindy Yang), MIT'
+    return credit
+
+
 def teacher_sha256(args) -> str:
     return file_sha256(args.teacher_tflite) if args.teacher_tflite else file_sha256(os.path.join(args.teacher, 'weights.bin'))
 
@@ -511,7 +518,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         'provenance': {'teacher': ('TF-slim MobileNetV2 1.0 ImageNet weights (TFLite, run in float)' if args.teacher_tflite
                                    else 'Keras Applications MobileNetV2 alpha 0.35 ImageNet weights (TF.js export)'),
                        'teacher_weights_sha256': teacher_sha256(args),
-                       'data': 'Caltech-101 (Fei-Fei, Fergus, Perona), CC BY 4.0',
+                       'data': data_credit(ds.paths),
                        'split_sha256': file_sha256(args.split)},
     }
     export(args.out, student, meta)
