@@ -111,9 +111,9 @@ async function switchTo(choice: ModelChoice): Promise<void> {
 
 const models = new ModelView($('#model-section'), defaultModel, {
   switchTo,
-  importFiles: async (files) => {
+  importFiles: async (files, role) => {
     if (!embedder) throw new Error('the worker is not running yet');
-    return embedder.importModel(files);
+    return embedder.importModel(files, { role });
   },
   listStored: listStoredModels,
   deleteStored: deleteStoredModel,

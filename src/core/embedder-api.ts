@@ -114,6 +114,17 @@ export interface ModelFileInput {
   readonly bytes: ArrayBuffer;
 }
 
+/**
+ * How to read a model's last linear layer on import. `auto`: a classifier's fc when the file ends in a softmax
+ * or its inference.yml lists labels, else a PP-ShiTu neck. A linear layer with neither is ambiguous: say which.
+ */
+export type ModelImportRole = 'auto' | 'embedder' | 'classifier';
+export const MODEL_IMPORT_ROLES: readonly ModelImportRole[] = ['auto', 'embedder', 'classifier'];
+
+export interface ModelImportOptions {
+  readonly role?: ModelImportRole;
+}
+
 /** A model converted in the browser and kept in Cache Storage; load it with `load({ model: url })`. */
 export interface StoredModelInfo {
   readonly id: string;
@@ -145,7 +156,7 @@ export interface EmbedderWorkerApi extends EmbedderApi {
    * Converts a model's files (a folder's worth: `inference.pdmodel` or `inference.json` + `inference.pdiparams`
    * + `inference.yml`, or one `.onnx`), stores it, and returns where it is.
    */
-  importModel(files: readonly ModelFileInput[]): Promise<StoredModelInfo>;
+  importModel(files: readonly ModelFileInput[], options?: ModelImportOptions): Promise<StoredModelInfo>;
   /** Fine-tunes the loaded model's neck + an ArcMargin head; stores the result (load it to use it). */
   fineTune(samples: readonly FineTuneSample[], options?: FineTuneOptions, onProgress?: (p: FineTuneProgress) => void): Promise<FineTuneOutcome>;
   /** Stops a running fineTune() after its current batch, keeping its best epoch. */

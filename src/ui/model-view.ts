@@ -5,7 +5,7 @@
  * .onnx converts it in the worker and keeps it in Cache Storage, so it is in the list on the next visit too.
  * A refused import is shown apart from the status line, which keeps saying which model is in use.
  */
-import { BACKEND_CHOICES, type BackendChoice, type EmbedderInfo, type Progress, type StoredModelInfo } from '../core/embedder-api.ts';
+import { BACKEND_CHOICES, MODEL_IMPORT_ROLES, type BackendChoice, type EmbedderInfo, type ModelImportRole, type Progress, type StoredModelInfo } from '../core/embedder-api.ts';
 import { formatScale, h } from './dom.ts';
 
 /** Files that belong to a model, not to the images: a drop holding one of these is a model import. */
@@ -19,7 +19,7 @@ export interface ModelChoice {
 
 export interface ModelViewActions {
   switchTo(choice: ModelChoice): Promise<void>;
-  importFiles(files: File[]): Promise<StoredModelInfo>;
+  importFiles(files: File[], role: ModelImportRole): Promise<StoredModelInfo>;
   listStored(): Promise<StoredModelInfo[]>;
   deleteStored(id: string): Promise<void>;
 }
@@ -30,6 +30,8 @@ export class ModelView {
   private readonly importInput = h('input', { type: 'file', id: 'model-import', multiple: true, accept: MODEL_ACCEPT, class: 'visually-hidden', 'data-testid': 'model-import' });
   private readonly folderInput = h('input', { type: 'file', id: 'model-import-folder', multiple: true, webkitdirectory: true, class: 'visually-hidden', 'data-testid': 'model-import-folder' });
   private readonly importError = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'model-import-error' });
+  /** How the last linear layer is read: a file ending in an fc without softmax or labels could be either. */
+  private readonly role = h('select', { id: 'model-import-role', 'data-testid': 'model-import-role' });
   private readonly remove = h('button', { type: 'button', text: 'Delete this model', 'data-testid': 'model-delete' });
   readonly status = h('p', { id: 'model-status', role: 'status', 'data-testid': 'model-status', text: 'Loading the model…' });
   private readonly progress = h('progress', { max: 1, value: 0, 'aria-label': 'Model loading', 'data-testid': 'model-progress' });
@@ -48,12 +50,20 @@ export class ModelView {
       });
       return label;
     };
+    const roleText: Record<ModelImportRole, string> = {
+      auto: 'last layer: auto',
+      embedder: 'last layer: a PP-ShiTu neck (embedding)',
+      classifier: 'last layer: a classifier\'s fc (labels)',
+    };
+    this.role.append(...MODEL_IMPORT_ROLES.map((r) => h('option', { value: r, text: roleText[r] })));
     root.append(
       h('div', { class: 'row' },
         h('label', { for: 'model-select', text: 'Model' }), this.select,
         h('label', { for: 'backend-select', text: 'Backend' }), this.backend,
         button(this.folderInput, 'Load a model folder…'), this.folderInput,
-        button(this.importInput, 'Load model files…'), this.importInput, this.remove),
+        button(this.importInput, 'Load model files…'), this.importInput,
+        h('label', { for: 'model-import-role', class: 'visually-hidden', text: 'How to read the imported model\'s last layer' }), this.role,
+        this.remove),
       h('p', {
         class: 'hint',
         text: 'Your own PaddleClas / PaddleX model: pick or drop its folder (inference.pdmodel or inference.json, inference.pdiparams and inference.yml), ' +
@@ -143,7 +153,7 @@ export class ModelView {
     const names = files.map((f) => f.name);
     this.busy(`Converting ${names.length > 4 ? `${names.length} files` : names.join(' + ')}…`);
     try {
-      const stored = await this.actions.importFiles(files);
+      const stored = await this.actions.importFiles(files, this.role.value as ModelImportRole);
       await this.refreshList(stored.url);
       await this.actions.switchTo({ model: stored.url, backend: this.backend.value as BackendChoice });
     } catch (e) {

@@ -11,6 +11,7 @@ import type {
   ImageInput,
   ImageSource,
   LoadOptions,
+  ModelImportOptions,
   NamedImage,
   ProgressCallback,
   StoredModelInfo,
@@ -30,8 +31,11 @@ export interface CreateEmbedderOptions extends LoadOptions {
 
 export interface Embedder extends Omit<EmbedderWorkerApi, 'embed' | 'importModel'> {
   embed(images: readonly ClientImage[], options?: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]>;
-  /** Converts a PaddleClas inference model (.pdmodel + .pdiparams) or an .onnx in the worker and stores it. */
-  importModel(files: readonly File[]): Promise<StoredModelInfo>;
+  /**
+   * Converts a model's files in the worker (a folder's worth: inference.pdmodel or inference.json +
+   * inference.pdiparams + inference.yml, or one .onnx) and stores it.
+   */
+  importModel(files: readonly File[], options?: ModelImportOptions): Promise<StoredModelInfo>;
 }
 
 const MODEL_PATH = 'models/default/manifest.json';
@@ -126,9 +130,9 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
     info: () => typed(remote.info()),
     fineTune: (samples, options, cb) => typed(remote.fineTune(samples, options, cb && Comlink.proxy(cb))),
     stopFineTune: () => typed(remote.stopFineTune()),
-    async importModel(files) {
+    async importModel(files, options) {
       const inputs = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
-      return typed(remote.importModel(Comlink.transfer(inputs, inputs.map((i) => i.bytes))));
+      return typed(remote.importModel(Comlink.transfer(inputs, inputs.map((i) => i.bytes)), options));
     },
     async dispose() {
       if (terminated) return;

@@ -3,7 +3,8 @@
  * and so does converting a user's PaddleClas / ONNX model, which can take seconds on a large file.
  */
 import * as Comlink from 'comlink';
-import type { EmbedderWorkerApi, EmbedOptions, ImageInput, LoadOptions, ModelFileInput, ProgressCallback } from '../core/embedder-api.ts';
+import { MODEL_IMPORT_ROLES, type EmbedderWorkerApi, type EmbedOptions, type ImageInput, type LoadOptions, type ModelFileInput, type ModelImportOptions, type ProgressCallback } from '../core/embedder-api.ts';
+import { OptionsError } from '../core/errors.ts';
 import type { FineTuneOptions, FineTuneProgress, FineTuneSample } from '../core/finetune-api.ts';
 import { importModelFiles } from '../model/convert/import-files.ts';
 import { BROWSER_PROBES } from './browser-backends.ts';
@@ -34,8 +35,10 @@ const api: EmbedderWorkerApi = {
   },
   info: () => engine.info(),
   dispose: () => engine.dispose(),
-  async importModel(files: readonly ModelFileInput[]) {
-    const { encoded } = await importModelFiles(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
+  async importModel(files: readonly ModelFileInput[], options?: ModelImportOptions) {
+    const role = options?.role ?? 'auto';
+    if (!MODEL_IMPORT_ROLES.includes(role)) throw new OptionsError(`role must be one of ${MODEL_IMPORT_ROLES.join(', ')}; got ${JSON.stringify(role)}`);
+    const { encoded } = await importModelFiles(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })), { role });
     return storeModel(encoded);
   },
   async fineTune(samples: readonly FineTuneSample[], options?: FineTuneOptions, onProgress?: (p: FineTuneProgress) => void) {

@@ -4,7 +4,11 @@
  * imported classifier names its labels and puts its top label on every card.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writePPLCNetOnnx } from '../support/onnx-export.ts';
+import { fixture } from '../support/pattern-fixtures.ts';
 import { CLASSIFIER_FIXTURE_DIR, PADDLE_FIXTURE_DIR } from '../support/fixture-models.ts';
 import { openPage, photo, waitSettled } from './support/page.ts';
 
@@ -70,6 +74,24 @@ test('a model folder dropped on the page is imported, not turned into image card
   }, files);
   await expectClassifierInUse(page);
   await expect(page.getByTestId('image-card')).toHaveCount(2);
+});
+
+test('an fc without softmax or labels is ambiguous: the last-layer choice reads it as a classifier', async ({ page }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shitu-logits-'));
+  const t = fixture('textline');
+  const file = join(dir, 'textline-logits.onnx');
+  writeFileSync(file, writePPLCNetOnnx({ network: t.network, stateDict: t.stateDict, classifier: t.classifier }, { inputSize: t.inputSize }));
+  await openPage(page);
+  await page.getByTestId('file-input').setInputFiles(TEXT_LINES);
+  await waitSettled(page, 2);
+  // auto: read as a PP-ShiTu neck (a 2-d embedding, no labels).
+  await page.getByTestId('model-import').setInputFiles(file);
+  await expect(page.getByTestId('model-status')).toContainText(/PP-LCNet x0.25, 2-d, input 160 x 80, fp32/, { timeout: 90_000 });
+  await page.getByTestId('model-import-role').selectOption('classifier');
+  await page.getByTestId('model-import').setInputFiles(file);
+  await expect(page.getByTestId('model-status')).toContainText(/PP-LCNet x0.25, 128-d, input 160 x 80, classifier of 2 labels \(class_0, class_1\)/, { timeout: 90_000 });
+  await waitSettled(page, 2);
+  for (const card of await page.getByTestId('image-card').all()) await expect(card).toHaveAttribute('data-predicted', /^class_[01]$/);
 });
 
 // The real PP-LCNet_x0_25_textline_ori exports (../shared/models/real, absent on a fresh clone): each of the

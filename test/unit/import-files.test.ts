@@ -107,6 +107,16 @@ PostProcess:
     expect(kept.notes.join('\n')).toMatch(/kept in fp32: fp16 gave a min cosine of 0\.\d+ to fp32 over the check images, under the bar 0\.9999/);
   });
 
+  it('the same file read another way is another model, with another id', async () => {
+    const files = [{ name: 'm.onnx', bytes: writePPLCNetOnnx(model) }];
+    const auto = await importModelFiles(files);
+    const asClassifier = await importModelFiles(files, { role: 'classifier' });
+    expect(auto.encoded.manifest.head).toBeUndefined();
+    expect(asClassifier.encoded.manifest.head).toMatchObject({ type: 'Linear', softmax: false });
+    expect(asClassifier.encoded.manifest.modelId).toMatch(/^m-classifier-[0-9a-f]{8}$/);
+    expect(asClassifier.encoded.manifest.modelId).not.toBe(auto.encoded.manifest.modelId);
+  });
+
   it('refuses two models at once, naming them', async () => {
     await expect(
       importModelFiles([

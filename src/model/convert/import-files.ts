@@ -132,7 +132,9 @@ export async function importModelFiles(files: readonly ModelFile[], options: Imp
     );
   }
   const mainFile = source.kind === 'onnx' ? source.onnx : source.pdiparams;
-  const idName = source.kind === 'onnx' ? source.onnx.name : config?.modelName ?? source.program.name;
+  // The same files read another way are another model: its id (its URL and cache key) must differ too.
+  const baseId = source.kind === 'onnx' ? source.onnx.name : config?.modelName ?? source.program.name;
+  const idName = options.role && options.role !== 'auto' ? `${baseName(baseId).replace(/\.[^.]*$/, '')}-${options.role}` : baseId;
   const encoded = await encodeManifest({
     modelId: options.modelId ?? modelIdFrom(idName, await sha256Hex(mainFile.bytes)),
     scale: imported.scale,

@@ -1,3 +1,4 @@
+import type { ModelImportRole } from '../../core/embedder-api.ts';
 import type { StateDict } from '../../core/state-dict.ts';
 import type { BatchNormForm, NetworkSpec } from '../parameters.ts';
 
@@ -39,7 +40,7 @@ export interface ImportedModel {
  * How to read the last linear layer. `auto`: a classifier when the file ends in a Softmax (or the caller knows
  * labels), else a PP-ShiTu neck. A file with a linear layer and no softmax is ambiguous by structure alone.
  */
-export type ImportRole = 'auto' | 'embedder' | 'classifier';
+export type ImportRole = ModelImportRole;
 
 export interface ImportOptions {
   readonly role?: ImportRole;
