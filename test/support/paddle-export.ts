@@ -12,9 +12,9 @@ import { WeightsError } from '../../src/core/errors.ts';
 import type { NamedTensor, StateDict } from '../../src/core/state-dict.ts';
 import { BN_EPSILON, INPUT_SIZE, planPPLCNet, type StrideHW } from '../../src/model/architecture.ts';
 import { networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../../src/model/parameters.ts';
-import type { ImportedClassifier } from '../../src/model/convert/imported-model.ts';
 import type { PaddleFloatType } from '../../src/model/convert/paddle/paddle-params.ts';
 import { writePaddleParams } from './paddle-params-writer.ts';
+import type { ExportClassifier } from './onnx-export.ts';
 import { savedVarNames, type PaddleAttr, type PaddleOp, type PaddleProgram, type PaddleVar } from '../../src/model/convert/paddle/paddle-program.ts';
 import { attrs, writePaddleProgram } from './paddle-program-writer.ts';
 import { ATTR_TYPE, VAR_TYPE_CODE } from '../../src/model/convert/paddle/paddle-proto.ts';
@@ -62,8 +62,8 @@ export const DEFAULT_PADDLE_EXPORT_OPTIONS = Object.freeze({
   dynamicShape: false,
 } as const satisfies Required<Omit<PaddleExportOptions, 'softmax'>>);
 
-/** A classifier's fc (Paddle Linear layout, weight [featureDim, classes]); `softmax` sets the default of the option. */
-export type PaddleExportClassifier = Pick<ImportedClassifier, 'weight' | 'bias' | 'classes'> & { readonly softmax?: boolean };
+/** A classifier's fc: the same as the ONNX writer's. */
+export type PaddleExportClassifier = ExportClassifier;
 
 /**
  * PP-ShiTu at PaddleClas's default geometry (`separate` or `folded` BatchNorm, told apart by the state dict's

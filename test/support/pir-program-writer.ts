@@ -13,10 +13,10 @@
  * - keys in nlohmann::json's sorted order. One difference: a float with no fraction prints as `6`, not `6.0`.
  * Not shipped.
  */
-import { ATTR_TYPE, NOT_SAVED_VAR_TYPES, VAR_TYPE_CODE } from '../../src/model/convert/paddle/paddle-proto.ts';
+import { ATTR_TYPE, NOT_SAVED_VAR_TYPES, VAR_TYPE_CODE, type AttrTypeCode } from '../../src/model/convert/paddle/paddle-proto.ts';
 import type { PaddleAttr, PaddleOp, PaddleProgram, PaddleVar } from '../../src/model/convert/paddle/paddle-program.ts';
 import { PIR_OPS, type AttrOperand, type PirOpSpec } from '../../src/model/convert/paddle/pir-ops.ts';
-import { DIALECT_IDS, DTYPE_NAMES, encodeAttr, encodeType, type Json } from '../../src/model/convert/paddle/pir-types.ts';
+import { ARRAY_OF, DIALECT_IDS, DTYPE_NAMES, ELEMENT_TYPE_NAMES, SCALAR_OF, type Json, type PirType } from '../../src/model/convert/paddle/pir-types.ts';
 
 /** `reverse`: last declared first, as Paddle writes them; `declared`: as the program lists them; or explicit names. */
 export type PirParamOrder = 'reverse' | 'declared' | readonly string[];
@@ -168,4 +168,27 @@ function broadcastAxis(w: Writer, op: PaddleOp, spec: PirOpSpec, operands: numbe
   const shapeId = w.constant('ints', shape);
   const yv = vars.get(op.inputs.Y![0]!);
   operands[1] = w.op('pd_op.reshape', [operands[1]!, shapeId], [w.anonymous({ dataType: yv?.dataType, dims: shape.map((d) => (d === -1 ? y[0]! : d)) })], []);
+}
+
+function encodeType(t: PirType): Json {
+  if (t.dataType === undefined) return { '#': 'NULL' };
+  const element = ELEMENT_TYPE_NAMES.get(t.dataType);
+  if (!element) throw new RangeError(`encodeType: no PIR element type for VarType ${t.dataType}`);
+  return { '#': '0.t_dtensor', D: [{ '#': `0.${element}` }, [...(t.dims ?? [])], 'NCHW', [], 0] };
+}
+
+/** The inverse of decodeAttr for the writer: a ProgramDesc attribute as Paddle 3 writes it. */
+function encodeAttr(a: PaddleAttr): Json {
+  const one = (type: AttrTypeCode, value: unknown): Json => {
+    const name = Object.keys(SCALAR_OF).find((k) => SCALAR_OF[k] === type && k !== 'a_index' && k !== 'a_tensorname');
+    if (name === undefined) throw new RangeError(`encodeAttr: ${a.name} (type ${a.type}) has no PIR form`);
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return { '#': `0.${name}`, VD: Number.isNaN(value) ? 'NaN' : value > 0 ? 'INF' : '-INF' };
+    }
+    return { '#': `0.${name}`, D: value };
+  };
+  const element = [...ARRAY_OF].find(([, arr]) => arr === a.type)?.[0];
+  if (element !== undefined) return { '#': '0.a_array', D: ((a.value ?? []) as unknown[]).map((v) => one(element, v)) };
+  if (a.value === null || Array.isArray(a.value)) throw new RangeError(`encodeAttr: ${a.name} (type ${a.type}) has no PIR form`);
+  return one(a.type, a.value);
 }

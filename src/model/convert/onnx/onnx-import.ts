@@ -17,7 +17,7 @@ import { BN_EPSILON, describeStride, planPPLCNet, PPLCNET_SCALES, standardGeomet
 import { networkParameters, type BatchNormForm, type NetworkSpec } from '../../parameters.ts';
 import type { ImportedModel, ImportOptions } from '../imported-model.ts';
 import { decodeOnnxModel, type OnnxNode } from './onnx-decode.ts';
-import { GraphView } from './onnx-elementwise.ts';
+import { GraphView, SHAPE_OPS } from './onnx-elementwise.ts';
 import { MAX_OPSET, MIN_OPSET } from './onnx-proto.ts';
 import { IGNORED_TAIL_OPS, KNOWN_OPS, PPLCNetWalker, type ConvFound, type WalkResult } from './onnx-walk.ts';
 
@@ -247,9 +247,6 @@ function checkAgainstTable(sd: StateDict, network: NetworkSpec): void {
   if (sd.size !== specs.length) throw new ImportError(`The import produced ${sd.size} tensors; PP-LCNet x${scale} has ${specs.length}.`);
 }
 
-/** Shape ops are part of PP-LCNet's flatten; only after the scores are they post-processing. */
-const SHAPE_AFTER_POOL = new Set(['Reshape', 'Flatten', 'Squeeze']);
-
 /** Names the first op reachable from the image that PP-LCNet does not have, and what feeds it. */
 function rejectUnknownOps(view: GraphView): void {
   const producer = new Map<string, OnnxNode>();
@@ -261,9 +258,9 @@ function rejectUnknownOps(view: GraphView): void {
     for (const n of view.consumers(queue.shift()!)) {
       if (seen.has(n)) continue;
       seen.add(n);
-      const fromScores = n.inputs.some((i) => producer.get(i)?.opType === 'Softmax' || producer.get(i)?.opType === 'MatMul' || producer.get(i)?.opType === 'Gemm' || producer.get(i)?.opType === 'Add');
-      // The scores' own post-processing (ArgMax, TopK, Cast): the walk ignores it, so it may be anything of those.
-      if (IGNORED_TAIL_OPS.has(n.opType) && fromScores && !SHAPE_AFTER_POOL.has(n.opType)) continue;
+      // The scores' own post-processing (ArgMax, TopK, Cast): not followed here; the walk says where it sits if not
+      // after the scores.
+      if (IGNORED_TAIL_OPS.has(n.opType) && !SHAPE_OPS.has(n.opType)) continue;
       if (!KNOWN_OPS.has(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx')) {
         const from = n.inputs.map((i) => producer.get(i)).find((p) => p);
         throw new ImportError(

@@ -101,16 +101,9 @@ export function decodeType(json: Json, where: string, depth = 0): PirType {
   return {}; // vectors, tensor arrays, selected rows, dist tensors: no single element type and shape
 }
 
-export function encodeType(t: PirType): Json {
-  if (t.dataType === undefined) return { '#': 'NULL' };
-  const element = ELEMENT_TYPE_NAMES.get(t.dataType);
-  if (!element) throw new RangeError(`encodeType: no PIR element type for VarType ${t.dataType}`);
-  return { '#': '0.t_dtensor', D: [{ '#': `0.${element}` }, [...(t.dims ?? [])], 'NCHW', [], 0] };
-}
-
 type Decoded = { readonly type: AttrTypeCode; readonly value: PaddleAttrValue } | undefined;
 
-const SCALAR_OF: Readonly<Record<string, AttrTypeCode>> = {
+export const SCALAR_OF: Readonly<Record<string, AttrTypeCode>> = {
   a_bool: ATTR_TYPE.BOOLEAN,
   a_i32: ATTR_TYPE.INT,
   a_i64: ATTR_TYPE.LONG,
@@ -120,7 +113,7 @@ const SCALAR_OF: Readonly<Record<string, AttrTypeCode>> = {
   a_str: ATTR_TYPE.STRING,
   a_tensorname: ATTR_TYPE.STRING,
 };
-const ARRAY_OF: ReadonlyMap<AttrTypeCode, AttrTypeCode> = new Map<AttrTypeCode, AttrTypeCode>([
+export const ARRAY_OF: ReadonlyMap<AttrTypeCode, AttrTypeCode> = new Map<AttrTypeCode, AttrTypeCode>([
   [ATTR_TYPE.BOOLEAN, ATTR_TYPE.BOOLEANS],
   [ATTR_TYPE.INT, ATTR_TYPE.INTS],
   [ATTR_TYPE.LONG, ATTR_TYPE.LONGS],
@@ -194,21 +187,4 @@ export function decodeNamedAttr(json: Json, where: string): PaddleAttr | undefin
   if (!('AT' in json)) return undefined; // a patch deleted it (ir_deserialize.cc ReadAttributesMap)
   const d = decodeAttr(json.AT, `${where} "${json.N}"`);
   return d && { name: json.N, ...d };
-}
-
-/** The inverse of decodeAttr for the writer: a ProgramDesc attribute as Paddle 3 writes it. */
-export function encodeAttr(a: PaddleAttr): Json {
-  const T = ATTR_TYPE;
-  const one = (type: AttrTypeCode, value: unknown): Json => {
-    const name = Object.keys(SCALAR_OF).find((k) => SCALAR_OF[k] === type && k !== 'a_index' && k !== 'a_tensorname');
-    if (name === undefined) throw new RangeError(`encodeAttr: ${a.name} (type ${a.type}) has no PIR form`);
-    if (typeof value === 'number' && !Number.isFinite(value)) {
-      return { '#': `0.${name}`, VD: Number.isNaN(value) ? 'NaN' : value > 0 ? 'INF' : '-INF' };
-    }
-    return { '#': `0.${name}`, D: value };
-  };
-  const element = [...ARRAY_OF].find(([, arr]) => arr === a.type)?.[0];
-  if (element !== undefined) return { '#': '0.a_array', D: ((a.value ?? []) as unknown[]).map((v) => one(element, v)) };
-  if (a.value === null || Array.isArray(a.value)) throw new RangeError(`encodeAttr: ${a.name} (type ${a.type}) has no PIR form`);
-  return one(a.type, a.value);
 }
