@@ -1,17 +1,63 @@
 /**
- * npm run screenshots [-- --out docs/screenshots]
+ * npm run screenshots [-- --data ../shared/data/caltech101-80 --split splits/eval.txt] [--out docs/screenshots]
  *
- * Drives the page through its states with the shipped test photographs and saves one screenshot per view:
- * the README and the issue notes show these. Uses the same headless Chromium as the tests.
+ * Drives the page as a first-time user with a real set of photos would, and saves one screenshot per view,
+ * at desktop width (1280) and phone width (390): the README and the issue notes show these.
+ * With --data: 10 classes (the split's first 10 by name), 15 photos each as the labelled gallery (150 images,
+ * dropped as one folder), and one more photo of each class as a query. Without it: the shipped test photos.
+ * Uses the same headless Chromium as the tests; touches only the page's own test hooks (data-testid).
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { openBrowserSession } from './lib/browser-session.ts';
+import { readSplit } from './lib/split.ts';
 
 const PHOTOS = 'test/fixtures/photos';
-const FILES = ['cat-view-1.jpg', 'cat-view-2.jpg', 'coffee.jpg', 'rocket.jpg', 'astronaut.jpg'].map((f) => join(PHOTOS, f));
+const CLASSES = 10;
+const GALLERY_PER_CLASS = 15;
+
+interface Scenario {
+  /** A folder of labelled subfolders: the gallery. */
+  readonly galleryDir: string;
+  readonly galleryCount: number;
+  /** Query photos, named q_<label>.<ext>. */
+  readonly queries: string[];
+}
+
+async function scenarioFromSplit(data: string, split: string): Promise<Scenario> {
+  const entries = await readSplit(join(data, split));
+  const byLabel = new Map<string, string[]>();
+  for (const e of entries) byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), e.path]);
+  const labels = [...byLabel.keys()].sort().slice(0, CLASSES);
+  const root = join(await mkdtemp(join(tmpdir(), 'shitu-shots-')), 'gallery');
+  const queryDir = join(root, '..', 'queries');
+  await mkdir(queryDir, { recursive: true });
+  const queries: string[] = [];
+  for (const label of labels) {
+    const paths = byLabel.get(label)!.sort();
+    await mkdir(join(root, label), { recursive: true });
+    for (const p of paths.slice(0, GALLERY_PER_CLASS)) await copyFile(join(data, p), join(root, label, basename(p)));
+    const q = paths[GALLERY_PER_CLASS];
+    if (q) {
+      const to = join(queryDir, `q_${label}${q.slice(q.lastIndexOf('.'))}`);
+      await copyFile(join(data, q), to);
+      queries.push(to);
+    }
+  }
+  return { galleryDir: root, galleryCount: labels.length * GALLERY_PER_CLASS, queries };
+}
+
+async function scenarioFromShippedPhotos(): Promise<Scenario> {
+  const root = join(await mkdtemp(join(tmpdir(), 'shitu-shots-')), 'gallery');
+  for (const [label, file] of [['cat', 'cat-view-1.jpg'], ['coffee', 'coffee.jpg'], ['rocket', 'rocket.jpg']] as const) {
+    await mkdir(join(root, label), { recursive: true });
+    await copyFile(join(PHOTOS, file), join(root, label, file));
+  }
+  return { galleryDir: root, galleryCount: 3, queries: [join(PHOTOS, 'cat-view-2.jpg'), join(PHOTOS, 'astronaut.jpg')] };
+}
 
 async function waitAllDone(page: Page, n: number): Promise<void> {
   await page.waitForFunction(
@@ -20,56 +66,65 @@ async function waitAllDone(page: Page, n: number): Promise<void> {
       return cards.length >= count && cards.every((c) => ['done', 'error'].includes((c as HTMLElement).dataset.status ?? ''));
     },
     n,
-    { timeout: 300_000 },
+    { timeout: 600_000 },
   );
 }
 
+async function shoot(page: Page, out: string, name: string, fullPage: boolean): Promise<void> {
+  await page.screenshot({ path: join(out, `${name}.jpg`), type: 'jpeg', quality: 70, fullPage });
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  console.log(`${name}.jpg: page height ${height} px`);
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/screenshots' } } });
+  const { values } = parseArgs({
+    options: { out: { type: 'string', default: 'docs/screenshots' }, data: { type: 'string' }, split: { type: 'string', default: 'splits/eval.txt' } },
+  });
   const out = values.out!;
   await mkdir(out, { recursive: true });
+  const scenario = values.data ? await scenarioFromSplit(values.data, values.split!) : await scenarioFromShippedPhotos();
+  const total = scenario.galleryCount + scenario.queries.length;
   const session = await openBrowserSession();
   try {
     const page = await session.newPage('/');
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForSelector('[data-testid="model-status"][data-backend]', { timeout: 300_000 });
-    await page.screenshot({ path: join(out, '1-start.jpg'), type: 'jpeg', quality: 80, fullPage: true });
+    await shoot(page, out, '1-start', true);
 
-    await page.setInputFiles('[data-testid="file-input"]', [...FILES, 'test/fixtures/images/not-an-image.jpg']);
-    await waitAllDone(page, FILES.length + 1);
-    await page.locator('[data-testid="image-card"]').first().click();
-    await page.screenshot({ path: join(out, '2-images-and-vector.jpg'), type: 'jpeg', quality: 80, fullPage: true });
+    await page.locator('[data-testid="to-gallery"]').check();
+    await page.setInputFiles('[data-testid="folder-input"]', scenario.galleryDir);
+    await waitAllDone(page, scenario.galleryCount);
+    await page.locator('[data-testid="to-gallery"]').uncheck();
+    await page.setInputFiles('[data-testid="file-input"]', scenario.queries);
+    await waitAllDone(page, total);
+    // The last query: far down the list of cards, where a panel out of view used to change unseen.
+    const last = page.locator('[data-testid="image-card"]').last();
+    await last.scrollIntoViewIfNeeded();
+    await last.click();
+    await page.waitForTimeout(500);
+    await shoot(page, out, '2-query-selected', false);
+    await shoot(page, out, '3-whole-page', true);
+    const matrix = page.locator('[data-testid="similarity-matrix"]');
+    await matrix.scrollIntoViewIfNeeded();
+    await matrix.screenshot({ path: join(out, '4-similarity-matrix.jpg'), type: 'jpeg', quality: 70 });
 
-    await page.locator('[data-testid="similarity-matrix"] .matrix-cell[data-i="0"][data-j="1"]').hover();
-    await page.locator('[data-testid="similarity-matrix"]').screenshot({ path: join(out, '3-similarity-matrix.jpg'), type: 'jpeg', quality: 80 });
-    await page.locator('[data-testid="similarity-matrix"] .matrix-cell[data-i="0"][data-j="1"]').click();
-    await page.screenshot({ path: join(out, '4-compare-pair.jpg'), type: 'jpeg', quality: 80 });
-    await page.locator('[data-testid="compare-close"]').click();
-
-    // A gallery from the first cat view and the unrelated photos; the second cat view is the query.
-    for (const i of [0, 2, 3, 4]) {
-      await page.locator(`[data-testid="image-card"][data-index="${i}"]`).click();
-      await page.locator('[data-testid="add-label"]').fill(i === 0 ? 'cat' : ['', '', 'coffee', 'rocket', 'astronaut'][i]!);
-      await page.locator('[data-testid="add-to-gallery"]').click();
-      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="gallery-item"]').length >= n, [0, 2, 3, 4].indexOf(i) + 1);
-    }
-    await page.locator('[data-testid="image-card"][data-index="1"]').click();
-    await page.screenshot({ path: join(out, '5-gallery-search.jpg'), type: 'jpeg', quality: 80, fullPage: true });
-
-    // Fine-tuning: the two cat views against the rest, a few epochs.
-    for (const [i, label] of [[0, 'cat'], [1, 'cat'], [2, 'other'], [3, 'other'], [4, 'other']] as const) {
-      await page.locator(`[data-testid="image-card"][data-index="${i}"]`).click();
-      await page.locator('[data-testid="add-label"]').fill(label);
-      await page.locator('[data-testid="add-label"]').dispatchEvent('change');
-    }
-    await page.locator('#ft-epochs').fill('12');
-    await page.locator('#ft-val').fill('0.5');
+    await page.locator('#ft-epochs').fill('10');
     await page.locator('[data-testid="train-start"]').click();
-    await page.waitForSelector('[data-testid="train-status"]:has-text("Done:")', { timeout: 300_000 });
-    await page.locator('.training-section').screenshot({ path: join(out, '7-fine-tune.jpg'), type: 'jpeg', quality: 80 });
+    await page.waitForSelector('[data-testid="train-status"]:has-text("Done:")', { timeout: 600_000 });
+    await waitAllDone(page, total);
+    await page.locator('.training-section').screenshot({ path: join(out, '5-fine-tune.jpg'), type: 'jpeg', quality: 70 });
+    await page.locator('.gallery-panel').scrollIntoViewIfNeeded();
+    await shoot(page, out, '6-after-fine-tune', false);
 
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.screenshot({ path: join(out, '6-phone.jpg'), type: 'jpeg', quality: 80, fullPage: false });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shoot(page, out, '7-phone', true);
+    await page.locator('[data-testid="image-card"]').last().scrollIntoViewIfNeeded();
+    await page.locator('[data-testid="image-card"]').last().click();
+    await page.waitForTimeout(500);
+    await shoot(page, out, '8-phone-selected', false);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    console.log(`phone: document width ${overflow} px at a 390 px viewport`);
     console.log(`screenshots in ${out}`);
   } finally {
     await session.close();

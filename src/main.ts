@@ -17,6 +17,7 @@ import { ThumbnailUrls } from './ui/thumbnails.ts';
 import { TopKView } from './ui/topk-view.ts';
 import { TrainingPanel } from './ui/training-panel.ts';
 import { VectorView } from './ui/vector-view.ts';
+import type { EmbedderInfo } from './core/embedder-api.ts';
 import { createEmbedder, DEFAULT_MODEL_URL, deleteStoredModel, listStoredModels, readStoredModelFiles, type Embedder } from './worker/client.ts';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
@@ -47,13 +48,15 @@ function refreshSelected(): void {
 const gallery = new GalleryView($('#gallery-view'), await GalleryStore.open().catch(() => undefined), () => {
   grid.refreshAll();
   refreshSelected();
+  training.summarise();
 });
 const query = new QueryView($('#query-view'), gallery, (card, label) => {
   card.label = label;
   session.update([card]);
 });
 grid.predict = (card) => {
-  const r = card.embedding && gallery.search(card.embedding, 1);
+  // A gallery image's own entry is left out: it would match itself at 1.00.
+  const r = card.embedding && gallery.search(card.embedding, 1, card.galleryId);
   return r ? { label: r.label, score: r.score! } : undefined;
 };
 
@@ -63,18 +66,33 @@ const queue = new EmbedQueue(
   (p) => {
     batchProgress.hidden = p.done >= p.total;
     batchProgress.value = p.total ? p.done / p.total : 1;
-    batchStatus.textContent = p.done >= p.total ? `${p.total} images processed.` : `Embedding ${p.done} of ${p.total}…`;
+    batchStatus.textContent = p.done >= p.total ? settledText() : `Embedding ${p.done} of ${p.total}…`;
     models.perImage(p.msPerImage, session.done().length);
   },
   (cards) => {
-    const forGallery = cards.filter((c) => c.toGallery);
+    // Once in the gallery, an image's new embedding (another model) updates its entry: never a second entry.
+    const forGallery = cards.filter((c) => c.toGallery && !c.galleryId);
     if (forGallery.length > 0) void gallery.add(forGallery);
-    if (session.selected && cards.includes(session.selected)) refreshSelected();
+    for (const c of cards) if (c.galleryId) void gallery.refreshFrom(c);
   },
 );
 
+/** The threshold's origin in a few words, for the gallery's threshold line. */
+function thresholdSource(info: EmbedderInfo): string {
+  return info.recognitionThresholdSource === 'manifest' ? 'calibrated for this model' : "PaddleClas's default; not calibrated for this model";
+}
+
+/** What the images came to, counted from the cards themselves (a failed image is not "embedded"). */
+function settledText(): string {
+  const n = session.cards.length;
+  const failed = session.cards.filter((c) => c.status === 'error').length;
+  if (n === 0) return '';
+  return `${n} image${n === 1 ? '' : 's'}: ${n - failed} embedded` + (failed ? `, ${failed} could not be read (see their cards).` : '.');
+}
+
 session.subscribe((e) => {
-  if (e.type === 'selected') refreshSelected();
+  // Any change of the selected card (embedded, failed, requeued by a model change) redraws its panel.
+  if (e.type === 'selected' || (e.type === 'updated' && session.selected && e.cards.includes(session.selected))) refreshSelected();
   if (e.type === 'added') {
     batchProgress.hidden = false;
     queue.kick();
@@ -82,8 +100,29 @@ session.subscribe((e) => {
   }
 });
 
-async function switchTo(choice: ModelChoice): Promise<void> {
+const MODEL_KEY = 'shitu-web.model';
+
+/** The model and backend chosen last time, if that model is still offered. */
+function rememberedChoice(): ModelChoice | undefined {
+  try {
+    const saved = JSON.parse(localStorage.getItem(MODEL_KEY) ?? 'null') as Partial<ModelChoice> | null;
+    if (typeof saved?.model !== 'string' || !models.offers(saved.model)) return undefined;
+    return { model: saved.model, backend: saved.backend ?? 'auto' };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Loads a model and re-embeds everything with it. `byUser`: a choice in the model panel, which retires the
+ * last import refusal and fine-tuning report (they were about the model in use before).
+ */
+async function switchTo(choice: ModelChoice, byUser = true): Promise<boolean> {
   backendChoice = choice.backend;
+  if (byUser) {
+    models.clearImportError();
+    training.clearReport();
+  }
   queue.setTarget(undefined);
   models.busy('Loading the model…');
   try {
@@ -97,16 +136,19 @@ async function switchTo(choice: ModelChoice): Promise<void> {
       ? ' No default model is installed: convert one into models/default (README, "Convert an official PaddleClas model").'
       : '';
     models.failed(`The model could not be loaded: ${(e as Error).message}.${hint}`);
-    return;
+    return false;
   }
   const info = await embedder.info();
   models.ready(info);
+  localStorage.setItem(MODEL_KEY, JSON.stringify(choice));
   if (info.modelId !== modelId && modelId !== '') session.requeueAll(); // other weights: old vectors are not comparable
   modelId = info.modelId;
-  gallery.setModel(modelId);
+  gallery.setRecommendedThreshold(info.recognitionThreshold, thresholdSource(info));
   const e = embedder;
+  gallery.setModel(modelId, (images) => e.embed(images));
   queue.setTarget({ embed: (images) => e.embed(images) });
   refreshSelected();
+  return true;
 }
 
 const models = new ModelView($('#model-section'), defaultModel, {
@@ -119,7 +161,7 @@ const models = new ModelView($('#model-section'), defaultModel, {
   deleteStored: deleteStoredModel,
 });
 
-new TrainingPanel($('#training-view'), session, {
+const training = new TrainingPanel($('#training-view'), session, {
   fineTune: (samples, options, onProgress) => {
     if (!embedder) throw new Error('the model is not loaded yet');
     return embedder.fineTune(samples, options, onProgress);
@@ -127,10 +169,10 @@ new TrainingPanel($('#training-view'), session, {
   stop: async () => embedder?.stopFineTune(),
   use: async (model) => {
     await models.refreshList(model.url);
-    await switchTo({ model: model.url, backend: backendChoice });
+    await switchTo({ model: model.url, backend: backendChoice }, false);
   },
   files: (model) => readStoredModelFiles(model.url),
-});
+}, () => gallery.withImages().map((g) => ({ image: g.image!, label: g.label, name: g.name })));
 
 function addFiles(picked: readonly PickedFile[]): void {
   const intoGallery = toGallery.checked;
@@ -216,9 +258,17 @@ $('#clear-images').addEventListener('click', () => {
   thumbs.releaseAll();
   batchProgress.hidden = true;
   batchStatus.textContent = '';
+  training.clearReport();
   refreshSelected();
 });
 
 await gallery.load();
 await models.refreshList(defaultModel);
-await switchTo({ model: defaultModel, backend: 'auto' });
+const remembered = rememberedChoice();
+if (remembered) models.show(remembered);
+// A remembered model that no longer loads (its files were removed from the cache) falls back to the default.
+if (!remembered || !(await switchTo(remembered, false))) {
+  const fallback: ModelChoice = { model: defaultModel, backend: remembered?.backend ?? 'auto' };
+  models.show(fallback);
+  await switchTo(fallback, false);
+}

@@ -5,6 +5,7 @@
 import type { EmbedderErrorCode } from './errors.ts';
 import type { FineTuneOptions, FineTuneProgress, FineTuneResult, FineTuneSample } from './finetune-api.ts';
 import type { PreprocessOptions } from './options.ts';
+import type { RecognitionThresholdSource } from './recognition-threshold.ts';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export type BackendChoice = 'auto' | BackendName;
@@ -104,6 +105,15 @@ export interface EmbedderInfo {
   readonly classes?: readonly string[];
   /** 'Linear': an imported classifier's fc (predictions are softmax probabilities); 'ArcMargin': a fine-tuned head. */
   readonly headType?: 'Linear' | 'ArcMargin';
+  /**
+   * The cosine from which the best gallery match's label is given (searchGallery's threshold), recommended for
+   * this model: its manifest's calibrated value, else PaddleClas's 0.5. Callers use it unless the user sets one.
+   */
+  readonly recognitionThreshold: number;
+  /** Where recognitionThreshold comes from: the model's manifest, or PaddleClas's default (not calibrated). */
+  readonly recognitionThresholdSource: RecognitionThresholdSource;
+  /** How recognitionThreshold was set, in words (data, protocol, false-accept rate), for display. */
+  readonly recognitionThresholdNote: string;
   /** tfjs's live tensors and bytes at the time of the call (for leak checks and diagnostics). */
   readonly memory: { readonly numTensors: number; readonly numBytes: number };
 }
@@ -135,6 +145,20 @@ export interface StoredModelInfo {
   /** How many labels its head has (an imported classifier or a fine-tuned head). */
   readonly classes?: number;
   readonly provenance: string;
+  /** Converted from a user's PaddleClas / ONNX files, or made by fine-tuning in this browser. */
+  readonly kind: StoredModelKind;
+  /** When it was stored (ms since 1970); absent for models stored before this was recorded. */
+  readonly createdAt?: number;
+  /** A fine-tuned model: the modelId of the model it was fine-tuned from. */
+  readonly base?: string;
+}
+
+export type StoredModelKind = 'imported' | 'fine-tuned';
+
+/** What the worker records beside a stored model's manifest. */
+export interface StoredModelOrigin {
+  readonly kind: StoredModelKind;
+  readonly base?: string;
 }
 
 export interface EmbedderApi {

@@ -17,6 +17,11 @@ export interface GalleryItem {
   /** A small JPEG as a data: URL, or '' when there is none. */
   readonly thumbnail: string;
   readonly addedAt: number;
+  /**
+   * The image itself, as it was added, so the gallery can be embedded again when the model changes. Kept in
+   * the browser only: gallery files carry embeddings and thumbnails, not images.
+   */
+  readonly image?: Blob;
 }
 
 export class GalleryFileError extends Error {

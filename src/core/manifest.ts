@@ -72,6 +72,22 @@ export interface ClassifierHead {
 
 export type ManifestHead = ArcMarginHead | ClassifierHead;
 
+/**
+ * A recognition threshold recommended for this model's embeddings: searchGallery() gives the best match's
+ * label only when its cosine is at least `threshold`. Absent: PaddleClas's own 0.5 (gallery-search.ts).
+ */
+export interface ManifestRecognition {
+  /** The cosine (inner product of L2-normalised embeddings) from which the top-1 gallery match is accepted; -1 to 1. */
+  readonly threshold: number;
+  /**
+   * The share of unknown-class queries accepted at `threshold` on the calibration protocol (0 to 1). Absent when
+   * the threshold was not calibrated here, e.g. one read from a PaddleClas config's IndexProcess.score_thres.
+   */
+  readonly falseAcceptRate?: number;
+  /** On what data and by which protocol it was set, in a sentence or two (which split, which command). */
+  readonly calibration: string;
+}
+
 export const HEAD_TENSOR = 'head.weight';
 export const HEAD_BIAS_TENSOR = 'head.bias';
 
@@ -91,6 +107,11 @@ export interface WeightManifest {
   readonly license: string;
   /** Present when the model was fine-tuned with a head (the embedding does not use it; predictions do). */
   readonly head?: ManifestHead;
+  /**
+   * The recommended recognition threshold. Only for the embeddings it was set on: a fine-tuned model (new neck)
+   * carries none until it is calibrated again.
+   */
+  readonly recognition?: ManifestRecognition;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -186,5 +207,32 @@ export function validateManifest(json: unknown, where = 'manifest'): WeightManif
     const b = tensorShape(HEAD_BIAS_TENSOR);
     if (h.type === 'Linear' && (!b || b.length !== 1 || b[0] !== classes)) fail(`a Linear head needs the tensor "${HEAD_BIAS_TENSOR}" of shape [${classes}]`);
   }
+  if (json.recognition !== undefined) {
+    try {
+      validateRecognition(json.recognition);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
   return { ...(json as unknown as WeightManifest), preprocessing };
+}
+
+/**
+ * Checks a manifest's `recognition` field; throws a WeightsError naming the field that is wrong. Other keys are
+ * ignored, as elsewhere in the manifest, so that older builds read newer files.
+ */
+export function validateRecognition(r: unknown): ManifestRecognition {
+  const fail = (m: string): never => {
+    throw new WeightsError(`recognition${m}`);
+  };
+  if (!isObject(r)) return fail(` must be an object { threshold, falseAcceptRate?, calibration }; got ${JSON.stringify(r)}`);
+  const { threshold, falseAcceptRate, calibration } = r;
+  if (typeof threshold !== 'number' || !(threshold >= -1 && threshold <= 1)) {
+    fail(`.threshold must be a cosine, a number from -1 to 1; got ${JSON.stringify(threshold)}`);
+  }
+  if (falseAcceptRate !== undefined && !(typeof falseAcceptRate === 'number' && falseAcceptRate >= 0 && falseAcceptRate <= 1)) {
+    fail(`.falseAcceptRate must be a share from 0 to 1 (or absent); got ${JSON.stringify(falseAcceptRate)}`);
+  }
+  if (typeof calibration !== 'string' || calibration.trim() === '') fail('.calibration must say on what data the threshold was set (a non-empty string)');
+  return r as unknown as ManifestRecognition;
 }

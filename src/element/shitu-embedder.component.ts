@@ -1,11 +1,13 @@
 /**
  * <shitu-embedder>: the embedder as one element. Attributes: model, backend, batch-size, normalize,
- * threshold, view. Properties: embeddings (read-only), gallery. Methods: embed, similarity, search, clear.
+ * threshold (default: the loaded model's recommended one, info.recognitionThreshold), view.
+ * Properties: embeddings (read-only), gallery. Methods: embed, similarity, search, clear.
  * Events: shitu-ready, shitu-progress, shitu-embedding, shitu-error (ShituEventMap).
  * The class has no side effects; shitu-embedder.ts registers it.
  */
 import { BACKEND_CHOICES, type BackendChoice, type EmbeddingResult, type EmbeddingSuccess } from '../core/embedder-api.ts';
-import { DEFAULT_SCORE_THRESHOLD, DEFAULT_TOP_K, searchGallery, type GalleryEntry, type GallerySearchResult } from '../core/gallery-search.ts';
+import { DEFAULT_TOP_K, searchGallery, type GalleryEntry, type GallerySearchResult } from '../core/gallery-search.ts';
+import { effectiveThreshold } from '../core/recognition-threshold.ts';
 import { cosineSimilarity } from '../core/similarity.ts';
 import { filesFromDrop, filesFromInput } from '../ui/collect-files.ts';
 import { h } from '../ui/dom.ts';
@@ -105,9 +107,13 @@ export class ShituEmbedderElement extends HTMLElement {
     return this.getAttribute('normalize') !== 'false';
   }
 
+  /**
+   * The cosine from which `search` (and the cards) give the best match's label: the `threshold` attribute when
+   * it is a number from 0 to 1; else the loaded model's recommended threshold (info.recognitionThreshold: its
+   * manifest's calibrated value, else PaddleClas's 0.5); before a model has loaded, 0.5.
+   */
   get threshold(): number {
-    const t = Number(this.getAttribute('threshold') ?? DEFAULT_SCORE_THRESHOLD);
-    return t >= 0 && t <= 1 ? t : DEFAULT_SCORE_THRESHOLD;
+    return effectiveThreshold(this.getAttribute('threshold'), this.shared?.info.recognitionThreshold);
   }
 
   /** Which built-in parts show: 'drop vectors matrix gallery' (default: all), or 'none' (headless). */
@@ -158,6 +164,8 @@ export class ShituEmbedderElement extends HTMLElement {
         if (token !== this.loadToken) return shared.release(); // superseded or removed meanwhile
         this.shared = shared;
         this.status.textContent = '';
+        // Unless a threshold attribute is set, the new model's own threshold applies: relabel the cards.
+        this.grid.refreshAll();
         this.dispatchEvent(shituEvent('shitu-ready', { info: shared.info }));
       },
       (e: Error & { code?: string }) => {

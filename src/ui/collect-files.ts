@@ -2,7 +2,9 @@
  * Files from every way in: a drop (files and whole folders), the file and folder pickers, and a paste.
  * A file inside a folder gets its parent folder's name as label (folder-per-class, as PaddleClas's
  * gallery lists are usually built). Operating-system clutter is skipped; anything else is kept, so an
- * unreadable file shows its own error instead of vanishing.
+ * unreadable file shows its own error instead of vanishing. Files come out in path order, numbers compared
+ * as numbers (image_2 before image_10), whatever order the browser listed them in: the cards, the matrix
+ * and the gallery then read like the folder does in a file manager.
  */
 
 export interface PickedFile {
@@ -18,13 +20,30 @@ export function labelFromPath(relativePath: string): string {
   return parts.length >= 2 ? parts[parts.length - 2]! : '';
 }
 
+const collator = new Intl.Collator(undefined, { numeric: true });
+
+/** Natural path order, folder by folder: "b/x" after "a/z", "a/image_2" before "a/image_10". */
+export function comparePaths(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const c = collator.compare(pa[i]!, pb[i]!);
+    if (c !== 0) return c;
+  }
+  return pa.length - pb.length;
+}
+
 function keep(name: string): boolean {
   return !CLUTTER.test(name);
 }
 
 /** Picker input (with or without `webkitdirectory`). */
-export function filesFromInput(list: FileList | null): PickedFile[] {
-  return [...(list ?? [])].filter((f) => keep(f.name)).map((file) => ({ file, label: labelFromPath(file.webkitRelativePath || '') }));
+export function filesFromInput(list: ArrayLike<File> | null): PickedFile[] {
+  const path = (f: File) => f.webkitRelativePath || f.name;
+  return Array.from(list ?? [])
+    .filter((f) => keep(f.name))
+    .sort((a, b) => comparePaths(path(a), path(b)))
+    .map((file) => ({ file, label: labelFromPath(file.webkitRelativePath || '') }));
 }
 
 function readAll(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> {
@@ -50,7 +69,7 @@ async function walk(entry: FileSystemEntry, parent: string, out: PickedFile[]): 
     out.push({ file, label: parent });
   } else if (entry.isDirectory) {
     const children = await readAll((entry as FileSystemDirectoryEntry).createReader());
-    children.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+    children.sort((a, b) => comparePaths(a.name, b.name));
     for (const child of children) await walk(child, entry.name, out);
   }
 }
@@ -64,9 +83,9 @@ export function filesFromDrop(data: DataTransfer | null): Promise<PickedFile[]> 
   const entries = [...data.items].filter((i) => i.kind === 'file').map((i) => i.webkitGetAsEntry?.() ?? null);
   const loose = [...data.files];
   return (async () => {
-    if (entries.length === 0 || entries.some((e) => e === null)) return loose.filter((f) => keep(f.name)).map((file) => ({ file, label: '' }));
+    if (entries.length === 0 || entries.some((e) => e === null)) return filesFromInput(loose);
     const out: PickedFile[] = [];
-    for (const e of entries) await walk(e!, '', out);
+    for (const e of [...entries].sort((a, b) => comparePaths(a!.name, b!.name))) await walk(e!, '', out);
     return out;
   })();
 }

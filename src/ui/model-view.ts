@@ -7,6 +7,7 @@
  */
 import { BACKEND_CHOICES, MODEL_IMPORT_ROLES, type BackendChoice, type EmbedderInfo, type ModelImportRole, type Progress, type StoredModelInfo } from '../core/embedder-api.ts';
 import { formatScale, h } from './dom.ts';
+import { explainImportFailure } from './import-failure.ts';
 
 /** Files that belong to a model, not to the images: a drop holding one of these is a model import. */
 export const MODEL_FILE = /\.(pdmodel|pdiparams|onnx)$|(^|\/)inference\.(json|ya?ml)$|\.pdiparams\.info$/i;
@@ -18,7 +19,8 @@ export interface ModelChoice {
 }
 
 export interface ModelViewActions {
-  switchTo(choice: ModelChoice): Promise<void>;
+  /** Resolves false when the model could not be loaded (the panel already says why). */
+  switchTo(choice: ModelChoice): Promise<boolean>;
   importFiles(files: File[], role: ModelImportRole): Promise<StoredModelInfo>;
   listStored(): Promise<StoredModelInfo[]>;
   deleteStored(id: string): Promise<void>;
@@ -29,7 +31,7 @@ export class ModelView {
   private readonly backend = h('select', { id: 'backend-select', 'data-testid': 'backend-select' });
   private readonly importInput = h('input', { type: 'file', id: 'model-import', multiple: true, accept: MODEL_ACCEPT, class: 'visually-hidden', 'data-testid': 'model-import' });
   private readonly folderInput = h('input', { type: 'file', id: 'model-import-folder', multiple: true, webkitdirectory: true, class: 'visually-hidden', 'data-testid': 'model-import-folder' });
-  private readonly importError = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'model-import-error' });
+  private readonly importError = h('div', { class: 'import-error', role: 'alert', hidden: true, 'data-testid': 'model-import-error' });
   /** How the last linear layer is read: a file ending in an fc without softmax or labels could be either. */
   private readonly role = h('select', { id: 'model-import-role', 'data-testid': 'model-import-role' });
   private readonly remove = h('button', { type: 'button', text: 'Delete this model', 'data-testid': 'model-delete' });
@@ -37,6 +39,8 @@ export class ModelView {
   private readonly progress = h('progress', { max: 1, value: 0, 'aria-label': 'Model loading', 'data-testid': 'model-progress' });
   private readonly timing = h('p', { class: 'hint', 'data-testid': 'timing' });
   private info: EmbedderInfo | undefined;
+  /** The default model's id: fine-tuned models made from it say "the default model". */
+  private defaultModelId = '';
 
   constructor(root: HTMLElement, private readonly defaultUrl: string, private readonly actions: ModelViewActions) {
     this.backend.append(...BACKEND_CHOICES.map((b) => h('option', { value: b, text: b === 'auto' ? 'auto (fastest that works)' : b })));
@@ -83,6 +87,10 @@ export class ModelView {
   }
 
   async refreshList(selected = this.select.value || this.defaultUrl): Promise<void> {
+    if (!this.defaultModelId) {
+      // Only to name fine-tuned models "from the default model" (the manifest is small and HTTP-cached).
+      this.defaultModelId = await fetch(this.defaultUrl).then((r) => r.json()).then((m: { modelId?: unknown }) => String(m.modelId ?? ''), () => '');
+    }
     let stored: StoredModelInfo[] = [];
     try {
       stored = await this.actions.listStored();
@@ -91,10 +99,33 @@ export class ModelView {
     }
     this.select.replaceChildren(
       h('option', { value: this.defaultUrl, text: 'Default: embedded PP-LCNet model' }),
-      ...stored.map((m) => h('option', { value: m.url, text: `${m.id} (imported, ${formatScale(m.scale)}, ${m.embeddingDim}-d${m.classes ? `, ${m.classes} classes` : ''})` })),
+      ...stored.map((m) => h('option', { value: m.url, 'data-id': m.id, 'data-kind': m.kind, text: this.describe(m) })),
     );
     this.select.value = [...this.select.options].some((o) => o.value === selected) ? selected : this.defaultUrl;
     this.remove.hidden = this.select.value === this.defaultUrl;
+  }
+
+  /** Shows a choice made elsewhere (the one remembered from the last visit) before it is loaded. */
+  show(choice: ModelChoice): void {
+    if (this.offers(choice.model)) this.select.value = choice.model;
+    if ((BACKEND_CHOICES as readonly string[]).includes(choice.backend)) this.backend.value = choice.backend;
+    this.remove.hidden = this.select.value === this.defaultUrl;
+  }
+
+  /** Whether a model URL is still offered (a remembered choice may have been deleted since). */
+  offers(url: string): boolean {
+    return [...this.select.options].some((o) => o.value === url);
+  }
+
+  /** A fine-tuned model is named after its base and date; an imported one by its id. */
+  private describe(m: StoredModelInfo): string {
+    const shape = `${formatScale(m.scale)}, ${m.embeddingDim}-d${m.classes ? `, ${m.classes} labels` : ''}`;
+    const when = m.createdAt ? new Date(m.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '';
+    if (m.kind === 'fine-tuned') {
+      const base = m.base === undefined ? 'a model' : m.base === this.defaultModelId ? 'the default model' : m.base;
+      return `Fine-tuned from ${base}${when ? `, ${when}` : ''} (${shape})`;
+    }
+    return `${m.id} (imported, ${shape}${when ? `; ${when}` : ''})`;
   }
 
   loading(p: Progress): void {
@@ -149,7 +180,7 @@ export class ModelView {
   async importModel(files: File[]): Promise<void> {
     if (files.length === 0) return;
     const previous = this.status.textContent;
-    this.importError.hidden = true;
+    this.clearImportError();
     const names = files.map((f) => f.name);
     this.busy(`Converting ${names.length > 4 ? `${names.length} files` : names.join(' + ')}…`);
     try {
@@ -160,15 +191,33 @@ export class ModelView {
       // The model in use is unchanged: unlock the controls, keep saying which one it is, and show the refusal apart.
       if (this.info) this.ready(this.info);
       else this.failed(previous ?? '');
-      this.importError.textContent = `This model could not be imported. ${(e as Error).message}`;
-      this.importError.hidden = false;
+      this.showImportError(explainImportFailure((e as Error).message, names));
     }
+  }
+
+  /** Apart from the status line (which keeps naming the model in use), until the next import or model change. */
+  private showImportError(f: { headline: string; advice: string; details: string }): void {
+    const close = h('button', { type: 'button', class: 'link', text: 'Dismiss', 'data-testid': 'model-import-dismiss' });
+    close.addEventListener('click', () => (this.importError.hidden = true));
+    this.importError.replaceChildren(
+      h('p', {}, h('strong', { text: `Not imported: ${f.headline}` }), ' ', close),
+      h('p', { text: f.advice }),
+      h('details', {}, h('summary', { text: 'Technical details' }), h('code', { text: f.details })),
+    );
+    this.importError.hidden = false;
+  }
+
+  /** A model change (or a new import) makes an old refusal stale. */
+  clearImportError(): void {
+    this.importError.hidden = true;
+    this.importError.replaceChildren();
   }
 
   private async deleteSelected(): Promise<void> {
     const url = this.select.value;
-    const id = this.select.selectedOptions[0]?.textContent?.split(' ')[0];
-    if (url === this.defaultUrl || !id || !confirm(`Delete the imported model ${id} from this browser?`)) return;
+    const option = this.select.selectedOptions[0];
+    const id = option?.dataset.id;
+    if (url === this.defaultUrl || !id || !confirm(`Delete the model "${option.textContent}" from this browser?`)) return;
     await this.actions.deleteStored(id);
     await this.refreshList(this.defaultUrl);
     await this.actions.switchTo({ model: this.defaultUrl, backend: this.backend.value as BackendChoice });

@@ -6,6 +6,9 @@ import { formatScore, h } from './dom.ts';
 import { labelOrStem, type GalleryView } from './gallery-view.ts';
 import type { Card } from './session.ts';
 
+/** The file's own name: its folder is the label, already shown. */
+const fileName = (name: string) => name.slice(name.lastIndexOf('/') + 1);
+
 export class QueryView {
   private readonly verdict = h('p', { class: 'verdict', 'data-testid': 'query-label', role: 'status' });
   private readonly list = h('ol', { class: 'match-list', 'data-testid': 'gallery-matches' });
@@ -29,7 +32,12 @@ export class QueryView {
     this.add.addEventListener('click', () => {
       const card = this.current;
       if (!card?.embedding) return;
-      const label = this.label.value.trim() || labelOrStem(card);
+      const label = this.label.value.trim();
+      if (!label) {
+        this.verdict.textContent = 'Type a label first: the gallery recognises images by their labels.';
+        this.label.focus();
+        return;
+      }
       if (card.label !== label) this.onLabel(card, label);
       void this.gallery.add([card], () => label);
     });
@@ -39,29 +47,36 @@ export class QueryView {
     this.current = card;
     this.root.hidden = !card;
     this.add.disabled = !card?.embedding;
-    if (card && document.activeElement !== this.label) this.label.value = card.label || labelOrStem(card);
-    const result = card?.embedding && this.gallery.search(card.embedding);
+    const result = card?.embedding && this.gallery.search(card.embedding, 5, card.galleryId);
+    // The box holds a label the person gave, else what the gallery recognised; never a file name, which one
+    // click would turn into a wrong label.
+    if (card && document.activeElement !== this.label) this.label.value = card.label || result?.label || '';
+    this.label.placeholder = card && !card.label && !result?.label ? `label (e.g. ${labelOrStem(card)})` : 'label';
     if (!card?.embedding) {
       this.verdict.textContent = '';
       this.list.replaceChildren();
       return;
     }
     if (!result) {
-      this.verdict.textContent = 'The gallery is empty (for this model): add labelled images to recognise this one.';
+      this.verdict.dataset.label = '';
+      this.verdict.textContent = card.galleryId
+        ? 'This image is the only one in the gallery: add other labelled images to recognise it against.'
+        : 'The gallery is empty (for this model): add labelled images to recognise this one.';
       this.list.replaceChildren();
       return;
     }
     this.verdict.dataset.label = result.label ?? '';
-    this.verdict.textContent = result.label
+    const self = card.galleryId ? ' Its own gallery entry is left out.' : '';
+    this.verdict.textContent = (result.label
       ? `Recognised as “${result.label}” (score ${formatScore(result.score!)}).`
-      : `Unknown: the best score ${formatScore(result.score!)} is below the threshold ${this.gallery.threshold}.`;
+      : `Unknown: the best score ${formatScore(result.score!)} is below the threshold ${this.gallery.threshold}.`) + self;
     this.list.replaceChildren(
       ...result.matches.map((m) => {
         const item = this.gallery.item(m.id);
         return h('li', { 'data-label': m.label, 'data-score': m.score.toFixed(6) },
           h('span', { class: 'match' },
             item?.thumbnail ? h('img', { src: item.thumbnail, alt: '' }) : null,
-            h('span', { class: 'match-name', text: `${m.label} · ${item?.name ?? ''}` }),
+            h('span', { class: 'match-name', title: item?.name ?? '', text: `${m.label} · ${fileName(item?.name ?? '')}` }),
             h('span', { class: 'match-score', text: formatScore(m.score) })));
       }),
     );

@@ -18,6 +18,8 @@ export interface Card {
   error?: string;
   /** Add to the gallery as soon as the embedding exists (images dropped in gallery mode). */
   toGallery: boolean;
+  /** The gallery entry made from this image: it is not its own match, and a new embedding updates it. */
+  galleryId?: string;
 }
 
 export type SessionEvent =

@@ -2,7 +2,8 @@
  * The N x N cosine-similarity matrix of the embedded images as a heatmap. Large sets are shown a block of
  * BLOCK x BLOCK at a time (row and column blocks chosen separately), so the page stays light at 1,000 images.
  * Hover or keyboard focus shows the pair and the value; a click or Enter shows the two images side by side.
- * Test hooks: data-testid="similarity-matrix"; cells carry data-i, data-j (card order) and data-value.
+ * A colour key beside it reads a colour back as a cosine.
+ * Test hooks: data-testid="similarity-matrix", "matrix-legend"; cells carry data-i, data-j (card order) and data-value.
  */
 import { cosineSimilarity } from '../core/similarity.ts';
 import { formatScore, h, scoreColour } from './dom.ts';
@@ -20,6 +21,23 @@ export function safeCosine(a: Float32Array, b: Float32Array): number {
   }
 }
 
+const LEGEND_TICKS = [-1, -0.5, 0, 0.5, 1];
+
+/** The colour scale, -1 to 1, sampled finely enough that the squared ramp of scoreColour reads true. */
+export function matrixLegend(): HTMLElement {
+  const stops = Array.from({ length: 41 }, (_, i) => scoreColour(-1 + i / 20));
+  const bar = h('div', { class: 'legend-bar' });
+  bar.style.background = `linear-gradient(to right, ${stops.join(', ')})`;
+  const ticks = h('div', { class: 'legend-ticks' },
+    ...LEGEND_TICKS.map((v) => {
+      const tick = h('span', { text: v === 0 ? '0' : v.toFixed(v % 1 ? 1 : 0).replace('-', '−') });
+      tick.style.left = `${((v + 1) / 2) * 100}%`;
+      return tick;
+    }));
+  return h('div', { class: 'matrix-legend', 'data-testid': 'matrix-legend', role: 'img', 'aria-label': 'Colour key: blue for cosine −1 (opposite), white for 0 (unrelated), deep red for 1 (the same direction)' },
+    h('span', { class: 'legend-title', 'aria-hidden': 'true', text: 'cosine' }), h('div', { class: 'legend-scale', 'aria-hidden': 'true' }, bar, ticks));
+}
+
 export class SimilarityView {
   private readonly grid = h('div', { 'data-testid': 'similarity-matrix', role: 'grid', tabindex: 0, class: 'matrix', 'aria-label': 'Cosine similarity matrix' });
   private readonly tooltip = h('div', { class: 'matrix-tooltip', role: 'status', 'data-testid': 'matrix-tooltip' });
@@ -27,6 +45,7 @@ export class SimilarityView {
   private readonly colBlock = h('select', { 'aria-label': 'Columns shown' });
   private readonly blocks = h('div', { class: 'row matrix-blocks' }, h('label', {}, 'Rows ', this.rowBlock), h('label', {}, 'Columns ', this.colBlock));
   private readonly empty = h('p', { class: 'hint', text: 'Embed two or more images to compare them.' });
+  private readonly legend = matrixLegend();
   private readonly compare: HTMLDialogElement;
   private cards: Card[] = [];
   private active: [number, number] = [0, 0];
@@ -34,7 +53,7 @@ export class SimilarityView {
 
   constructor(root: HTMLElement, private readonly session: Session, private readonly thumbs: ThumbnailUrls) {
     this.compare = h('dialog', { class: 'compare', 'data-testid': 'compare-dialog', 'aria-label': 'Two images compared' });
-    root.append(this.empty, this.blocks, h('div', { class: 'matrix-wrap' }, this.grid), this.tooltip, this.compare);
+    root.append(this.empty, h('div', { class: 'row matrix-controls' }, this.blocks, this.legend), h('div', { class: 'matrix-wrap' }, this.grid), this.tooltip, this.compare);
     this.rowBlock.addEventListener('change', () => this.draw());
     this.colBlock.addEventListener('change', () => this.draw());
     this.grid.addEventListener('pointerover', (e) => this.hover(e.target));
@@ -42,6 +61,11 @@ export class SimilarityView {
     this.grid.addEventListener('click', (e) => this.open(e.target));
     this.grid.addEventListener('keydown', (e) => this.key(e));
     session.subscribe((e) => {
+      if (e.type === 'cleared') {
+        // The pair under the pointer and the compared pair are gone with their cards.
+        this.tooltip.textContent = '';
+        if (this.compare.open) this.compare.close();
+      }
       if (e.type !== 'selected') this.schedule();
     });
     this.draw();
@@ -75,6 +99,7 @@ export class SimilarityView {
     const rows = this.cards.slice(r0, r0 + BLOCK);
     const cols = this.cards.slice(c0, c0 + BLOCK);
     this.grid.hidden = n < 2;
+    this.legend.hidden = n < 2;
     this.grid.style.setProperty('--cols', String(cols.length));
     this.grid.classList.toggle('with-values', cols.length <= 8);
     const head = h('div', { role: 'row', class: 'matrix-row' }, h('span', { class: 'matrix-corner' }), ...cols.map((c) => this.header(c, 'columnheader')));

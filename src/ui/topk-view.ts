@@ -24,6 +24,7 @@ export class TopKView {
       this.empty,
       this.list,
     );
+    this.show(undefined); // nothing is selected yet: no empty heading and k field at start
     this.k.addEventListener('input', () => this.show(this.session.selected));
     this.list.addEventListener('click', (e) => {
       const li = (e.target as HTMLElement).closest<HTMLElement>('[data-index]');

@@ -6,6 +6,7 @@
 import type { StoredModelInfo } from '../core/embedder-api.ts';
 import type { FineTuneEpoch, FineTuneOptimizer, FineTuneOptions, FineTuneProgress, FineTuneResult, FineTuneSample } from '../core/finetune-api.ts';
 import { download, h } from './dom.ts';
+import { drawTrainingChart } from './training-chart.ts';
 import type { Session } from './session.ts';
 
 export interface TrainingActions {
@@ -34,12 +35,20 @@ export class TrainingPanel {
   private readonly stopButton = h('button', { type: 'button', text: 'Stop (keep the best so far)', 'data-testid': 'train-stop', disabled: true });
   private readonly progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Fine-tuning progress' });
   private readonly status = h('p', { role: 'status', 'data-testid': 'train-status' });
-  private readonly chart = h('canvas', { width: 640, height: 200, role: 'img', 'aria-label': 'Loss and accuracy per epoch', 'data-testid': 'train-chart' });
+  private readonly chart = h('canvas', { width: 640, height: 200, hidden: true, role: 'img', 'aria-label': 'Loss and accuracy per epoch', 'data-testid': 'train-chart' });
   private readonly report = h('div', { 'data-testid': 'train-report' });
   private history: FineTuneEpoch[] = [];
+  /** Fixed at the start of a run, so the x axis does not change under the curves. */
+  private totalEpochs = 0;
   private running = false;
 
-  constructor(root: HTMLElement, private readonly session: Session, private readonly actions: TrainingActions) {
+  constructor(
+    root: HTMLElement,
+    private readonly session: Session,
+    private readonly actions: TrainingActions,
+    /** The gallery's labelled images (they survive reloads); cards already in the gallery are not counted twice. */
+    private readonly gallerySamples: () => FineTuneSample[] = () => [],
+  ) {
     const field = (label: string, input: HTMLElement) => h('label', { class: 'field' }, `${label} `, input);
     this.start.addEventListener('click', () => void this.run());
     this.stopButton.addEventListener('click', () => {
@@ -61,21 +70,36 @@ export class TrainingPanel {
     this.summarise();
   }
 
-  private labelled() {
-    return this.session.cards.filter((c) => c.label.trim() !== '' && c.status !== 'error');
+  /** The gallery's labelled images, then this visit's labelled cards that are not in the gallery. */
+  private samples(): { samples: FineTuneSample[]; fromGallery: number } {
+    const gallery = this.gallerySamples();
+    const cards = this.session.cards
+      .filter((c) => c.label.trim() !== '' && c.status !== 'error' && !c.galleryId)
+      .map((c): FineTuneSample => ({ image: c.file, label: c.label.trim(), name: c.name }));
+    return { samples: [...gallery, ...cards], fromGallery: gallery.length };
   }
 
   summarise(): void {
     if (this.running) return;
-    const cards = this.labelled();
+    const { samples, fromGallery } = this.samples();
     const counts = new Map<string, number>();
-    for (const c of cards) counts.set(c.label.trim(), (counts.get(c.label.trim()) ?? 0) + 1);
+    for (const c of samples) counts.set(c.label, (counts.get(c.label) ?? 0) + 1);
     const list = [...counts].map(([l, n]) => `${l} (${n})`).join(', ');
+    const where = fromGallery === samples.length ? 'from the gallery' : fromGallery > 0 ? `(${fromGallery} from the gallery)` : 'of this visit';
     this.summary.textContent =
-      cards.length === 0
-        ? 'No labelled images: drop a folder with one subfolder per label, or give the selected image a label.'
-        : `${cards.length} labelled images, ${counts.size} labels: ${list}.` + (counts.size < 2 ? ' Fine-tuning needs at least 2 labels.' : '');
+      samples.length === 0
+        ? 'No labelled images: add labelled images to the gallery (a folder with one subfolder per label), or give the selected image a label.'
+        : `${samples.length} labelled images ${where}, ${counts.size} labels: ${list}.` + (counts.size < 2 ? ' Fine-tuning needs at least 2 labels.' : '');
     this.start.disabled = counts.size < 2;
+  }
+
+  /** The last run's report belongs to the model it made: a model change or a cleared page retires it. */
+  clearReport(): void {
+    if (this.running) return;
+    this.history = [];
+    this.draw();
+    this.report.replaceChildren();
+    this.status.textContent = '';
   }
 
   private options(): FineTuneOptions {
@@ -93,8 +117,9 @@ export class TrainingPanel {
   }
 
   private async run(): Promise<void> {
-    const cards = this.labelled();
-    const samples: FineTuneSample[] = cards.map((c) => ({ image: c.file, label: c.label.trim(), name: c.name }));
+    const { samples } = this.samples();
+    const options = this.options();
+    this.totalEpochs = options.epochs ?? 0;
     this.running = true;
     this.history = [];
     this.draw();
@@ -104,7 +129,7 @@ export class TrainingPanel {
     this.progress.hidden = false;
     this.status.textContent = `Computing backbone features of ${samples.length} images…`;
     try {
-      const { result, model } = await this.actions.fineTune(samples, this.options(), (p) => this.onProgress(p));
+      const { result, model } = await this.actions.fineTune(samples, options, (p) => this.onProgress(p));
       this.showResult(result, model);
       if (model) await this.actions.use(model);
     } catch (e) {
@@ -130,41 +155,9 @@ export class TrainingPanel {
   }
 
   private draw(): void {
-    const ctx = this.chart.getContext('2d')!;
-    const { width: w, height: hgt } = this.chart;
-    ctx.clearRect(0, 0, w, hgt);
-    ctx.fillStyle = '#ffffff';
-    ctx.fillRect(0, 0, w, hgt);
-    ctx.font = '12px system-ui, sans-serif';
-    const n = this.history.length;
-    if (n === 0) return;
-    const pad = 30;
-    const x = (i: number) => pad + ((w - 2 * pad) * i) / Math.max(1, n - 1);
-    const maxLoss = Math.max(...this.history.map((e) => e.trainLoss), 1e-6);
-    const line = (colour: string, value: (e: FineTuneEpoch) => number, top: number) => {
-      ctx.strokeStyle = colour;
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      this.history.forEach((e, i) => {
-        const v = value(e);
-        if (Number.isNaN(v)) return;
-        const y = hgt - pad - ((hgt - 2 * pad) * v) / top;
-        if (i === 0) ctx.moveTo(x(i), y);
-        else ctx.lineTo(x(i), y);
-      });
-      ctx.stroke();
-    };
-    line('#b42318', (e) => e.trainLoss, maxLoss);
-    line('#1d4ed8', (e) => e.trainAccuracy, 1);
-    line('#15803d', (e) => e.valAccuracy, 1);
-    line('#7c3aed', (e) => e.valMap, 1);
-    const legend: [string, string][] = [['#b42318', `loss (max ${maxLoss.toFixed(2)})`], ['#1d4ed8', 'train accuracy'], ['#15803d', 'validation accuracy'], ['#7c3aed', 'validation mAP']];
-    legend.forEach(([c, t], i) => {
-      ctx.fillStyle = c;
-      ctx.fillText(t, pad + i * 150, 16);
-    });
-    ctx.fillStyle = '#4b5563';
-    ctx.fillText(`epoch ${n}`, w - pad - 50, hgt - 8);
+    // An empty chart box says nothing: it appears with the first epoch.
+    this.chart.hidden = this.history.length === 0;
+    drawTrainingChart(this.chart, this.history, { totalEpochs: this.totalEpochs });
   }
 
   private showResult(r: FineTuneResult, model: StoredModelInfo | undefined): void {

@@ -52,7 +52,9 @@ export class VectorView {
     this.root.hidden = !card;
     if (!card) return;
     this.preview.src = this.thumbs.get(card.file);
-    this.title.textContent = card.name + (card.label ? ` (folder: ${card.label})` : '');
+    // The folder is in the name; a label is added only where it says something else (set by hand).
+    const folder = card.name.includes('/') ? card.name.slice(0, card.name.lastIndexOf('/')) : '';
+    this.title.textContent = card.name + (card.label && card.label !== folder ? ` · label ${card.label}` : '');
     const ctx = this.canvas.getContext('2d')!;
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     const v = card.embedding;

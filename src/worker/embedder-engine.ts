@@ -19,6 +19,7 @@ import { MAX_PIXELS_DEFAULT } from '../core/image-sniff.ts';
 import { validatePreprocess, type PreprocessOptions } from '../core/options.ts';
 import type { FineTuneOptions, FineTuneProgress, FineTuneSample } from '../core/finetune-api.ts';
 import { HEAD_BIAS_TENSOR, HEAD_TENSOR } from '../core/manifest.ts';
+import { recommendedThreshold } from '../core/recognition-threshold.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import { arcMarginCosine } from '../model/arc-margin.ts';
 import { buildPPLCNet, l2Normalize, type PPLCNetModel } from '../model/builder.ts';
@@ -242,6 +243,7 @@ export class EmbedderEngine implements EmbedderApi {
     const software = await this.env.probes[selection.backend].software();
     await warmUp(() => tf.tidy(() => model.embed(tf.zeros([1, preprocess.height, preprocess.width, 3]), normalize)), { parallelCompile: !software });
     onProgress?.({ stage: 'compile', done: 1, total: 1 });
+    const recognition = recommendedThreshold(manifest.recognition);
     const info: EmbedderInfo = {
       backend: selection.backend,
       backendReasons: selection.reasons,
@@ -258,6 +260,9 @@ export class EmbedderEngine implements EmbedderApi {
       loadMs: this.now() - start,
       memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
       ...(manifest.head ? { classes: manifest.head.labels, headType: manifest.head.type } : {}),
+      recognitionThreshold: recognition.threshold,
+      recognitionThresholdSource: recognition.source,
+      recognitionThresholdNote: recognition.note,
     };
     const head: LoadedHead | undefined =
       manifest.head && headTensor

@@ -39,12 +39,13 @@ const api: EmbedderWorkerApi = {
     const role = options?.role ?? 'auto';
     if (!MODEL_IMPORT_ROLES.includes(role)) throw new OptionsError(`role must be one of ${MODEL_IMPORT_ROLES.join(', ')}; got ${JSON.stringify(role)}`);
     const { encoded } = await importModelFiles(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })), { role });
-    return storeModel(encoded);
+    return storeModel(encoded, { kind: 'imported' });
   },
   async fineTune(samples: readonly FineTuneSample[], options?: FineTuneOptions, onProgress?: (p: FineTuneProgress) => void) {
     const run = await engine.fineTune(samples, options, onProgress);
     // Stored in one step after training: a reload during training leaves no half-written model behind.
-    return run.encoded ? { result: run.result, model: await storeModel(run.encoded) } : { result: run.result };
+    if (!run.encoded) return { result: run.result };
+    return { result: run.result, model: await storeModel(run.encoded, { kind: 'fine-tuned', base: (await engine.info()).modelId }) };
   },
   async stopFineTune() {
     engine.stopFineTune();

@@ -4,7 +4,7 @@
  * exactly as it loads a served model, so an imported model is "a manifest URL" everywhere else.
  * Cache Storage works in windows and workers alike; nothing here touches the DOM.
  */
-import type { StoredModelInfo } from '../core/embedder-api.ts';
+import type { StoredModelInfo, StoredModelOrigin } from '../core/embedder-api.ts';
 import type { WeightManifest } from '../core/manifest.ts';
 import { validateManifest } from '../core/manifest.ts';
 import type { EncodedModel } from '../model/weights/manifest-codec.ts';
@@ -32,19 +32,48 @@ export async function cachedFetch(url: string): Promise<Response> {
   return fetch(url);
 }
 
-export async function storeModel(encoded: EncodedModel): Promise<StoredModel> {
+/** Beside each manifest: how the model came to be and when (the manifest itself stays the weights' format). */
+const ORIGIN_FILE = 'origin.json';
+
+interface OriginRecord extends StoredModelOrigin {
+  readonly createdAt: number;
+}
+
+export async function storeModel(encoded: EncodedModel, origin: StoredModelOrigin): Promise<StoredModel> {
   const cache = await caches.open(MODEL_CACHE);
   const url = storedModelUrl(encoded.manifest.modelId);
   // Shards first, manifest last: a manifest in the cache means its shards are there too.
   for (const shard of encoded.shards) {
     await cache.put(new URL(shard.file, url).href, new Response(shard.bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }));
   }
+  const record: OriginRecord = { ...origin, createdAt: Date.now() };
+  await cache.put(new URL(ORIGIN_FILE, url).href, new Response(JSON.stringify(record), { headers: { 'content-type': 'application/json' } }));
   await cache.put(url, new Response(JSON.stringify(encoded.manifest), { headers: { 'content-type': 'application/json' } }));
-  return describe(encoded.manifest, url);
+  return describe(encoded.manifest, url, record);
 }
 
-function describe(m: WeightManifest, url: string): StoredModel {
-  return { id: m.modelId, url, scale: m.architecture.scale, embeddingDim: m.embeddingDim, ...(m.head ? { classes: m.head.labels.length } : {}), provenance: m.provenance };
+function describe(m: WeightManifest, url: string, origin: Partial<OriginRecord>): StoredModel {
+  return {
+    id: m.modelId,
+    url,
+    scale: m.architecture.scale,
+    embeddingDim: m.embeddingDim,
+    ...(m.head ? { classes: m.head.labels.length } : {}),
+    provenance: m.provenance,
+    kind: origin.kind === 'fine-tuned' ? 'fine-tuned' : 'imported',
+    ...(typeof origin.createdAt === 'number' ? { createdAt: origin.createdAt } : {}),
+    ...(typeof origin.base === 'string' ? { base: origin.base } : {}),
+  };
+}
+
+async function readOrigin(cache: Cache, manifestUrl: string): Promise<Partial<OriginRecord>> {
+  try {
+    const hit = await cache.match(new URL(ORIGIN_FILE, manifestUrl).href);
+    const value: unknown = hit ? await hit.json() : {};
+    return typeof value === 'object' && value !== null ? (value as Partial<OriginRecord>) : {};
+  } catch {
+    return {}; // models stored before origins were recorded: listed as imported, undated
+  }
 }
 
 export async function listStoredModels(): Promise<StoredModel[]> {
@@ -55,12 +84,13 @@ export async function listStoredModels(): Promise<StoredModel[]> {
     if (!request.url.endsWith('/manifest.json')) continue;
     try {
       const manifest = validateManifest(await (await cache.match(request))!.json(), request.url);
-      out.push(describe(manifest, request.url));
+      out.push(describe(manifest, request.url, await readOrigin(cache, request.url)));
     } catch {
       // A damaged entry is skipped here and reported when someone tries to load it.
     }
   }
-  return out.sort((a, b) => a.id.localeCompare(b.id));
+  // Newest first: the model just imported or fine-tuned is the one a person looks for.
+  return out.sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0) || a.id.localeCompare(b.id));
 }
 
 export async function deleteStoredModel(id: string): Promise<void> {

@@ -31,7 +31,7 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
   const baseModel = await page.getByTestId('model-status').textContent();
   await page.getByTestId('folder-input').setInputFiles(root);
   await waitSettled(page, 6);
-  await expect(page.getByTestId('training-summary')).toContainText('6 labelled images, 2 labels: cat (3), other (3)');
+  await expect(page.getByTestId('training-summary')).toContainText('6 labelled images of this visit, 2 labels: cat (3), other (3)');
   await page.locator('#ft-epochs').fill('6');
   // With the optional triplet term, so the worker's training path with it runs here too.
   await page.locator('#ft-triplet').fill('1');
@@ -56,13 +56,14 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
   const modelText = (await page.getByTestId('model-status').textContent())!;
   const modelId = modelText.split(':')[0]!;
 
-  // After a reload, the saved model is offered; choosing it gives the same embeddings, bit for bit.
+  // After a reload the page is still on the fine-tuned model, listed by its base and date; it gives the same
+  // embeddings, bit for bit.
   await page.reload();
   await openPage(page);
-  const option = page.getByTestId('model-select').locator('option', { hasText: modelId });
-  await expect(option).toHaveCount(1);
-  await page.getByTestId('model-select').selectOption({ label: (await option.textContent())! });
   await expect(page.getByTestId('model-status')).toContainText(modelId, { timeout: 60_000 });
+  const option = page.getByTestId('model-select').locator('option:checked');
+  await expect(option).toHaveAttribute('data-kind', 'fine-tuned');
+  await expect(option).toContainText(/^Fine-tuned from the default model, .*\d{4}.* \(x1\.0, 512-d, 2 labels\)$/);
   await page.getByTestId('folder-input').setInputFiles(root);
   await waitSettled(page, 6);
   const reloaded = await exportJson(page);

@@ -21,19 +21,23 @@ test('photos are embedded: 512-d vectors, two views of the cat closer than anyth
   expect(copied).toHaveLength(512);
   expect(Math.hypot(...copied)).toBeCloseTo(1, 4);
 
-  // Card order = drop order: 0 and 1 are the two cat views.
-  const cats = await matrixValue(page, 0, 1);
-  expect(await matrixValue(page, 1, 0)).toBeCloseTo(cats, 6);
-  expect(await matrixValue(page, 0, 0)).toBeCloseTo(1, 5);
-  for (const other of [2, 3, 4]) {
-    expect(cats).toBeGreaterThan(await matrixValue(page, 0, other));
-    expect(cats).toBeGreaterThan(await matrixValue(page, 1, other));
+  // Picked files are taken in name order: astronaut, the two cat views (1 and 2), coffee, rocket.
+  const index = async (name: string) => Number(await page.locator(`[data-testid="image-card"][data-name="${name}"]`).getAttribute('data-index'));
+  const [a, b] = [await index('cat-view-1.jpg'), await index('cat-view-2.jpg')];
+  expect([a, b]).toEqual([1, 2]);
+  const cats = await matrixValue(page, a, b);
+  expect(await matrixValue(page, b, a)).toBeCloseTo(cats, 6);
+  expect(await matrixValue(page, a, a)).toBeCloseTo(1, 5);
+  for (const other of [0, 3, 4]) {
+    expect(cats).toBeGreaterThan(await matrixValue(page, a, other));
+    expect(cats).toBeGreaterThan(await matrixValue(page, b, other));
   }
   // Top-k of the first cat starts with the other cat.
-  await expect(page.getByTestId('topk-list').locator('li').first()).toHaveAttribute('data-index', '1');
+  await page.locator(`[data-testid="image-card"][data-index="${a}"]`).click();
+  await expect(page.getByTestId('topk-list').locator('li').first()).toHaveAttribute('data-index', String(b));
 
   // Hover names the pair; a click shows both images side by side.
-  const cell = page.locator('[data-testid="similarity-matrix"] [data-i="0"][data-j="1"]');
+  const cell = page.locator(`[data-testid="similarity-matrix"] [data-i="${a}"][data-j="${b}"]`);
   await cell.hover();
   await expect(page.getByTestId('matrix-tooltip')).toContainText(`cat-view-1.jpg × cat-view-2.jpg: ${cats.toFixed(3)}`);
   await cell.click();
@@ -57,8 +61,8 @@ test('bad files show their error on their own card; the others are embedded', as
     await expect(card).toContainText('Error:');
   }
   await expect(page.locator('[data-testid="image-card"][data-name="not-an-image.jpg"]')).toContainText('not an image');
-  // The matrix holds only the embedded images: cards 0 and 4.
-  expect(await matrixValue(page, 0, 4)).toBeLessThan(1);
+  // The matrix holds only the embedded images: cards 0 (coffee) and 3 (rocket), in name order.
+  expect(await matrixValue(page, 0, 3)).toBeLessThan(1);
   await expect(page.locator('[data-testid="similarity-matrix"] [data-i="1"]')).toHaveCount(0);
 });
 

@@ -116,6 +116,12 @@ export async function importModelFiles(files: readonly ModelFile[], options: Imp
 
   const preprocessing = preprocessingFor(imported, config, notes);
   const head = classifierHead(imported, config, notes);
+  // PP-ShiTu's own threshold for these weights, when its config gives one; else readers use PaddleClas's 0.5.
+  const recognition =
+    config?.scoreThreshold !== undefined
+      ? { threshold: config.scoreThreshold, calibration: `IndexProcess.score_thres of ${baseName(source.config!.name)} (the PaddleClas config given with the model)` }
+      : undefined;
+  if (recognition) notes.push(`recognition threshold ${recognition.threshold} from ${baseName(source.config!.name)} (IndexProcess.score_thres)`);
 
   let network = imported.network;
   let stateDict = imported.stateDict;
@@ -147,6 +153,7 @@ export async function importModelFiles(files: readonly ModelFile[], options: Imp
     provenance: [options.provenance ?? `imported from ${described}`, ...notes].join('\n'),
     license: options.license ?? 'as the imported files: set by whoever trained them',
     ...(head ? { head } : {}),
+    ...(recognition ? { recognition } : {}),
   });
   return { imported, encoded, notes };
 }

@@ -2,7 +2,8 @@
  * Reads the config that PaddleX and PaddleClas write beside an inference model: PaddleX's `inference.yml`
  * (`PreProcess.transform_ops`, `PostProcess.Topk.label_list`, `Global.model_name`) and PaddleClas's deploy
  * configs (`inference_cls.yaml`, `inference_rec.yaml`: `PreProcess` or `RecPreProcess`, `PostProcess` with a
- * `class_id_map_file`). The ops mean what PaddleClas's deploy/python/preprocess.py and PaddleX's classification
+ * `class_id_map_file`; `inference_general.yaml`: `IndexProcess.score_thres`, PP-ShiTu's recognition
+ * threshold). The ops mean what PaddleClas's deploy/python/preprocess.py and PaddleX's classification
  * predictor make of them:
  * - ResizeImage: `resize_short` (> 0) wins over `size`; `size` is an int or [width, height]; OpenCV
  *   INTER_LINEAR unless `interpolation` or `backend: pil` says otherwise.
@@ -23,6 +24,12 @@ export interface InferenceConfig {
   readonly labels?: readonly string[];
   /** `Global.model_name` (PaddleX), e.g. `PP-LCNet_x0_25_textline_ori`. */
   readonly modelName?: string;
+  /**
+   * PP-ShiTu's recognition threshold: `IndexProcess.score_thres` of a PaddleClas deploy config
+   * (inference_general.yaml), the inner-product score from which predict_system.py gives the top match's label.
+   * Only when `dist_type` is IP (its default): with L2 or hamming the number is not a cosine.
+   */
+  readonly scoreThreshold?: number;
   /** What the config asks for that is not followed, one sentence each. */
   readonly notes: readonly string[];
 }
@@ -56,9 +63,11 @@ export function readInferenceConfig(text: string, file = 'inference.yml'): Infer
   const preprocessing = reader.preprocessing(root);
   const labels = reader.labels(root);
   const name = isDict(root.Global) ? root.Global.model_name : undefined;
+  const scoreThreshold = reader.scoreThreshold(root);
   return {
     preprocessing,
     ...(labels ? { labels } : {}),
+    ...(scoreThreshold !== undefined ? { scoreThreshold } : {}),
     ...(typeof name === 'string' && name ? { modelName: name } : {}),
     notes: reader.notes,
   };
@@ -228,6 +237,22 @@ class ConfigReader {
 
   private unknownKeys(args: Dict, known: readonly string[], at: string): void {
     for (const k of Object.keys(args)) if (!known.includes(k)) this.notes.push(`${at}: parameter "${k}" is not supported and was ignored.`);
+  }
+
+  /** IndexProcess.score_thres when it is a cosine (dist_type IP, PaddleClas's default); else a note. */
+  scoreThreshold(root: Dict): number | undefined {
+    const index = root.IndexProcess;
+    if (!isDict(index) || index.score_thres === undefined || index.score_thres === null) return undefined;
+    const { score_thres: t, dist_type: dist } = index;
+    if (!(dist === undefined || dist === null || (typeof dist === 'string' && dist.toUpperCase() === 'IP'))) {
+      this.notes.push(`IndexProcess.score_thres ${show(t)} is for dist_type ${show(dist)}, not a cosine (dist_type IP); not used.`);
+      return undefined;
+    }
+    if (typeof t !== 'number' || !(t >= -1 && t <= 1)) {
+      this.notes.push(`IndexProcess.score_thres must be a cosine from -1 to 1; got ${show(t)}; not used.`);
+      return undefined;
+    }
+    return t;
   }
 
   /** PaddleX: PostProcess.Topk.label_list; also a label_list directly in PostProcess, in another of its ops, or in Global. */

@@ -9,6 +9,7 @@ import {
   HEAD_TENSOR,
   type ManifestArchitecture,
   type ManifestHead,
+  type ManifestRecognition,
   BYTES_PER_ELEMENT,
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
@@ -43,6 +44,11 @@ export interface EncodeManifestOptions {
   readonly shardBytes?: number;
   /** A head, stored after the model's tensors: a fine-tuned ArcMargin head, or an imported classifier's fc (+ bias). */
   readonly head?: { readonly settings: ManifestHead; readonly weight: Float32Array; readonly bias?: Float32Array };
+  /**
+   * A recommended recognition threshold for these weights (calibrated, or read from the source's config).
+   * Leave it out when the embeddings changed since it was set (fine-tuning): readers then use PaddleClas's 0.5.
+   */
+  readonly recognition?: ManifestRecognition;
 }
 
 /** The network a manifest describes; absent fields take PaddleClas's defaults. */
@@ -139,6 +145,7 @@ export async function encodeManifest(options: EncodeManifestOptions): Promise<En
     provenance: options.provenance,
     license: options.license,
     ...(head ? { head: head.settings } : {}),
+    ...(options.recognition ? { recognition: options.recognition } : {}),
   };
   return { manifest: validateManifest(manifest), shards };
 }
