@@ -172,6 +172,7 @@ const training = new TrainingPanel($('#training-view'), session, {
     await switchTo({ model: model.url, backend: backendChoice }, false);
   },
   files: (model) => readStoredModelFiles(model.url),
+  nameOf: (model) => models.describe(model),
 }, () => gallery.withImages().map((g) => ({ image: g.image!, label: g.label, name: g.name })));
 
 function addFiles(picked: readonly PickedFile[]): void {

@@ -189,3 +189,50 @@ export function meanRates(rates: readonly OpenSetRates[]): OpenSetRates {
 export function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
+
+export interface LeaveLabelOutCalibration {
+  readonly threshold: number;
+  readonly falseAcceptRate: number;
+  /** At `threshold`: queries whose best match has their label and reaches it. */
+  readonly knownRight: number;
+  /** At `threshold`: queries whose best match among the other labels' entries stays under it. */
+  readonly unknownRejected: number;
+  readonly queries: number;
+}
+
+/**
+ * A threshold from one labelled gallery and labelled queries of the same labels (a fine-tuning run's training
+ * and validation shares), when no images of unseen classes are at hand: each query is once a known query (the
+ * whole gallery) and once an unknown one (the gallery without its label's entries, as if its class had never
+ * been added). The threshold accepts `far` of those unknown queries. Undefined with fewer than 2 labels.
+ */
+export function leaveLabelOutThreshold(
+  gallery: readonly { readonly embedding: ArrayLike<number>; readonly label: string }[],
+  queries: readonly { readonly embedding: ArrayLike<number>; readonly label: string }[],
+  far: number,
+): LeaveLabelOutCalibration | undefined {
+  if (new Set(gallery.map((g) => g.label)).size < 2 || queries.length === 0) return undefined;
+  const known: { score: number; right: boolean }[] = [];
+  const unknown: number[] = [];
+  for (const q of queries) {
+    let best = -Infinity;
+    let bestLabel = '';
+    let bestOther = -Infinity;
+    for (const g of gallery) {
+      let s = 0;
+      for (let i = 0; i < q.embedding.length; i++) s += q.embedding[i]! * g.embedding[i]!;
+      if (s > best) [best, bestLabel] = [s, g.label];
+      if (g.label !== q.label && s > bestOther) bestOther = s;
+    }
+    known.push({ score: best, right: bestLabel === q.label });
+    unknown.push(bestOther);
+  }
+  const threshold = thresholdAtFalseAcceptRate(unknown, far);
+  return {
+    threshold,
+    falseAcceptRate: far,
+    knownRight: known.filter((k) => k.right && k.score >= threshold).length / known.length,
+    unknownRejected: unknown.filter((s) => s < threshold).length / unknown.length,
+    queries: queries.length,
+  };
+}

@@ -143,7 +143,8 @@ function score(set: FeatureSet, neckW: tf.Tensor2D, neckB: tf.Tensor1D, head: tf
 }
 
 /** Retrieval of `features` through a neck: what "before" and "after" report. */
-export function neckRetrieval(set: FeatureSet, neck: NeckWeights): { recallAt1: number; map: number } {
+/** The set's L2-normalised embeddings through a neck, one row per image. */
+export function neckEmbeddings(set: FeatureSet, neck: NeckWeights): Float32Array[] {
   const n = set.labels.length;
   const dim = neck.bias.length;
   const emb = tf.tidy(() => {
@@ -152,7 +153,11 @@ export function neckRetrieval(set: FeatureSet, neck: NeckWeights): { recallAt1: 
   });
   const rows = rowsOf(emb.dataSync() as Float32Array, dim);
   emb.dispose();
-  return retrieval(rows, set.labels);
+  return rows;
+}
+
+export function neckRetrieval(set: FeatureSet, neck: NeckWeights): { recallAt1: number; map: number } {
+  return retrieval(neckEmbeddings(set, neck), set.labels);
 }
 
 export async function trainArcMarginHead(args: TrainHeadArgs): Promise<TrainedHead> {

@@ -118,7 +118,7 @@ export class ModelView {
   }
 
   /** A fine-tuned model is named after its base and date; an imported one by its id. */
-  private describe(m: StoredModelInfo): string {
+  describe(m: StoredModelInfo): string {
     const shape = `${formatScale(m.scale)}, ${m.embeddingDim}-d${m.classes ? `, ${m.classes} labels` : ''}`;
     const when = m.createdAt ? new Date(m.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '';
     if (m.kind === 'fine-tuned') {

@@ -14,6 +14,8 @@ export interface TrainingActions {
   stop(): Promise<void>;
   /** Switches the page to the fine-tuned model (re-embeds every card). */
   use(model: StoredModelInfo): Promise<void>;
+  /** How the model list names a stored model ("Fine-tuned from …, <date>"). */
+  nameOf(model: StoredModelInfo): string;
   /** The stored model's files, for download: [name, bytes]. */
   files(model: StoredModelInfo): Promise<[string, Blob][]>;
 }
@@ -169,7 +171,7 @@ export class TrainingPanel {
     const lines = [
       `${r.trainImages} training images, ${r.classes.length} labels, ${r.seconds.toFixed(1)} s.`,
       r.stopped ? `Stopped by you after ${r.history.length} epochs.` : '',
-      model ? `Kept epoch ${r.bestEpoch} (best validation mAP) as model ${model.id}; the page now uses it.` : 'Stopped before the first epoch ended: nothing was saved, the model is unchanged.',
+      model ? `Kept epoch ${r.bestEpoch} (best validation mAP) as “${this.actions.nameOf(model)}”; the page now uses it.` : 'Stopped before the first epoch ended: nothing was saved, the model is unchanged.',
       ...r.notes,
       ...(r.skipped.length ? [`Left out: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`] : []),
     ].filter(Boolean);
@@ -182,6 +184,6 @@ export class TrainingPanel {
       parts.push(save);
     }
     this.report.replaceChildren(...parts);
-    this.status.textContent = !model ? 'Stopped: nothing saved.' : r.stopped ? `Stopped: kept epoch ${r.bestEpoch} as ${model.id}.` : `Done: ${model.id}.`;
+    this.status.textContent = !model ? 'Stopped: nothing saved.' : r.stopped ? `Stopped: kept epoch ${r.bestEpoch} as ${model.id}.` : `Done: ${model.id}, saved as “${this.actions.nameOf(model)}”.`;
   }
 }

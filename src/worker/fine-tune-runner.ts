@@ -9,9 +9,10 @@ import { EmbedderError, OptionsError } from '../core/errors.ts';
 import { planSplit, resolveFineTuneOptions, type FineTuneOptions, type FineTuneProgress, type FineTuneResult, type FineTuneSample, type RetrievalScore } from '../core/finetune-api.ts';
 import type { PreprocessOptions } from '../core/options.ts';
 import { mulberry32 } from '../core/seeded-random.ts';
+import { leaveLabelOutThreshold, type LeaveLabelOutCalibration } from '../core/recognition-calibration.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import type { PPLCNetModel } from '../model/builder.ts';
-import { FEATURE_DIM, neckRetrieval, trainArcMarginHead, type FeatureSet } from '../model/fine-tune.ts';
+import { FEATURE_DIM, neckEmbeddings, neckRetrieval, trainArcMarginHead, type FeatureSet, type NeckWeights } from '../model/fine-tune.ts';
 import { encodeManifest, type EncodedModel } from '../model/weights/manifest-codec.ts';
 import type { BatchNormForm } from '../model/parameters.ts';
 import { preprocessToTensor, type RgbaPixels } from '../model/preprocess.ts';
@@ -171,7 +172,17 @@ export async function runFineTune(
     };
     if (trained.bestEpoch === 0) return { result };
 
-    // 4. The fine-tuned model: the same backbone, the kept neck, and the head.
+    // 4. Its recognition threshold, from this run's own images (its neck moved every score): the training share
+    // is the gallery, the validation share the queries, each also as an unknown against the other labels.
+    const recognition = recognitionOf(train, validation, trained.neck, classes);
+    if (recognition) {
+      notes.push(
+        `Recognition threshold for this model: ${recognition.threshold} (${pct(recognition.falseAcceptRate)} of validation images accepted ` +
+          `against a gallery without their label; at it ${pct(recognition.knownRight)} of validation images are recognised with the right label).`,
+      );
+    }
+
+    // 5. The fine-tuned model: the same backbone, the kept neck, and the head.
     const stateDict: StateDict = new Map(ctx.stateDict);
     stateDict.set('neck.fc.weight', { shape: [FEATURE_DIM, neckBias.length], data: trained.neck.weight });
     stateDict.set('neck.fc.bias', { shape: [neckBias.length], data: trained.neck.bias });
@@ -189,9 +200,34 @@ export async function runFineTune(
       provenance: `${ctx.info.modelId}, neck${o.trainNeck ? '' : ' (frozen)'} + ArcMargin head (s ${o.arcMargin.scale}, m ${o.arcMargin.margin}${o.tripletWeight > 0 ? `, triplet term weight ${o.tripletWeight}, margin ${o.tripletMargin}` : ''}) fine-tuned in the browser on ${plan.train.length} images of ${classes.length} labels (epoch ${trained.bestEpoch} of ${o.epochs} kept)\n${ctx.info.provenance}`,
       license: ctx.info.license,
       head: { settings: { type: 'ArcMargin', labels: classes, ...o.arcMargin }, weight: trained.head },
+      ...(recognition
+        ? {
+            recognition: {
+              threshold: recognition.threshold,
+              falseAcceptRate: recognition.falseAcceptRate,
+              calibration:
+                `fine-tuning's validation share: ${recognition.queries} images against the ${plan.train.length} training images as the gallery; ` +
+                'unknown = each against the gallery without its label',
+            },
+          }
+        : {}),
     });
     return { result: { ...result, modelId }, encoded };
   } finally {
     tf.dispose(kept);
   }
+}
+
+/** The same false-accept rate the default model's threshold was set at (docs/recognition-threshold.md). */
+const FINE_TUNE_FAR = 0.1;
+/** Fewer validation images than this give a threshold that one image moves: PaddleClas's 0.5 stays. */
+const MIN_CALIBRATION_QUERIES = 10;
+
+const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
+
+function recognitionOf(train: FeatureSet, validation: FeatureSet, neck: NeckWeights, classes: readonly string[]): LeaveLabelOutCalibration | undefined {
+  if (validation.labels.length < MIN_CALIBRATION_QUERIES) return undefined;
+  const rows = (set: FeatureSet) => neckEmbeddings(set, neck).map((embedding, i) => ({ embedding, label: classes[set.labels[i]!]! }));
+  const c = leaveLabelOutThreshold(rows(train), rows(validation), FINE_TUNE_FAR);
+  return c && { ...c, threshold: Number(c.threshold.toFixed(4)) };
 }

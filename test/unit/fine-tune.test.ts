@@ -177,6 +177,32 @@ describe('the engine fine-tunes; the saved model reloads identically', () => {
       expect(Array.from(r.embedding)).toEqual(Array.from((rb[i] as typeof r).embedding));
       expect(r.prediction?.label).toMatch(/^(blue|red)$/);
     });
+    // 2 validation images are too few to set a recognition threshold: the model keeps PaddleClas's 0.5.
+    expect(encoded.manifest.recognition).toBeUndefined();
+    expect(infoA.recognitionThresholdSource).toBe('paddleclas-default');
     await Promise.all([engine.dispose(), a.dispose(), b.dispose()]);
+  });
+
+  it('sets the fine-tuned model its own recognition threshold from the validation share', async () => {
+    const engine = new EmbedderEngine(nodeEnvironment());
+    await engine.load({ model: modelUrl });
+    const samples = [
+      ...Array.from({ length: 10 }, (_, s) => ({ image: image(100 + s, 230), label: 'red', name: `r${s}` })),
+      ...Array.from({ length: 10 }, (_, s) => ({ image: image(200 + s, 20), label: 'blue', name: `b${s}` })),
+    ];
+    const run = await engine.fineTune(samples, { epochs: 3, batchSize: 8, validationFraction: 0.5 });
+    expect(run.result.validationImages).toBe(10);
+    const recognition = run.encoded!.manifest.recognition!;
+    expect(recognition.falseAcceptRate).toBe(0.1);
+    expect(recognition.threshold).toBeGreaterThanOrEqual(-1);
+    expect(recognition.threshold).toBeLessThanOrEqual(1);
+    expect(recognition.calibration).toContain("fine-tuning's validation share: 10 images");
+    expect(run.result.notes.some((n) => n.startsWith(`Recognition threshold for this model: ${recognition.threshold}`))).toBe(true);
+    const tuned = new EmbedderEngine(nodeEnvironment());
+    const url = pathToFileURL(await writeModelFiles(await mkdtemp(join(tmpdir(), 'shitu-ft-rec-')), run.encoded!)).href;
+    const info = await tuned.load({ model: url });
+    expect(info.recognitionThreshold).toBe(recognition.threshold);
+    expect(info.recognitionThresholdSource).toBe('manifest');
+    await Promise.all([engine.dispose(), tuned.dispose()]);
   });
 });

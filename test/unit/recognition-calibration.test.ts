@@ -1,6 +1,7 @@
 /** The open-set protocol behind calibrate-threshold and recognition-eval, on synthetic embeddings. */
 import { describe, expect, it } from 'vitest';
 import {
+  leaveLabelOutThreshold,
   calibrateThreshold,
   openSetRates,
   openSetTrial,
@@ -135,5 +136,34 @@ describe('calibrate-threshold', () => {
       expect(() => refuseMeasuringSplit(f)).toThrow(`refusing to calibrate on ${f}: eval.txt and finetune-*.txt are for measuring only`);
     }
     expect(() => refuseMeasuringSplit('../shared/data/caltech101-80/splits/train.txt')).not.toThrow();
+  });
+});
+
+describe('leaveLabelOutThreshold', () => {
+  const unit = (x: number, y: number) => {
+    const n = Math.hypot(x, y);
+    return [x / n, y / n];
+  };
+  it('each query is known against the whole gallery and unknown against the other labels', () => {
+    const gallery = [
+      { embedding: unit(1, 0), label: 'a' },
+      { embedding: unit(0, 1), label: 'b' },
+    ];
+    // Queries near their own label: best own score ~0.99, best other-label score ~0.14.
+    const queries = [
+      { embedding: unit(1, 0.14), label: 'a' },
+      { embedding: unit(0.14, 1), label: 'b' },
+      { embedding: unit(1, 0.5), label: 'a' },
+      { embedding: unit(0.5, 1), label: 'b' },
+    ];
+    const c = leaveLabelOutThreshold(gallery, queries, 0)!;
+    // No unknown may pass: the threshold sits above the highest other-label score (0.447 for (1, 0.5) vs b).
+    expect(c.threshold).toBeGreaterThan(unit(1, 0.5)[1]!);
+    expect(c.unknownRejected).toBe(1);
+    expect(c.knownRight).toBe(1);
+    expect(c.queries).toBe(4);
+  });
+  it('needs two labels in the gallery', () => {
+    expect(leaveLabelOutThreshold([{ embedding: [1, 0], label: 'a' }], [{ embedding: [1, 0], label: 'a' }], 0.1)).toBeUndefined();
   });
 });
