@@ -17,6 +17,7 @@ import { formatProfile, profileBackend } from './lib/bench-profile.ts';
 import { FULL_BUDGET, QUICK_BUDGET, type BenchCase, type CaseResult } from './lib/bench-protocol.ts';
 import { benchRatios, checkQuick, formatReport, resultRows, type BenchReport, type BenchRow } from './lib/bench-report.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
+import { isMain } from './lib/run-main.ts';
 
 const ALL_BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 const ORT_PROVIDERS = ['webgpu', 'wasm'] as const;
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main().catch((e: unknown) => {
     console.error(`bench: ${(e as Error).message ?? e}`);
     process.exit(1);

@@ -27,6 +27,7 @@ import {
   type OpenSetRates,
 } from '../src/core/recognition-calibration.ts';
 import { embedSplit, manifestPath } from './lib/split-embeddings.ts';
+import { isMain } from './lib/run-main.ts';
 
 /**
  * FAR 10%: where the mean of known-right and unknown-rejected peaks on the default model's training protocol
@@ -190,7 +191,7 @@ async function embedUnseen(model: string, specs: readonly string[], noCache: boo
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main(process.argv.slice(2)).catch((e: unknown) => {
     console.error(`calibrate-threshold: ${(e as Error).message ?? e}${e instanceof UsageError ? `\n${USAGE}` : ''}`);
     process.exit(e instanceof UsageError ? 2 : 1);

@@ -19,6 +19,7 @@ import { importModelFiles, type ModelFile } from '../src/model/convert/import-fi
 import { countParameters, networkParameters } from '../src/model/parameters.ts';
 import { describeStride, isStandardGeometry } from '../src/model/architecture.ts';
 import { writeModelFiles } from './lib/model-files.ts';
+import { isMain } from './lib/run-main.ts';
 
 const USAGE = `usage: npm run convert -- <model folder | model.onnx | inference.pdmodel|inference.json inference.pdiparams [inference.yml]> --out models/<id>
   --id <id>            model id (default: the --out folder's name)
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   console.log(`wrote ${manifestPath}`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main().catch((e: unknown) => {
     const err = e as NodeJS.ErrnoException;
     if (err?.code === 'ENOENT') console.error(`convert: no such file: ${err.path}`);

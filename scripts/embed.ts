@@ -17,6 +17,7 @@ import { EmbedderEngine } from '../src/worker/embedder-engine.ts';
 import { nodeEnvironment, nodeWasmFeatures } from '../src/worker/node-environment.ts';
 import { decodeImageBlob, IMAGE_EXTENSIONS } from './lib/node-image-decode.ts';
 import { syntheticImages } from './lib/synthetic-pixels.ts';
+import { isMain } from './lib/run-main.ts';
 
 const DEFAULT_MODEL = fileURLToPath(new URL('../models/default/manifest.json', import.meta.url));
 const NODE_BACKENDS: readonly BackendChoice[] = ['auto', 'wasm', 'cpu'];
@@ -293,6 +294,6 @@ export async function main(argv: readonly string[], io: { stdout: CliOutput; std
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

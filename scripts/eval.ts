@@ -19,6 +19,7 @@ import { writeFixtureModel } from '../test/support/fixture-models.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
 import { embedEntries, routeFolder } from './lib/eval-page-client.ts';
 import { readSplit } from './lib/split.ts';
+import { isMain } from './lib/run-main.ts';
 
 export interface EvalReport {
   model: string;
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
   if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main().catch((e: unknown) => {
     console.error(`eval: ${(e as Error).message ?? e}`);
     process.exit(1);

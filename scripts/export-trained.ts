@@ -19,6 +19,7 @@ import { nodeEnvironment } from '../src/worker/node-environment.ts';
 import { convert } from './convert.ts';
 import { runOrt } from './lib/ort-reference.ts';
 import { normaliseNchw } from './lib/synthetic-pixels.ts';
+import { isMain } from './lib/run-main.ts';
 
 interface StudentTensor {
   name: string;
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main().catch((e: unknown) => {
     console.error(e);
     process.exit(1);

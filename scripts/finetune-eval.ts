@@ -15,6 +15,7 @@ import { leaveOneOutRetrieval } from '../src/core/retrieval-metrics.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
 import { dataUrl, embedEntries, routeFolder } from './lib/eval-page-client.ts';
 import { readSplit } from './lib/split.ts';
+import { isMain } from './lib/run-main.ts';
 
 export async function fineTuneEval(options: { data: string; train: string; test: string; model?: string; fineTune: FineTuneOptions; log?: (s: string) => void }) {
   const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main().catch((e: unknown) => {
     console.error(`finetune-eval: ${(e as Error).message ?? e}`);
     process.exit(1);

@@ -28,6 +28,7 @@ import { normaliseNchw, syntheticImages, type Pixels } from './lib/synthetic-pix
 import { headScores, normalised, onnxInputSize, runOrtOnFile } from './lib/onnx-file-parity.ts';
 import { basename } from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { isMain } from './lib/run-main.ts';
 
 export interface ParityRow {
   scale: number;
@@ -248,7 +249,7 @@ async function main(): Promise<void> {
   process.exit(failed.length === 0 ? 0 : 1);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main().catch((e: unknown) => {
     console.error(e);
     process.exit(1);

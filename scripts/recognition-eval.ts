@@ -14,6 +14,7 @@ import { DEFAULT_SCORE_THRESHOLD } from '../src/core/gallery-search.ts';
 import { openSetRates, openSetTrial, scoreTrial, type OpenSetRates, type TrialScores } from '../src/core/recognition-calibration.ts';
 import { recommendedThreshold } from '../src/core/recognition-threshold.ts';
 import { embedSplit, manifestPath, readManifest } from './lib/split-embeddings.ts';
+import { isMain } from './lib/run-main.ts';
 
 export const DEFAULT_RECOGNITION_EVAL = Object.freeze({ model: 'models/default', seed: 1, seeds: 5, known: 10, gallery: 15 });
 
@@ -106,7 +107,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main(process.argv.slice(2)).catch((e: unknown) => {
     console.error(`recognition-eval: ${(e as Error).message ?? e}${e instanceof UsageError ? `\n${USAGE}` : ''}`);
     process.exit(e instanceof UsageError ? 2 : 1);
