@@ -15,14 +15,26 @@ import type { BackendName } from '../src/core/embedder-api.ts';
 import { ensureBenchModel } from './lib/bench-models.ts';
 import { formatProfile, profileBackend } from './lib/bench-profile.ts';
 import { FULL_BUDGET, QUICK_BUDGET, type BenchCase, type CaseResult } from './lib/bench-protocol.ts';
-import { benchRatios, checkQuick, formatReport, resultRows, type BenchReport, type BenchRow } from './lib/bench-report.ts';
+import {
+  benchRatios,
+  checkQuick,
+  formatReport,
+  resultRows,
+  type BenchReport,
+  type BenchRow,
+} from './lib/bench-report.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
 import { isMain } from './lib/run-main.ts';
 
 const ALL_BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 const ORT_PROVIDERS = ['webgpu', 'wasm'] as const;
 
-export async function bench(options: { quick: boolean; backends: readonly BackendName[]; scales: readonly number[]; log: (s: string) => void }): Promise<BenchReport> {
+export async function bench(options: {
+  quick: boolean;
+  backends: readonly BackendName[];
+  scales: readonly number[];
+  log: (s: string) => void;
+}): Promise<BenchReport> {
   const { log } = options;
   const budget = options.quick ? QUICK_BUDGET : FULL_BUDGET;
   const batches = [8, 32];
@@ -53,37 +65,82 @@ export async function bench(options: { quick: boolean; backends: readonly Backen
       }
     };
     const inFreshPage = async <T>(fn: (page: Page) => Promise<T>): Promise<T> => (await inFreshContext(1, fn))[0]!;
-    const machine = { ...(await inFreshPage((p) => p.evaluate(() => window.benchApi.machine()))), browser: `Chromium ${session.version}`, cpu: await cpuModel() };
-    log(`machine: ${machine.cpu}, ${machine.hardwareConcurrency} threads; ${machine.browser}; GPU adapter: ${JSON.stringify(machine.gpuAdapter)}`);
+    const machine = {
+      ...(await inFreshPage((p) => p.evaluate(() => window.benchApi.machine()))),
+      browser: `Chromium ${session.version}`,
+      cpu: await cpuModel(),
+    };
+    log(
+      `machine: ${machine.cpu}, ${machine.hardwareConcurrency} threads; ${machine.browser}; GPU adapter: ${JSON.stringify(machine.gpuAdapter)}`,
+    );
     const rows: BenchRow[] = [];
     for (const scale of options.scales) {
       const model = await ensureBenchModel(scale);
       const cases: BenchCase[] = [
-        ...options.backends.map((backend) => ({ runtime: 'shitu' as const, backend, scale, modelUrl: model.manifestPath, batches, budget })),
-        ...ORT_PROVIDERS.filter((p) => options.backends.includes(p)).map((backend) => ({ runtime: 'ort' as const, backend, scale, modelUrl: model.onnxPath, batches, budget })),
+        ...options.backends.map((backend) => ({
+          runtime: 'shitu' as const,
+          backend,
+          scale,
+          modelUrl: model.manifestPath,
+          batches,
+          budget,
+        })),
+        ...ORT_PROVIDERS.filter((p) => options.backends.includes(p)).map((backend) => ({
+          runtime: 'ort' as const,
+          backend,
+          scale,
+          modelUrl: model.onnxPath,
+          batches,
+          budget,
+        })),
       ];
       for (const c of cases) {
         const t0 = performance.now();
         let result: CaseResult | { error: string };
         try {
-          result = await inFreshPage((p) => withTimeout(p.evaluate((cc) => window.benchApi.run(cc), c), caseTimeoutMs, `did not finish in ${caseTimeoutMs / 1000} s`));
+          result = await inFreshPage((p) =>
+            withTimeout(
+              p.evaluate((cc) => window.benchApi.run(cc), c),
+              caseTimeoutMs,
+              `did not finish in ${caseTimeoutMs / 1000} s`,
+            ),
+          );
         } catch (e) {
           result = { error: String((e as Error).message ?? e).split('\n')[0]! };
         }
         rows.push({ runtime: c.runtime, requested: c.backend, scale, ...result });
-        log(`${c.runtime} ${c.backend} x${scale}: ${'error' in result ? `failed: ${result.error}` : `cold ${result.coldStartMs.toFixed(0)} ms${result.coldStartParts ? ` (${Object.values(result.coldStartParts).map((v) => v.toFixed(0)).join(' + ')})` : ''}, p50 ${result.p50Ms.toFixed(1)} ms, ${result.throughput.map((t) => `b${t.batch} ${t.imagesPerSecond?.toFixed(1) ?? '-'} img/s`).join(', ')}`} (${((performance.now() - t0) / 1000).toFixed(0)} s)${'notes' in result && result.notes.length ? `; ${result.notes.join('; ')}` : ''}`);
+        log(
+          `${c.runtime} ${c.backend} x${scale}: ${
+            'error' in result
+              ? `failed: ${result.error}`
+              : `cold ${result.coldStartMs.toFixed(0)} ms${
+                  result.coldStartParts
+                    ? ` (${Object.values(result.coldStartParts)
+                        .map((v) => v.toFixed(0))
+                        .join(' + ')})`
+                    : ''
+                }, p50 ${result.p50Ms.toFixed(1)} ms, ${result.throughput.map((t) => `b${t.batch} ${t.imagesPerSecond?.toFixed(1) ?? '-'} img/s`).join(', ')}`
+          } (${((performance.now() - t0) / 1000).toFixed(0)} s)${'notes' in result && result.notes.length ? `; ${result.notes.join('; ')}` : ''}`,
+        );
       }
     }
     const defaultModel = '/models/default/manifest.json';
     // Weight shards the default model's loads ask the server for, per visit (the worker's requests included).
     const [product, secondVisit] = await inFreshContext(2, async (p) => {
       let requests = 0;
-      p.context().on('request', (r) => void (/\/models\/default\/[^/]+\.bin$/.test(new URL(r.url()).pathname) && requests++));
+      p.context().on(
+        'request',
+        (r) => void (/\/models\/default\/[^/]+\.bin$/.test(new URL(r.url()).pathname) && requests++),
+      );
       const cold = await p.evaluate(([m]) => window.benchApi.productColdStart('wasm', m!), [defaultModel]);
       return { ...cold, shardRequests: requests };
     });
-    const auto = await inFreshPage((p) => p.evaluate(([m]) => window.benchApi.productColdStart('auto', m!), [defaultModel]));
-    log(`product cold start (createEmbedder, default model, page loaded -> first embedding): wasm ${product!.coldStartMs.toFixed(0)} ms, second visit ${secondVisit!.coldStartMs.toFixed(0)} ms (shard requests ${product!.shardRequests} then ${secondVisit!.shardRequests}); auto chose ${auto.backend}`);
+    const auto = await inFreshPage((p) =>
+      p.evaluate(([m]) => window.benchApi.productColdStart('auto', m!), [defaultModel]),
+    );
+    log(
+      `product cold start (createEmbedder, default model, page loaded -> first embedding): wasm ${product!.coldStartMs.toFixed(0)} ms, second visit ${secondVisit!.coldStartMs.toFixed(0)} ms (shard requests ${product!.shardRequests} then ${secondVisit!.shardRequests}); auto chose ${auto.backend}`,
+    );
     return {
       date: new Date().toISOString(),
       quick: options.quick,
@@ -102,7 +159,10 @@ export async function bench(options: { quick: boolean; backends: readonly Backen
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function cpuModel(): Promise<string> {
@@ -119,11 +179,18 @@ async function cpuModel(): Promise<string> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, json: { type: 'string' }, backends: { type: 'string' }, scales: { type: 'string' }, profile: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean' },
+      json: { type: 'string' },
+      backends: { type: 'string' },
+      scales: { type: 'string' },
+      profile: { type: 'string' },
+    },
   });
   const quick = values.quick ?? false;
   const backends = (values.backends?.split(',') ?? ALL_BACKENDS) as BackendName[];
-  for (const b of backends) if (!ALL_BACKENDS.includes(b)) throw new Error(`unknown backend "${b}" (use ${ALL_BACKENDS.join(', ')})`);
+  for (const b of backends)
+    if (!ALL_BACKENDS.includes(b)) throw new Error(`unknown backend "${b}" (use ${ALL_BACKENDS.join(', ')})`);
   const scales = values.scales?.split(',').map(Number) ?? (quick ? [1] : [0.5, 1, 2.5]);
   if (values.profile) {
     console.log(formatProfile(await profileBackend(values.profile as BackendName, scales[0] ?? 1)));

@@ -34,7 +34,14 @@ import { isMain } from './lib/run-main.ts';
  * (10 known classes x 15 gallery images, as a page user's gallery; docs/recognition-threshold.md: 85.2, 86.1,
  * 85.3 % at 5, 10, 15 %). The rule, not the figure, is what carries to another model.
  */
-export const DEFAULT_CALIBRATION = Object.freeze({ far: 0.1, trials: 50, gallery: 15, known: 10, seed: 1, model: 'models/default' });
+export const DEFAULT_CALIBRATION = Object.freeze({
+  far: 0.1,
+  trials: 50,
+  gallery: 15,
+  known: 10,
+  seed: 1,
+  model: 'models/default',
+});
 const FAR_CANDIDATES = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
 /** Splits kept for measuring (the same list training/distill.py refuses). */
 const MEASURING_SPLITS = /^(eval|finetune-.*)\.txt$/;
@@ -56,7 +63,13 @@ const USAGE = `usage: npm run calibrate-threshold -- --data <folder> --split <tr
 
 class UsageError extends Error {}
 
-function numberOption(value: string | undefined, name: string, fallback: number, ok: (n: number) => boolean, what: string): number {
+function numberOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  ok: (n: number) => boolean,
+  what: string,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!ok(n)) throw new UsageError(`--${name} must be ${what}; got "${value}"`);
@@ -81,7 +94,9 @@ function row(label: string, threshold: string, r: OpenSetRates): string {
 export function formatTable(rows: readonly CalibrationRow[], atDefault: OpenSetRates): string {
   const lines = [
     `${'false-accept rate'.padEnd(22)} ${'threshold (sd)'.padStart(16)}  known right  unknown rejected  balanced`,
-    ...rows.map((r) => row(`FAR ${pct(r.far).trim()}`, `${r.threshold.toFixed(4)} (${r.thresholdSd.toFixed(4)})`, r.rates)),
+    ...rows.map((r) =>
+      row(`FAR ${pct(r.far).trim()}`, `${r.threshold.toFixed(4)} (${r.thresholdSd.toFixed(4)})`, r.rates),
+    ),
     row(`PaddleClas default`, DEFAULT_SCORE_THRESHOLD.toFixed(4), atDefault),
   ];
   return lines.join('\n');
@@ -109,14 +124,37 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!values.data || !values.split) throw new UsageError('--data and --split are required');
   refuseMeasuringSplit(values.split);
   const far = numberOption(values.far, 'far', DEFAULT_CALIBRATION.far, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
-  const trials = numberOption(values.trials, 'trials', DEFAULT_CALIBRATION.trials, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
-  const gallery = numberOption(values.gallery, 'gallery', DEFAULT_CALIBRATION.gallery, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  const trials = numberOption(
+    values.trials,
+    'trials',
+    DEFAULT_CALIBRATION.trials,
+    (n) => Number.isInteger(n) && n >= 1,
+    'a positive integer',
+  );
+  const gallery = numberOption(
+    values.gallery,
+    'gallery',
+    DEFAULT_CALIBRATION.gallery,
+    (n) => Number.isInteger(n) && n >= 1,
+    'a positive integer',
+  );
   const seed = numberOption(values.seed, 'seed', DEFAULT_CALIBRATION.seed, Number.isInteger, 'an integer');
   const model = values.model ?? DEFAULT_CALIBRATION.model;
 
-  const emb = await embedSplit({ model, data: values.data, split: values.split, ...(values['no-cache'] ? { cacheDir: null } : {}) });
+  const emb = await embedSplit({
+    model,
+    data: values.data,
+    split: values.split,
+    ...(values['no-cache'] ? { cacheDir: null } : {}),
+  });
   const classes = new Set(emb.labels).size;
-  const known = numberOption(values.known, 'known', DEFAULT_CALIBRATION.known, (n) => Number.isInteger(n) && n >= 2 && n < classes, `an integer from 2 to ${classes - 1}`);
+  const known = numberOption(
+    values.known,
+    'known',
+    DEFAULT_CALIBRATION.known,
+    (n) => Number.isInteger(n) && n >= 2 && n < classes,
+    `an integer from 2 to ${classes - 1}`,
+  );
   const unseen = await embedUnseen(model, values.unseen ?? [], values['no-cache'] === true);
   // Unseen images follow the training split's; their labels are prefixed so they never equal a known class.
   const vectors = [...emb.vectors, ...unseen.vectors];
@@ -130,7 +168,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const rows = calibrateThreshold(scores, fars);
   const atDefault = meanRates(scores.map((s) => openSetRates(s, DEFAULT_SCORE_THRESHOLD)));
   const first = scores[0]!;
-  const unknownWhat = unseen.vectors.length > 0 ? `unknown queries: ${unseen.vectors.length} images of unseen classes (${unseen.sources.join(', ')})` : `${classes - known} unknown classes`;
+  const unknownWhat =
+    unseen.vectors.length > 0
+      ? `unknown queries: ${unseen.vectors.length} images of unseen classes (${unseen.sources.join(', ')})`
+      : `${classes - known} unknown classes`;
   console.log(
     `${emb.modelId} on ${values.split}: ${emb.vectors.length} images, ${classes} classes; ${trials} trials of ${known} known classes, ` +
       `${gallery} gallery images per known class; ${unknownWhat} (trial 1: ${first.known.length} known, ${first.unknown.length} unknown queries)`,
@@ -153,7 +194,9 @@ async function main(argv: readonly string[]): Promise<void> {
     calibration:
       `npm run calibrate-threshold on ${basename(values.split)} (${classes} training classes): mean of ${trials} seeded trials, each ` +
       `${known} known classes (${gallery} gallery images each); unknown queries: ` +
-      (unseen.vectors.length > 0 ? `${unseen.vectors.length} images of classes the model never trained on (${unseen.sources.join(', ')})` : `the other ${classes - known} classes`),
+      (unseen.vectors.length > 0
+        ? `${unseen.vectors.length} images of classes the model never trained on (${unseen.sources.join(', ')})`
+        : `the other ${classes - known} classes`),
   };
   const path = manifestPath(model);
   const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
@@ -173,7 +216,11 @@ async function folderAsSplit(dir: string): Promise<[string, string, undefined]> 
 }
 
 /** `DATA:SPLIT[:LABEL]` sets, embedded (and cached) like the training split. */
-async function embedUnseen(model: string, specs: readonly string[], noCache: boolean): Promise<{ vectors: Float32Array[]; labels: string[]; sources: string[] }> {
+async function embedUnseen(
+  model: string,
+  specs: readonly string[],
+  noCache: boolean,
+): Promise<{ vectors: Float32Array[]; labels: string[]; sources: string[] }> {
   const out = { vectors: [] as Float32Array[], labels: [] as string[], sources: [] as string[] };
   for (const spec of specs) {
     const [data, split, only] = spec.includes(':') ? spec.split(':') : await folderAsSplit(spec);

@@ -37,7 +37,9 @@ export async function readModelInputs(inputs: readonly string[]): Promise<ModelF
   const paths: string[] = [];
   for (const input of inputs) {
     if ((await stat(input)).isDirectory()) {
-      for (const entry of (await readdir(input, { withFileTypes: true })).filter((e) => e.isFile()).sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const entry of (await readdir(input, { withFileTypes: true }))
+        .filter((e) => e.isFile())
+        .sort((a, b) => a.name.localeCompare(b.name))) {
         paths.push(join(input, entry.name));
       }
     } else {
@@ -85,7 +87,8 @@ async function main(): Promise<void> {
   if (values.dtype && !WEIGHT_DTYPES.includes(values.dtype as WeightDtype)) {
     throw new EmbedderError(`--dtype must be one of ${WEIGHT_DTYPES.join(', ')}; got "${values.dtype}"`);
   }
-  if (values.as && !ROLES.includes(values.as as ImportRole)) throw new EmbedderError(`--as must be one of ${ROLES.join(', ')}; got "${values.as}"`);
+  if (values.as && !ROLES.includes(values.as as ImportRole))
+    throw new EmbedderError(`--as must be one of ${ROLES.join(', ')}; got "${values.as}"`);
   const { imported, encoded, manifestPath, notes } = await convert(positionals, values.out, {
     ...(values.id ? { id: values.id } : {}),
     ...(values.dtype ? { dtype: values.dtype as WeightDtype } : {}),
@@ -94,9 +97,14 @@ async function main(): Promise<void> {
     ...(values.provenance ? { provenance: values.provenance } : {}),
   });
   const bytes = encoded.shards.reduce((n, s) => n + s.bytes.byteLength, 0);
-  const params = countParameters(networkParameters(imported.network), false) + (imported.classifier?.weight.length ?? 0) + (imported.classifier?.bias.length ?? 0);
+  const params =
+    countParameters(networkParameters(imported.network), false) +
+    (imported.classifier?.weight.length ?? 0) +
+    (imported.classifier?.bias.length ?? 0);
   const g = imported.network.geometry;
-  const geometry = isStandardGeometry(g) ? '' : ` (strides ${g.strideList.map(describeStride).join(', ')}${g.useLastConv ? `, last_conv ${g.classExpand}` : ', no last_conv'})`;
+  const geometry = isStandardGeometry(g)
+    ? ''
+    : ` (strides ${g.strideList.map(describeStride).join(', ')}${g.useLastConv ? `, last_conv ${g.classExpand}` : ', no last_conv'})`;
   const what = imported.classifier
     ? `classifier, ${imported.classifier.classes} classes (${encoded.manifest.head?.labels.slice(0, 4).join(', ')}${imported.classifier.classes > 4 ? ', ...' : ''}); embedding: the ${imported.embeddingDim}-d feature`
     : `neck -> ${imported.embeddingDim}-d`;

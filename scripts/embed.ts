@@ -11,7 +11,13 @@ import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BackendChoice, EmbedderInfo, EmbeddingFailure, EmbeddingResult, NamedImage } from '../src/core/embedder-api.ts';
+import type {
+  BackendChoice,
+  EmbedderInfo,
+  EmbeddingFailure,
+  EmbeddingResult,
+  NamedImage,
+} from '../src/core/embedder-api.ts';
 import { EmbedderError, ImageDecodeError } from '../src/core/errors.ts';
 import { EmbedderEngine } from '../src/worker/embedder-engine.ts';
 import { nodeEnvironment, nodeWasmFeatures } from '../src/worker/node-environment.ts';
@@ -73,7 +79,10 @@ async function collectImages(inputs: readonly string[]): Promise<{ files: string
   const seen = new Set<string>();
   const add = (path: string) => {
     const key = resolve(path);
-    if (!seen.has(key)) files.push(path), seen.add(key);
+    if (!seen.has(key)) {
+      files.push(path);
+      seen.add(key);
+    }
   };
   const walk = async (folder: string): Promise<void> => {
     const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
@@ -94,8 +103,14 @@ async function collectImages(inputs: readonly string[]): Promise<{ files: string
   return { files, skipped };
 }
 
-function describeBackend(info: EmbedderInfo, choice: BackendChoice, wasm: Awaited<ReturnType<typeof nodeWasmFeatures>>): string {
-  const features = wasm ? ` (SIMD ${wasm.simd ? 'on' : 'off'}, ${wasm.threads} thread${wasm.threads === 1 ? ': tfjs keeps WASM single-threaded in Node' : 's'})` : '';
+function describeBackend(
+  info: EmbedderInfo,
+  choice: BackendChoice,
+  wasm: Awaited<ReturnType<typeof nodeWasmFeatures>>,
+): string {
+  const features = wasm
+    ? ` (SIMD ${wasm.simd ? 'on' : 'off'}, ${wasm.threads} thread${wasm.threads === 1 ? ': tfjs keeps WASM single-threaded in Node' : 's'})`
+    : '';
   if (choice !== 'auto') return `${info.backend}${features}: requested with --backend ${choice}`;
   if (info.backend === 'wasm') return `wasm${features}: auto tries wasm first in Node, then cpu`;
   return `${info.backend}: auto fell back to it, wasm ${info.backendReasons.wasm}`;
@@ -111,7 +126,9 @@ function norm(v: Float32Array): number {
 function resultLine(r: EmbeddingResult, width: number): string {
   const name = r.name.padEnd(width);
   if (!r.ok) {
-    const reason = r.error.message.startsWith(`${r.name}: `) ? r.error.message.slice(r.name.length + 2) : r.error.message;
+    const reason = r.error.message.startsWith(`${r.name}: `)
+      ? r.error.message.slice(r.name.length + 2)
+      : r.error.message;
     return `${name}  failed  ${r.error.code}  ${reason}`;
   }
   const prediction = r.prediction ? `  ${r.prediction.label} ${r.prediction.score.toFixed(3)}` : '';
@@ -120,7 +137,12 @@ function resultLine(r: EmbeddingResult, width: number): string {
 
 function resultJson(r: EmbeddingResult): object {
   if (!r.ok) return { name: r.name, ok: false, error: { code: r.error.code, message: r.error.message } };
-  return { name: r.name, ok: true, embedding: Array.from(r.embedding), ...(r.prediction ? { prediction: r.prediction } : {}) };
+  return {
+    name: r.name,
+    ok: true,
+    embedding: Array.from(r.embedding),
+    ...(r.prediction ? { prediction: r.prediction } : {}),
+  };
 }
 
 /** "embedded 40 / 120 (3 failed)" on stderr: rewritten in place on a terminal, else a line at most every second. */
@@ -181,7 +203,11 @@ export interface EmbedCliOptions {
   readonly inputs: readonly string[];
 }
 
-export const DEFAULT_EMBED_CLI_OPTIONS = Object.freeze({ model: DEFAULT_MODEL, backend: 'auto', batchSize: 8 } as const);
+export const DEFAULT_EMBED_CLI_OPTIONS = Object.freeze({
+  model: DEFAULT_MODEL,
+  backend: 'auto',
+  batchSize: 8,
+} as const);
 
 /** The command line -> options with defaults filled in, or 'help'; throws a UsageError naming what is wrong. */
 export function parseCliOptions(argv: readonly string[]): EmbedCliOptions | 'help' {
@@ -200,14 +226,19 @@ export function parseCliOptions(argv: readonly string[]): EmbedCliOptions | 'hel
   if (values.help) return 'help';
   const backend = (values.backend ?? DEFAULT_EMBED_CLI_OPTIONS.backend) as BackendChoice;
   if (!NODE_BACKENDS.includes(backend)) {
-    throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')} in Node (webgpu and webgl run in the page); got "${values.backend}"`);
+    throw new UsageError(
+      `--backend must be one of ${NODE_BACKENDS.join(', ')} in Node (webgpu and webgl run in the page); got "${values.backend}"`,
+    );
   }
   const batchSize = values.batch === undefined ? DEFAULT_EMBED_CLI_OPTIONS.batchSize : Number(values.batch);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256) throw new UsageError(`--batch must be an integer from 1 to 256; got "${values.batch}"`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256)
+    throw new UsageError(`--batch must be an integer from 1 to 256; got "${values.batch}"`);
   const synthetic = values.synthetic === undefined ? undefined : Number(values.synthetic);
-  if (synthetic !== undefined && (!Number.isInteger(synthetic) || synthetic < 1)) throw new UsageError(`--synthetic must be a positive integer; got "${values.synthetic}"`);
+  if (synthetic !== undefined && (!Number.isInteger(synthetic) || synthetic < 1))
+    throw new UsageError(`--synthetic must be a positive integer; got "${values.synthetic}"`);
   if (synthetic !== undefined && positionals.length > 0) throw new UsageError('--synthetic takes no image files');
-  if (synthetic === undefined && positionals.length === 0) throw new UsageError('no images given: name image files or folders');
+  if (synthetic === undefined && positionals.length === 0)
+    throw new UsageError('no images given: name image files or folders');
   return {
     model: values.model ?? DEFAULT_EMBED_CLI_OPTIONS.model,
     backend,
@@ -219,7 +250,10 @@ export function parseCliOptions(argv: readonly string[]): EmbedCliOptions | 'hel
 }
 
 /** Runs the command; resolves to its exit code. */
-export async function main(argv: readonly string[], io: { stdout: CliOutput; stderr: CliOutput } = process): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: { stdout: CliOutput; stderr: CliOutput } = process,
+): Promise<number> {
   const { stdout, stderr } = io;
   let engine: EmbedderEngine | undefined;
   let json: FileHandle | undefined;
@@ -242,18 +276,34 @@ export async function main(argv: readonly string[], io: { stdout: CliOutput; std
     if (total === 0) throw new UsageError(`no image files found in ${inputs.join(', ')}`);
     // Opened before the run so that an unwritable path fails now, not after an hour of embedding.
     jsonPath = options.json;
-    if (options.json) json = await open(options.json, 'w').catch((e: Error) => Promise.reject(new UsageError(`--json ${options.json}: ${e.message}`)));
+    if (options.json)
+      json = await open(options.json, 'w').catch((e: Error) =>
+        Promise.reject(new UsageError(`--json ${options.json}: ${e.message}`)),
+      );
 
     engine = new EmbedderEngine(nodeEnvironment(DEFAULT_MODEL, { wasm: true, decodeBlob: decodeImageBlob }));
     const info = await engine.load({ model: pathToFileURL(resolve(manifest)).href, backend, batchSize });
-    const head = info.classes ? `, a head of ${info.classes.length} classes (${info.classes.slice(0, 3).join(', ')}${info.classes.length > 3 ? ', ...' : ''})` : '';
-    stderr.write(`model: ${info.modelId} (${manifest}): PP-LCNet x${info.scale}, ${info.embeddingDim}-d embeddings${head}\n`);
-    stderr.write(`backend: ${describeBackend(info, backend, await nodeWasmFeatures())}; model loaded and warmed up in ${info.loadMs.toFixed(0)} ms\n`);
-    await json?.write(`{"model":${JSON.stringify(info.modelId)},"backend":${JSON.stringify(info.backend)},"skipped":${JSON.stringify(skipped)},"results":[\n`);
+    const head = info.classes
+      ? `, a head of ${info.classes.length} classes (${info.classes.slice(0, 3).join(', ')}${info.classes.length > 3 ? ', ...' : ''})`
+      : '';
+    stderr.write(
+      `model: ${info.modelId} (${manifest}): PP-LCNet x${info.scale}, ${info.embeddingDim}-d embeddings${head}\n`,
+    );
+    stderr.write(
+      `backend: ${describeBackend(info, backend, await nodeWasmFeatures())}; model loaded and warmed up in ${info.loadMs.toFixed(0)} ms\n`,
+    );
+    await json?.write(
+      `{"model":${JSON.stringify(info.modelId)},"backend":${JSON.stringify(info.backend)},"skipped":${JSON.stringify(skipped)},"results":[\n`,
+    );
 
-    const names = synthetic ? Array.from({ length: synthetic }, (_, i) => `synthetic-${String(i + 1).padStart(3, '0')}`) : files;
+    const names = synthetic
+      ? Array.from({ length: synthetic }, (_, i) => `synthetic-${String(i + 1).padStart(3, '0')}`)
+      : files;
     const pixels = synthetic ? syntheticImages(synthetic) : [];
-    const width = Math.min(60, names.reduce((w, n) => Math.max(w, n.length), 0));
+    const width = Math.min(
+      60,
+      names.reduce((w, n) => Math.max(w, n.length), 0),
+    );
     const progress = progressReporter(stderr, total);
     const started = performance.now();
     let failed = 0;
@@ -265,13 +315,17 @@ export async function main(argv: readonly string[], io: { stdout: CliOutput; std
       failed += results.filter((r) => !r.ok).length;
       progress.clear();
       stdout.write(results.map((r) => `${resultLine(r, width)}\n`).join(''));
-      await json?.write(results.map((r, k) => `${first + k > 0 ? ',\n' : ''}${JSON.stringify(resultJson(r))}`).join(''));
+      await json?.write(
+        results.map((r, k) => `${first + k > 0 ? ',\n' : ''}${JSON.stringify(resultJson(r))}`).join(''),
+      );
       progress.update(Math.min(first + batchSize, total), failed);
     }
     progress.end();
     const seconds = (performance.now() - started) / 1000;
     const embedded = total - failed;
-    stderr.write(`embedded ${embedded} of ${total} images${failed ? ` (${failed} failed)` : ''} in ${seconds.toFixed(2)} s: ${(embedded / seconds).toFixed(1)} images/s on ${info.backend}\n`);
+    stderr.write(
+      `embedded ${embedded} of ${total} images${failed ? ` (${failed} failed)` : ''} in ${seconds.toFixed(2)} s: ${(embedded / seconds).toFixed(1)} images/s on ${info.backend}\n`,
+    );
     if (json) {
       await json.write('\n]}\n');
       await json.close();

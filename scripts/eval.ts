@@ -53,11 +53,19 @@ export async function evaluate(options: {
   log?: (s: string) => void;
 }): Promise<EvalReport> {
   const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const chosen = [options.model !== undefined, options.random === true, options.teacher !== undefined, options.teacherTflite !== undefined];
+  const chosen = [
+    options.model !== undefined,
+    options.random === true,
+    options.teacher !== undefined,
+    options.teacherTflite !== undefined,
+  ];
   if (options.teacherTflite !== undefined && chosen.filter(Boolean).length > 1) {
     throw new Error('give one of --model, --random, --tfjs-layers-model and --teacher-tflite');
   }
-  if (options.teacherTflite !== undefined && !(existsSync(options.teacherTflite) && statSync(options.teacherTflite).isFile())) {
+  if (
+    options.teacherTflite !== undefined &&
+    !(existsSync(options.teacherTflite) && statSync(options.teacherTflite).isFile())
+  ) {
     throw new Error(`no TFLite file at ${options.teacherTflite}`);
   }
   const entries = await readSplit(options.split);
@@ -97,14 +105,24 @@ export async function evaluate(options: {
     const backend = options.backend ?? 'auto';
     let loaded: { backend: string };
     if (options.teacher) {
-      loaded = await page.evaluate(([u, b]) => window.evalApi.loadTeacher(u, b), [`/__eval/teacher/${basename(options.teacher)}`, backend] as [string, BackendChoice]);
+      loaded = await page.evaluate(([u, b]) => window.evalApi.loadTeacher(u, b), [
+        `/__eval/teacher/${basename(options.teacher)}`,
+        backend,
+      ] as [string, BackendChoice]);
     } else if (options.teacherTflite) {
       const url = `/__eval/teacher/${encodeURIComponent(basename(options.teacherTflite))}`;
-      const t = await page.evaluate(([u, b]) => window.evalApi.loadTfliteTeacher(u, b), [url, backend] as [string, BackendChoice]);
+      const t = await page.evaluate(([u, b]) => window.evalApi.loadTfliteTeacher(u, b), [url, backend] as [
+        string,
+        BackendChoice,
+      ]);
       log(`${modelName}: feature "${t.feature}" (${t.dim}-d), float mode`);
       loaded = t;
     } else {
-      const model = await page.evaluate(([u, b, n]) => window.evalApi.loadModel(u, b, n), [modelUrl!, backend, options.batch ?? 16] as [string, BackendChoice, number]);
+      const model = await page.evaluate(([u, b, n]) => window.evalApi.loadModel(u, b, n), [
+        modelUrl!,
+        backend,
+        options.batch ?? 16,
+      ] as [string, BackendChoice, number]);
       if (!options.random) modelName = model.modelId;
       loaded = model;
     }

@@ -52,7 +52,8 @@ export async function readStudent(dir: string): Promise<{ meta: StudentFile; sta
     stateDict.set(t.name, { shape: t.shape, data });
     offset += count * 4;
   }
-  if (offset !== bytes.byteLength) throw new Error(`student.bin has ${bytes.byteLength - offset} bytes past its last tensor`);
+  if (offset !== bytes.byteLength)
+    throw new Error(`student.bin has ${bytes.byteLength - offset} bytes past its last tensor`);
   return { meta, stateDict };
 }
 
@@ -78,26 +79,52 @@ async function embed(manifestPath: string, images: ReturnType<typeof checkImages
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { out: { type: 'string' }, id: { type: 'string' }, dtype: { type: 'string', default: 'fp16' }, license: { type: 'string' } },
+    options: {
+      out: { type: 'string' },
+      id: { type: 'string' },
+      dtype: { type: 'string', default: 'fp16' },
+      license: { type: 'string' },
+    },
   });
   const dir = positionals[0];
   if (!dir || !values.out) {
-    console.error('usage: npm run export-trained -- <training out dir> --out models/<id> [--id <id>] [--dtype fp16|fp32]');
+    console.error(
+      'usage: npm run export-trained -- <training out dir> --out models/<id> [--id <id>] [--dtype fp16|fp32]',
+    );
     process.exit(2);
   }
   const { meta, stateDict } = await readStudent(dir);
   const onnxPath = join(dir, 'student.onnx');
-  const onnx = writePPLCNetOnnx({ scale: meta.scale, embeddingDim: meta.embeddingDim, batchNorm: 'separate', stateDict });
+  const onnx = writePPLCNetOnnx({
+    scale: meta.scale,
+    embeddingDim: meta.embeddingDim,
+    batchNorm: 'separate',
+    stateDict,
+  });
   await writeFile(onnxPath, onnx);
   // The recipe without machine-specific paths: enough to rerun it from training/README.md.
-  const keep = ['minutes', 'batch', 'lr', 'weight_decay', 'warmup', 'sim_weight', 'image_size', 'teacher_size', 'crop_scale', 'jitter', 'mixup', 'seed'];
+  const keep = [
+    'minutes',
+    'batch',
+    'lr',
+    'weight_decay',
+    'warmup',
+    'sim_weight',
+    'image_size',
+    'teacher_size',
+    'crop_scale',
+    'jitter',
+    'mixup',
+    'seed',
+  ];
   const recipe = {
     config: Object.fromEntries(keep.filter((k) => k in meta.config).map((k) => [k, meta.config[k]])),
     trainingSeconds: meta.trainingSeconds,
     epochs: meta.epochs,
     imagesSeen: meta.imagesSeen,
   };
-  const teacher = meta.provenance?.teacher ?? 'Keras Applications MobileNetV2 alpha 0.35 ImageNet weights (TF.js export)';
+  const teacher =
+    meta.provenance?.teacher ?? 'Keras Applications MobileNetV2 alpha 0.35 ImageNet weights (TF.js export)';
   const data = meta.provenance?.data ?? 'Caltech-101 (Fei-Fei, Fergus, Perona), CC BY 4.0';
   const provenance =
     `Trained by this project (ShiTu Web): PP-LCNet x${meta.scale} + linear neck to ${meta.embeddingDim}, distilled from ${teacher} ` +
@@ -107,7 +134,12 @@ async function main(): Promise<void> {
     values.license ??
     `Weights: Apache-2.0 (this project). Made from images of ${data}, and a teacher with ImageNet weights ` +
       '(Apache-2.0 code and weights; ImageNet terms apply to the data).';
-  const fp32 = await convert([onnxPath], join(dir, 'fp32-check'), { id: 'fp32-check', dtype: 'fp32', provenance, license });
+  const fp32 = await convert([onnxPath], join(dir, 'fp32-check'), {
+    id: 'fp32-check',
+    dtype: 'fp32',
+    provenance,
+    license,
+  });
   const shipped = await convert([onnxPath], values.out, {
     ...(values.id ? { id: values.id } : {}),
     dtype: values.dtype as WeightDtype,
@@ -130,7 +162,9 @@ async function main(): Promise<void> {
   });
   const bytes = shipped.encoded.shards.reduce((n, s) => n + s.bytes.byteLength, 0);
   console.log(`wrote ${shipped.manifestPath} (${(bytes / 1048576).toFixed(2)} MiB, ${values.dtype})`);
-  console.log(`fp32 import vs ONNX Runtime: max |diff| ${maxAbsDiff.toExponential(2)}; ${values.dtype} vs fp32: min cosine ${minCosine.toFixed(7)}`);
+  console.log(
+    `fp32 import vs ONNX Runtime: max |diff| ${maxAbsDiff.toExponential(2)}; ${values.dtype} vs fp32: min cosine ${minCosine.toFixed(7)}`,
+  );
   if (maxAbsDiff > 1e-4 || minCosine < 0.9999) {
     console.error('export-trained: the exported model misses the parity bar');
     process.exit(1);

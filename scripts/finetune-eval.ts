@@ -10,14 +10,22 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { FineTuneOptions } from '../src/core/finetune-api.ts';
+import type { RetrievalScore } from '../src/core/fine-tune-api.ts';
+import type { FineTuneOptions } from '../src/core/options.ts';
 import { leaveOneOutRetrieval } from '../src/core/retrieval-metrics.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
 import { dataUrl, embedEntries, routeFolder } from './lib/eval-page-client.ts';
 import { readSplit } from './lib/split.ts';
 import { isMain } from './lib/run-main.ts';
 
-export async function fineTuneEval(options: { data: string; train: string; test: string; model?: string; fineTune: FineTuneOptions; log?: (s: string) => void }) {
+export async function fineTuneEval(options: {
+  data: string;
+  train: string;
+  test: string;
+  model?: string;
+  fineTune: FineTuneOptions;
+  log?: (s: string) => void;
+}) {
   const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const started = performance.now();
   const [train, test] = [await readSplit(options.train), await readSplit(options.test)];
@@ -34,6 +42,8 @@ export async function fineTuneEval(options: { data: string; train: string; test:
     const loaded = await page.evaluate(([u]) => window.evalApi.loadModel(u!, 'auto', 16), [model]);
     log(`${loaded.modelId} on ${loaded.backend}: ${train.length} training images, ${test.length} test images`);
 
+    // The JSON report keeps snake_case keys (as npm run eval's), whatever the API's field names.
+    const snake = (s: RetrievalScore) => ({ recall_at_1: s.recallAt1, map: s.map });
     const measure = async () => {
       const { vectors, labels } = await embedEntries(page, test);
       const m = leaveOneOutRetrieval(vectors, labels);
@@ -42,10 +52,16 @@ export async function fineTuneEval(options: { data: string; train: string; test:
     const before = await measure();
     log(`before: recall@1 ${before.recall_at_1.toFixed(4)}, mAP ${before.map.toFixed(4)}`);
     const t0 = performance.now();
-    const tuned = await page.evaluate(([u, l, o]) => window.evalApi.fineTune(u, l, o), [train.map(dataUrl), train.map((e) => e.label), options.fineTune] as const);
+    const tuned = await page.evaluate(([u, l, o]) => window.evalApi.fineTune(u, l, o), [
+      train.map(dataUrl),
+      train.map((e) => e.label),
+      options.fineTune,
+    ] as const);
     const fineTuneSeconds = (performance.now() - t0) / 1000;
     const after = await measure();
-    log(`after (${tuned.modelId}, epoch ${tuned.result.bestEpoch} kept): recall@1 ${after.recall_at_1.toFixed(4)}, mAP ${after.map.toFixed(4)}`);
+    log(
+      `after (${tuned.modelId}, epoch ${tuned.report.bestEpoch} kept): recall@1 ${after.recall_at_1.toFixed(4)}, mAP ${after.map.toFixed(4)}`,
+    );
     return {
       model: loaded.modelId,
       backend: loaded.backend,
@@ -53,11 +69,11 @@ export async function fineTuneEval(options: { data: string; train: string; test:
       after,
       seconds: (performance.now() - started) / 1000,
       fine_tune_seconds: fineTuneSeconds,
-      train_images: tuned.result.trainImages,
-      validation_images: tuned.result.validationImages,
-      best_epoch: tuned.result.bestEpoch,
-      classes: tuned.result.classes.length,
-      validation: { before: tuned.result.before, after: tuned.result.after },
+      train_images: tuned.report.trainImages,
+      validation_images: tuned.report.validationImages,
+      best_epoch: tuned.report.bestEpoch,
+      classes: tuned.report.classes.length,
+      validation: { before: snake(tuned.report.before), after: snake(tuned.report.after) },
     };
   } finally {
     await session.close();
@@ -84,7 +100,9 @@ async function main(): Promise<void> {
     },
   });
   if (!values.data || !values.train || !values.test) {
-    console.error('usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--weight-decay X] [--scale S] [--triplet W] [--json FILE]');
+    console.error(
+      'usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--weight-decay X] [--scale S] [--triplet W] [--json FILE]',
+    );
     process.exit(2);
   }
   const fineTune: FineTuneOptions = {
@@ -94,12 +112,23 @@ async function main(): Promise<void> {
     ...(values.augment ? { augment: true } : {}),
     ...(values['frozen-neck'] ? { trainNeck: false } : {}),
     ...(values.margin || values.scale
-      ? { arcMargin: { ...(values.margin ? { margin: Number(values.margin) } : {}), ...(values.scale ? { scale: Number(values.scale) } : {}) } }
+      ? {
+          arcMargin: {
+            ...(values.margin ? { margin: Number(values.margin) } : {}),
+            ...(values.scale ? { scale: Number(values.scale) } : {}),
+          },
+        }
       : {}),
     ...(values.triplet ? { tripletWeight: Number(values.triplet) } : {}),
     ...(values['weight-decay'] ? { weightDecay: Number(values['weight-decay']) } : {}),
   };
-  const report = await fineTuneEval({ data: values.data, train: values.train, test: values.test, ...(values.model ? { model: values.model } : {}), fineTune });
+  const report = await fineTuneEval({
+    data: values.data,
+    train: values.train,
+    test: values.test,
+    ...(values.model ? { model: values.model } : {}),
+    fineTune,
+  });
   const pct = (v: number) => (100 * v).toFixed(1);
   console.log(
     `${report.model} on ${report.backend}: recall@1 ${pct(report.before.recall_at_1)} -> ${pct(report.after.recall_at_1)}, ` +

@@ -2,8 +2,9 @@
  * node --import tsx scripts/fix-declaration-imports.ts dist/lib
  *
  * tsc keeps the source's `./x.ts` specifiers in the .d.ts files it emits; consumers resolve `./x.js` to
- * `./x.d.ts` in every module mode, so relative specifiers are rewritten. Also writes shitu-web.d.ts next to
- * the bundle, so `import ... from './shitu-web.js'` is typed.
+ * `./x.d.ts` in every module mode, so relative specifiers are rewritten. Also writes a .d.ts beside each
+ * entry of the bundle (index.js, element.js, shitu-web.js), so package.json's `types` conditions and
+ * `import ... from './shitu-web.js'` are typed.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,5 +25,13 @@ for await (const file of declarations(join(lib, 'types'))) {
   if (fixed !== text) await writeFile(file, fixed);
   files++;
 }
-await writeFile(join(lib, 'shitu-web.d.ts'), "export * from './types/lib.js';\n");
-console.log(`${files} declaration files in ${lib}/types; wrote ${lib}/shitu-web.d.ts`);
+/** Each entry of vite.lib.config.ts and the declaration tsc wrote for its source. */
+const ENTRIES = { index: 'index', element: 'element/index', 'shitu-web': 'lib' } as const;
+for (const [entry, source] of Object.entries(ENTRIES)) {
+  await writeFile(join(lib, `${entry}.d.ts`), `export * from './types/${source}.js';\n`);
+}
+console.log(
+  `${files} declaration files in ${lib}/types; wrote ${Object.keys(ENTRIES)
+    .map((e) => `${e}.d.ts`)
+    .join(', ')}`,
+);

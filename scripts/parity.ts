@@ -72,7 +72,10 @@ function compare(got: ArrayLike<number>[], want: Float64Array[], unit = 1): { ma
 async function embedInNode(manifestPath: string, images: Pixels[], normalize = true): Promise<Float32Array[]> {
   const engine = new EmbedderEngine(nodeEnvironment());
   await engine.load({ model: pathToFileURL(manifestPath).href, backend: 'cpu', normalize });
-  const results = await engine.embed(images.map((im) => im as unknown as ImageData), { batchSize: images.length });
+  const results = await engine.embed(
+    images.map((im) => im as unknown as ImageData),
+    { batchSize: images.length },
+  );
   await engine.dispose();
   return results.map((r) => {
     if (!r.ok) throw new Error(r.error.message);
@@ -91,29 +94,52 @@ function withLimit<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
-async function embedInBrowser(session: BrowserSession, manifestPath: string, backend: BackendName, images: Pixels[], normalize = true): Promise<number[][]> {
+async function embedInBrowser(
+  session: BrowserSession,
+  manifestPath: string,
+  backend: BackendName,
+  images: Pixels[],
+  normalize = true,
+): Promise<number[][]> {
   const page = await session.newPage('/test/browser/pages/embedder/index.html');
   try {
     await page.waitForSelector('body[data-ready="true"]');
-    return await withLimit(page.evaluate(
-      async ({ url, backend, images, normalize }) => {
-        const h = window.harness;
-        const id = await h.create({ model: url, backend, batchSize: images.length, normalize });
-        const results = await h.embed(id, images.map((im) => h.imageData(im.bytes, im.width, im.height)));
-        await h.dispose(id);
-        return results.map((r) => {
-          if (!r.ok) throw new Error(r.error.message);
-          return r.embedding;
-        });
-      },
-      { url: `/${manifestPath}`, backend, normalize, images: images.map((im) => ({ bytes: Array.from(im.data), width: im.width, height: im.height })) },
-    ), BROWSER_RUN_LIMIT_MS, `${backend} in Chromium`);
+    return await withLimit(
+      page.evaluate(
+        async ({ url, backend, images, normalize }) => {
+          const h = window.harness;
+          const id = await h.create({ model: url, backend, batchSize: images.length, normalize });
+          const results = await h.embed(
+            id,
+            images.map((im) => h.imageData(im.bytes, im.width, im.height)),
+          );
+          await h.dispose(id);
+          return results.map((r) => {
+            if (!r.ok) throw new Error(r.error.message);
+            return r.embedding;
+          });
+        },
+        {
+          url: `/${manifestPath}`,
+          backend,
+          normalize,
+          images: images.map((im) => ({ bytes: Array.from(im.data), width: im.width, height: im.height })),
+        },
+      ),
+      BROWSER_RUN_LIMIT_MS,
+      `${backend} in Chromium`,
+    );
   } finally {
     await page.close();
   }
 }
 
-export async function runParity(options: { scales: number[]; backends: BackendName[]; images: number; log?: (line: string) => void }): Promise<ParityRow[]> {
+export async function runParity(options: {
+  scales: number[];
+  backends: BackendName[];
+  images: number;
+  log?: (line: string) => void;
+}): Promise<ParityRow[]> {
   const log = options.log ?? console.log;
   const images = syntheticImages(options.images);
   const input = normaliseNchw(images);
@@ -129,11 +155,25 @@ export async function runParity(options: { scales: number[]; backends: BackendNa
       await writeFile(join(dir, 'model.onnx'), onnx);
       const reference = await runOrt(onnx, input, images.length);
       for (const dtype of ['fp32', 'fp16'] as const) {
-        const { manifestPath } = await convert([join(dir, 'model.onnx')], join(dir, dtype), { id: `parity-x${scale}-${dtype}`, dtype, license: 'CC0-1.0' });
+        const { manifestPath } = await convert([join(dir, 'model.onnx')], join(dir, dtype), {
+          id: `parity-x${scale}-${dtype}`,
+          dtype,
+          license: 'CC0-1.0',
+        });
         for (const backend of options.backends) {
-          const row: ParityRow = { scale, backend, dtype, maxAbsDiff: Number.NaN, minCosine: Number.NaN, images: images.length };
+          const row: ParityRow = {
+            scale,
+            backend,
+            dtype,
+            maxAbsDiff: Number.NaN,
+            minCosine: Number.NaN,
+            images: images.length,
+          };
           try {
-            const got = backend === 'cpu' ? await embedInNode(manifestPath, images) : await embedInBrowser(session!, relative('.', manifestPath), backend, images);
+            const got =
+              backend === 'cpu'
+                ? await embedInNode(manifestPath, images)
+                : await embedInBrowser(session!, relative('.', manifestPath), backend, images);
             Object.assign(row, compare(got, reference));
           } catch (e) {
             row.error = (e as Error).message.split('\n')[0]!;
@@ -165,25 +205,46 @@ export async function runFileParity(options: {
   const rows: ParityRow[] = [];
   const browserBackends = options.backends.filter((b) => b !== 'cpu');
   const session = browserBackends.length > 0 ? await openBrowserSession() : undefined;
-  const name = basename(options.file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-');
+  const name = basename(options.file)
+    .replace(/\.onnx$/i, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-');
   log(`${options.file}: input ${w} x ${h} (w x h), ${images.length} images`);
   try {
     let reference: Awaited<ReturnType<typeof runOrtOnFile>> | undefined;
     for (const dtype of ['fp32', 'fp16'] as const) {
       const dir = join(OUT_DIR, `file-${name}`, dtype);
-      const converted = await convert([options.file], dir, { id: `parity-${name}-${dtype}`, dtype, license: 'as the file' });
+      const converted = await convert([options.file], dir, {
+        id: `parity-${name}-${dtype}`,
+        dtype,
+        license: 'as the file',
+      });
       const { imported, encoded, manifestPath } = converted;
       const classifier = imported.classifier !== undefined;
       reference ??= await runOrtOnFile(options.file, input, images.length, [h, w], classifier);
       const ref = reference;
-      if (dtype === 'fp32') log(`  ${classifier ? `classifier, ${imported.classifier!.classes} classes${ref.softmax ? ' + softmax' : ''}` : `embedder, ${imported.embeddingDim}-d`}, PP-LCNet x${imported.scale}`);
+      if (dtype === 'fp32')
+        log(
+          `  ${classifier ? `classifier, ${imported.classifier!.classes} classes${ref.softmax ? ' + softmax' : ''}` : `embedder, ${imported.embeddingDim}-d`}, PP-LCNet x${imported.scale}`,
+        );
       for (const backend of options.backends) {
-        const base = { scale: imported.scale, backend, dtype, stored: encoded.manifest.dtype, model: options.file, images: images.length };
-        const outputs = classifier ? (['feature', ref.softmax ? 'probabilities' : 'logits'] as const) : (['embedding'] as const);
+        const base = {
+          scale: imported.scale,
+          backend,
+          dtype,
+          stored: encoded.manifest.dtype,
+          model: options.file,
+          images: images.length,
+        };
+        const outputs = classifier
+          ? (['feature', ref.softmax ? 'probabilities' : 'logits'] as const)
+          : (['embedding'] as const);
         let raw: ArrayLike<number>[] | undefined;
         let error: string | undefined;
         try {
-          raw = backend === 'cpu' ? await embedInNode(manifestPath, images, false) : await embedInBrowser(session!, relative('.', manifestPath), backend, images, false);
+          raw =
+            backend === 'cpu'
+              ? await embedInNode(manifestPath, images, false)
+              : await embedInBrowser(session!, relative('.', manifestPath), backend, images, false);
         } catch (e) {
           error = (e as Error).message.split('\n')[0]!;
         }
@@ -193,7 +254,12 @@ export async function runFileParity(options: {
           else if (output === 'embedding') Object.assign(row, compare(normalised(raw), normalised(ref.output)));
           else if (output === 'feature') Object.assign(row, compare(normalised(raw), normalised(ref.feature!)));
           else {
-            const scores = await headScores(encoded.manifest, encoded.shards.map((s) => s.bytes), raw, ref.softmax);
+            const scores = await headScores(
+              encoded.manifest,
+              encoded.shards.map((s) => s.bytes),
+              raw,
+              ref.softmax,
+            );
             // Logits have no fixed scale: their differences are taken relative to the largest |logit|.
             const unit = output === 'logits' ? Math.max(...ref.output.flatMap((r) => Array.from(r, Math.abs))) : 1;
             Object.assign(row, compare(scores, ref.output, unit));
@@ -211,12 +277,16 @@ export async function runFileParity(options: {
 
 export function meetsBar(row: ParityRow): boolean {
   if (row.error) return false;
-  return (row.stored ?? row.dtype) === 'fp32' ? row.maxAbsDiff <= BAR.fp32MaxAbsDiff : row.minCosine >= BAR.fp16MinCosine;
+  return (row.stored ?? row.dtype) === 'fp32'
+    ? row.maxAbsDiff <= BAR.fp32MaxAbsDiff
+    : row.minCosine >= BAR.fp16MinCosine;
 }
 
 function formatRow(r: ParityRow): string {
   const where = r.backend === 'cpu' ? 'node' : 'chromium';
-  const figures = r.error ? `error: ${r.error}` : `maxAbsDiff ${r.maxAbsDiff.toExponential(2)}  minCosine ${r.minCosine.toFixed(7)}`;
+  const figures = r.error
+    ? `error: ${r.error}`
+    : `maxAbsDiff ${r.maxAbsDiff.toExponential(2)}  minCosine ${r.minCosine.toFixed(7)}`;
   const dtype = r.stored && r.stored !== r.dtype ? `${r.dtype} (kept ${r.stored})` : r.dtype;
   const output = r.output ? ` ${r.output.padEnd(13)}` : '';
   return `x${String(r.scale).padEnd(4)} ${r.backend.padEnd(6)} (${where.padEnd(8)}) ${dtype}${output}  ${figures}  ${meetsBar(r) ? 'ok' : 'MISSES THE BAR'}`;
@@ -241,11 +311,18 @@ async function main(): Promise<void> {
     inputSize = [Number(m[1]), Number(m[2])];
   }
   const rows = values.onnx
-    ? await runFileParity({ file: values.onnx, ...(inputSize ? { inputSize } : {}), backends, images: Number(values.images) })
+    ? await runFileParity({
+        file: values.onnx,
+        ...(inputSize ? { inputSize } : {}),
+        backends,
+        images: Number(values.images),
+      })
     : await runParity({ scales: values.scales!.split(',').map(Number), backends, images: Number(values.images) });
   if (values.json) await writeFile(values.json, `${JSON.stringify({ results: rows }, null, 2)}\n`);
   const failed = rows.filter((r) => !meetsBar(r));
-  console.log(`${rows.length - failed.length} of ${rows.length} rows meet the bar (fp32 maxAbsDiff <= ${BAR.fp32MaxAbsDiff}, fp16 minCosine >= ${BAR.fp16MinCosine})`);
+  console.log(
+    `${rows.length - failed.length} of ${rows.length} rows meet the bar (fp32 maxAbsDiff <= ${BAR.fp32MaxAbsDiff}, fp16 minCosine >= ${BAR.fp16MinCosine})`,
+  );
   process.exit(failed.length === 0 ? 0 : 1);
 }
 

@@ -11,12 +11,24 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCORE_THRESHOLD } from '../src/core/gallery-search.ts';
-import { openSetRates, openSetTrial, scoreTrial, type OpenSetRates, type TrialScores } from '../src/core/recognition-calibration.ts';
+import {
+  openSetRates,
+  openSetTrial,
+  scoreTrial,
+  type OpenSetRates,
+  type TrialScores,
+} from '../src/core/recognition-calibration.ts';
 import { recommendedThreshold } from '../src/core/recognition-threshold.ts';
 import { embedSplit, manifestPath, readManifest } from './lib/split-embeddings.ts';
 import { isMain } from './lib/run-main.ts';
 
-export const DEFAULT_RECOGNITION_EVAL = Object.freeze({ model: 'models/default', seed: 1, seeds: 5, known: 10, gallery: 15 });
+export const DEFAULT_RECOGNITION_EVAL = Object.freeze({
+  model: 'models/default',
+  seed: 1,
+  seeds: 5,
+  known: 10,
+  gallery: 15,
+});
 
 const USAGE = `usage: npm run recognition-eval -- --data <folder> --split <eval split> [options]
   --model <folder>   the model (default ${DEFAULT_RECOGNITION_EVAL.model})
@@ -33,7 +45,8 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 function integer(value: string | undefined, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer of at least ${min}; got "${value}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer of at least ${min}; got "${value}"`);
   return n;
 }
 
@@ -73,18 +86,32 @@ async function main(argv: readonly string[]): Promise<void> {
   let threshold = recommended.threshold;
   if (values.threshold !== undefined) {
     threshold = Number(values.threshold);
-    if (!(threshold >= -1 && threshold <= 1)) throw new UsageError(`--threshold must be a cosine from -1 to 1; got "${values.threshold}"`);
+    if (!(threshold >= -1 && threshold <= 1))
+      throw new UsageError(`--threshold must be a cosine from -1 to 1; got "${values.threshold}"`);
   }
 
-  const emb = await embedSplit({ model, data: values.data, split: values.split, ...(values['no-cache'] ? { cacheDir: null } : {}) });
+  const emb = await embedSplit({
+    model,
+    data: values.data,
+    split: values.split,
+    ...(values['no-cache'] ? { cacheDir: null } : {}),
+  });
   const classes = new Set(emb.labels).size;
   const where = values.threshold !== undefined ? '--threshold' : `${recommended.source}: ${recommended.note}`;
-  console.log(`${emb.modelId} on ${values.split}: ${emb.vectors.length} images, ${classes} classes; ${known} known (${gallery} gallery images each), ${classes - known} unknown`);
+  console.log(
+    `${emb.modelId} on ${values.split}: ${emb.vectors.length} images, ${classes} classes; ${known} known (${gallery} gallery images each), ${classes - known} unknown`,
+  );
   console.log(`threshold ${threshold} (${where})\n`);
-  console.log(`${'seed'.padEnd(6)} ${'known q.'.padStart(8)} ${'unknown q.'.padStart(10)}  known right  unknown rejected  top-1 (no threshold)`);
+  console.log(
+    `${'seed'.padEnd(6)} ${'known q.'.padStart(8)} ${'unknown q.'.padStart(10)}  known right  unknown rejected  top-1 (no threshold)`,
+  );
   const trials: TrialScores[] = [];
   for (let s = seed; s < seed + seeds; s++) {
-    const scores = scoreTrial(emb.vectors, emb.labels, openSetTrial(emb.labels, { knownClasses: known, galleryPerClass: gallery, seed: s }));
+    const scores = scoreTrial(
+      emb.vectors,
+      emb.labels,
+      openSetTrial(emb.labels, { knownClasses: known, galleryPerClass: gallery, seed: s }),
+    );
     trials.push(scores);
     const r = openSetRates(scores, threshold);
     console.log(

@@ -52,18 +52,28 @@ async function scenarioFromSplit(data: string, split: string): Promise<Scenario>
 
 async function scenarioFromShippedPhotos(): Promise<Scenario> {
   const root = join(await mkdtemp(join(tmpdir(), 'shitu-shots-')), 'gallery');
-  for (const [label, file] of [['cat', 'cat-view-1.jpg'], ['coffee', 'coffee.jpg'], ['rocket', 'rocket.jpg']] as const) {
+  for (const [label, file] of [
+    ['cat', 'cat-view-1.jpg'],
+    ['coffee', 'coffee.jpg'],
+    ['rocket', 'rocket.jpg'],
+  ] as const) {
     await mkdir(join(root, label), { recursive: true });
     await copyFile(join(PHOTOS, file), join(root, label, file));
   }
-  return { galleryDir: root, galleryCount: 3, queries: [join(PHOTOS, 'cat-view-2.jpg'), join(PHOTOS, 'astronaut.jpg')] };
+  return {
+    galleryDir: root,
+    galleryCount: 3,
+    queries: [join(PHOTOS, 'cat-view-2.jpg'), join(PHOTOS, 'astronaut.jpg')],
+  };
 }
 
 async function waitAllDone(page: Page, n: number): Promise<void> {
   await page.waitForFunction(
     (count) => {
       const cards = [...document.querySelectorAll('[data-testid="image-card"]')];
-      return cards.length >= count && cards.every((c) => ['done', 'error'].includes((c as HTMLElement).dataset.status ?? ''));
+      return (
+        cards.length >= count && cards.every((c) => ['done', 'error'].includes((c as HTMLElement).dataset.status ?? ''))
+      );
     },
     n,
     { timeout: 600_000 },
@@ -78,11 +88,17 @@ async function shoot(page: Page, out: string, name: string, fullPage: boolean): 
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { out: { type: 'string', default: 'docs/screenshots' }, data: { type: 'string' }, split: { type: 'string', default: 'splits/eval.txt' } },
+    options: {
+      out: { type: 'string', default: 'docs/screenshots' },
+      data: { type: 'string' },
+      split: { type: 'string', default: 'splits/eval.txt' },
+    },
   });
   const out = values.out!;
   await mkdir(out, { recursive: true });
-  const scenario = values.data ? await scenarioFromSplit(values.data, values.split!) : await scenarioFromShippedPhotos();
+  const scenario = values.data
+    ? await scenarioFromSplit(values.data, values.split!)
+    : await scenarioFromShippedPhotos();
   const total = scenario.galleryCount + scenario.queries.length;
   const session = await openBrowserSession();
   try {
@@ -112,7 +128,9 @@ async function main(): Promise<void> {
     await page.locator('[data-testid="train-start"]').click();
     await page.waitForSelector('[data-testid="train-status"]:has-text("Done:")', { timeout: 600_000 });
     await waitAllDone(page, total);
-    await page.locator('.training-section').screenshot({ path: join(out, '5-fine-tune.jpg'), type: 'jpeg', quality: 70 });
+    await page
+      .locator('.training-section')
+      .screenshot({ path: join(out, '5-fine-tune.jpg'), type: 'jpeg', quality: 70 });
     await page.locator('.gallery-panel').scrollIntoViewIfNeeded();
     await shoot(page, out, '6-after-fine-tune', false);
 

@@ -18,7 +18,15 @@ import { TopKView } from './ui/topk-view.ts';
 import { TrainingPanel } from './ui/training-panel.ts';
 import { VectorView } from './ui/vector-view.ts';
 import type { EmbedderInfo } from './core/embedder-api.ts';
-import { createEmbedder, DEFAULT_MODEL_URL, deleteStoredModel, listStoredModels, readStoredModelFiles, type Embedder } from './worker/client.ts';
+import { DEFAULT_LOAD_OPTIONS } from './core/options.ts';
+import {
+  createEmbedder,
+  DEFAULT_MODEL_URL,
+  deleteStoredModel,
+  listStoredModels,
+  readStoredModelFiles,
+  type Embedder,
+} from './worker/client.ts';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
@@ -27,7 +35,7 @@ const thumbs = new ThumbnailUrls();
 const grid = new ImageGrid($<HTMLOListElement>('#cards'), session, thumbs);
 const vector = new VectorView($('#vector-view'), thumbs);
 const topk = new TopKView($('#topk-view'), session, thumbs);
-const similarity = new SimilarityView($('#similarity-view'), session, thumbs);
+new SimilarityView($('#similarity-view'), session, thumbs); // subscribes to the session itself
 const batchProgress = $<HTMLProgressElement>('#batch-progress');
 const batchStatus = $('#batch-status');
 const toGallery = $<HTMLInputElement>('#to-gallery');
@@ -35,7 +43,7 @@ const defaultModel = new URL(DEFAULT_MODEL_URL, location.href).href;
 
 let embedder: Embedder | undefined;
 let modelId = '';
-let backendChoice: ModelChoice['backend'] = 'auto';
+let backendChoice: ModelChoice['backend'] = DEFAULT_LOAD_OPTIONS.backend;
 
 function refreshSelected(): void {
   const card = session.selected;
@@ -62,7 +70,8 @@ grid.predict = (card) => {
 
 const queue = new EmbedQueue(
   session,
-  8,
+  // A chunk is one forward pass of the model's default batch size.
+  DEFAULT_LOAD_OPTIONS.batchSize,
   (p) => {
     batchProgress.hidden = p.done >= p.total;
     batchProgress.value = p.total ? p.done / p.total : 1;
@@ -79,7 +88,9 @@ const queue = new EmbedQueue(
 
 /** The threshold's origin in a few words, for the gallery's threshold line. */
 function thresholdSource(info: EmbedderInfo): string {
-  return info.recognitionThresholdSource === 'manifest' ? 'calibrated for this model' : "PaddleClas's default; not calibrated for this model";
+  return info.recognitionThresholdSource === 'manifest'
+    ? 'calibrated for this model'
+    : "PaddleClas's default; not calibrated for this model";
 }
 
 /** What the images came to, counted from the cards themselves (a failed image is not "embedded"). */
@@ -87,12 +98,16 @@ function settledText(): string {
   const n = session.cards.length;
   const failed = session.cards.filter((c) => c.status === 'error').length;
   if (n === 0) return '';
-  return `${n} image${n === 1 ? '' : 's'}: ${n - failed} embedded` + (failed ? `, ${failed} could not be read (see their cards).` : '.');
+  return (
+    `${n} image${n === 1 ? '' : 's'}: ${n - failed} embedded` +
+    (failed ? `, ${failed} could not be read (see their cards).` : '.')
+  );
 }
 
 session.subscribe((e) => {
   // Any change of the selected card (embedded, failed, requeued by a model change) redraws its panel.
-  if (e.type === 'selected' || (e.type === 'updated' && session.selected && e.cards.includes(session.selected))) refreshSelected();
+  if (e.type === 'selected' || (e.type === 'updated' && session.selected && e.cards.includes(session.selected)))
+    refreshSelected();
   if (e.type === 'added') {
     batchProgress.hidden = false;
     queue.kick();
@@ -107,7 +122,7 @@ function rememberedChoice(): ModelChoice | undefined {
   try {
     const saved = JSON.parse(localStorage.getItem(MODEL_KEY) ?? 'null') as Partial<ModelChoice> | null;
     if (typeof saved?.model !== 'string' || !models.offers(saved.model)) return undefined;
-    return { model: saved.model, backend: saved.backend ?? 'auto' };
+    return { model: saved.model, backend: saved.backend ?? DEFAULT_LOAD_OPTIONS.backend };
   } catch {
     return undefined;
   }
@@ -127,7 +142,11 @@ async function switchTo(choice: ModelChoice, byUser = true): Promise<boolean> {
   models.busy('Loading the model…');
   try {
     if (!embedder) {
-      embedder = await createEmbedder({ model: choice.model, backend: choice.backend, onProgress: (p) => models.loading(p) });
+      embedder = await createEmbedder({
+        model: choice.model,
+        backend: choice.backend,
+        onProgress: (p) => models.loading(p),
+      });
     } else {
       await embedder.load({ model: choice.model, backend: choice.backend }, (p) => models.loading(p));
     }
@@ -161,19 +180,24 @@ const models = new ModelView($('#model-section'), defaultModel, {
   deleteStored: deleteStoredModel,
 });
 
-const training = new TrainingPanel($('#training-view'), session, {
-  fineTune: (samples, options, onProgress) => {
-    if (!embedder) throw new Error('the model is not loaded yet');
-    return embedder.fineTune(samples, options, onProgress);
+const training = new TrainingPanel(
+  $('#training-view'),
+  session,
+  {
+    fineTune: (samples, options, onProgress) => {
+      if (!embedder) throw new Error('the model is not loaded yet');
+      return embedder.fineTune(samples, options, onProgress);
+    },
+    stop: async () => embedder?.stopFineTune(),
+    use: async (model) => {
+      await models.refreshList(model.url);
+      await switchTo({ model: model.url, backend: backendChoice }, false);
+    },
+    files: (model) => readStoredModelFiles(model.url),
+    nameOf: (model) => models.describe(model),
   },
-  stop: async () => embedder?.stopFineTune(),
-  use: async (model) => {
-    await models.refreshList(model.url);
-    await switchTo({ model: model.url, backend: backendChoice }, false);
-  },
-  files: (model) => readStoredModelFiles(model.url),
-  nameOf: (model) => models.describe(model),
-}, () => gallery.withImages().map((g) => ({ image: g.image!, label: g.label, name: g.name })));
+  () => gallery.withImages().map((g) => ({ image: g.image!, label: g.label, name: g.name })),
+);
 
 function addFiles(picked: readonly PickedFile[]): void {
   const intoGallery = toGallery.checked;
@@ -248,7 +272,8 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('[data-export]
     const kind = button.dataset.export;
     if (kind === 'json') download(`${stem}.json`, embeddingsToJson(rows, modelId), 'application/json');
     if (kind === 'csv') download(`${stem}.csv`, embeddingsToCsv(rows), 'text/csv');
-    if (kind === 'npy') download(`${stem}.npy`, embeddingsToNpy(rows) as Uint8Array<ArrayBuffer>, 'application/octet-stream');
+    if (kind === 'npy')
+      download(`${stem}.npy`, embeddingsToNpy(rows) as Uint8Array<ArrayBuffer>, 'application/octet-stream');
     batchStatus.textContent = `Exported ${rows.length} embeddings as ${kind}.`;
   });
 }
@@ -269,7 +294,7 @@ const remembered = rememberedChoice();
 if (remembered) models.show(remembered);
 // A remembered model that no longer loads (its files were removed from the cache) falls back to the default.
 if (!remembered || !(await switchTo(remembered, false))) {
-  const fallback: ModelChoice = { model: defaultModel, backend: remembered?.backend ?? 'auto' };
+  const fallback: ModelChoice = { model: defaultModel, backend: remembered?.backend ?? DEFAULT_LOAD_OPTIONS.backend };
   models.show(fallback);
   await switchTo(fallback, false);
 }

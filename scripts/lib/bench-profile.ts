@@ -13,7 +13,10 @@ export async function profileBackend(backend: BackendName, scale: number) {
     const page = await session.browser.newPage();
     await page.goto(new URL('/scripts/pages/bench.html', session.baseUrl).href);
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-    return { scale, ...(await page.evaluate((c) => window.benchApi.profileKernels(c), { backend, modelUrl: model.manifestPath })) };
+    return {
+      scale,
+      ...(await page.evaluate((c) => window.benchApi.profileKernels(c), { backend, modelUrl: model.manifestPath })),
+    };
   } finally {
     await session.close();
   }
@@ -26,7 +29,10 @@ export function formatProfile(p: Awaited<ReturnType<typeof profileBackend>>): st
     '',
     '| kernel | calls | ms | share |',
     '|---|---|---|---|',
-    ...p.kernels.map((k) => `| ${k.name} | ${k.count} | ${k.ms.toFixed(2)} | ${total > 0 ? ((100 * k.ms) / total).toFixed(1) : '-'} % |`),
+    ...p.kernels.map(
+      (k) =>
+        `| ${k.name} | ${k.count} | ${k.ms.toFixed(2)} | ${total > 0 ? ((100 * k.ms) / total).toFixed(1) : '-'} % |`,
+    ),
     '',
     'Slowest calls:',
     '',
@@ -35,4 +41,3 @@ export function formatProfile(p: Awaited<ReturnType<typeof profileBackend>>): st
     ...p.slowest.map((k) => `| ${k.name} | ${k.inputShapes} | ${k.ms.toFixed(2)} |`),
   ].join('\n');
 }
-

@@ -15,8 +15,20 @@ export interface BenchBudget {
   readonly maxRunMs: number;
 }
 
-export const FULL_BUDGET: BenchBudget = { latencyReps: 30, latencyMs: 4000, throughputReps: 5, throughputMs: 6000, maxRunMs: 20_000 };
-export const QUICK_BUDGET: BenchBudget = { latencyReps: 8, latencyMs: 1200, throughputReps: 2, throughputMs: 1500, maxRunMs: 8000 };
+export const FULL_BUDGET: BenchBudget = {
+  latencyReps: 30,
+  latencyMs: 4000,
+  throughputReps: 5,
+  throughputMs: 6000,
+  maxRunMs: 20_000,
+};
+export const QUICK_BUDGET: BenchBudget = {
+  latencyReps: 8,
+  latencyMs: 1200,
+  throughputReps: 2,
+  throughputMs: 1500,
+  maxRunMs: 8000,
+};
 
 export interface BenchCase {
   readonly runtime: 'shitu' | 'ort';
@@ -43,7 +55,11 @@ export interface CaseResult {
   /** From the start of loading (backend, weights, graph) to the first embedding in hand. */
   readonly coldStartMs: number;
   /** Ours only: the cold start split into backend set-up + weights, build + warm-up (compilation), first embedding. */
-  readonly coldStartParts?: { readonly setupAndWeightsMs: number; readonly buildAndWarmUpMs: number; readonly firstEmbeddingMs: number };
+  readonly coldStartParts?: {
+    readonly setupAndWeightsMs: number;
+    readonly buildAndWarmUpMs: number;
+    readonly firstEmbeddingMs: number;
+  };
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly latencyRuns: number;
@@ -67,7 +83,13 @@ export function quantile(values: readonly number[], q: number): number {
  * Runs `once` until `maxReps` runs are done or `budgetMs` is spent (at least `minReps`), and returns each run's
  * milliseconds.
  */
-export async function timeRuns(once: () => Promise<void>, maxReps: number, budgetMs: number, minReps: number, now: () => number): Promise<number[]> {
+export async function timeRuns(
+  once: () => Promise<void>,
+  maxReps: number,
+  budgetMs: number,
+  minReps: number,
+  now: () => number,
+): Promise<number[]> {
   const times: number[] = [];
   const started = now();
   while (times.length < maxReps && (times.length < minReps || now() - started < budgetMs)) {
@@ -91,15 +113,26 @@ export async function measureLoaded(
   for (const batch of c.batches) {
     const expected = single * batch;
     if (expected > b.maxRunMs) {
-      throughput.push({ batch, imagesPerSecond: null, runs: 0, skipped: `one run would take about ${(expected / 1000).toFixed(0)} s (batch 1 x ${batch})` });
+      throughput.push({
+        batch,
+        imagesPerSecond: null,
+        runs: 0,
+        skipped: `one run would take about ${(expected / 1000).toFixed(0)} s (batch 1 x ${batch})`,
+      });
       continue;
     }
     // Untimed first run at this batch size: new shapes compile new shaders / allocate new buffers.
     const t0 = now();
     await run(batch);
     const warm = now() - t0;
-    const times = warm > b.maxRunMs ? [warm] : await timeRuns(() => run(batch), b.throughputReps, b.throughputMs, 1, now);
-    throughput.push({ batch, imagesPerSecond: (batch * 1000) / quantile(times, 0.5), runs: times.length, ...(warm > b.maxRunMs ? { skipped: 'only the warm-up run was timed (slow)' } : {}) });
+    const times =
+      warm > b.maxRunMs ? [warm] : await timeRuns(() => run(batch), b.throughputReps, b.throughputMs, 1, now);
+    throughput.push({
+      batch,
+      imagesPerSecond: (batch * 1000) / quantile(times, 0.5),
+      runs: times.length,
+      ...(warm > b.maxRunMs ? { skipped: 'only the warm-up run was timed (slow)' } : {}),
+    });
   }
   return { p50Ms: single, p95Ms: quantile(latency, 0.95), latencyRuns: latency.length, throughput };
 }

@@ -4,7 +4,9 @@
  */
 import type { BenchBudget, CaseResult } from './bench-protocol.ts';
 
-export type BenchRow = { runtime: 'shitu' | 'ort'; requested: string; scale: number } & (CaseResult | { error: string });
+export type BenchRow = { runtime: 'shitu' | 'ort'; requested: string; scale: number } & (
+  CaseResult | { error: string }
+);
 
 export interface ResultRow {
   readonly runtime: 'shitu' | 'ort';
@@ -46,17 +48,34 @@ export interface BenchReport {
   readonly results: readonly ResultRow[];
   readonly ratios: readonly RatioRow[];
   /** createEmbedder() to the first embedding with the default model: first visit, a second visit (same browser profile), and `auto`. */
-  readonly productColdStart: { readonly wasm: ColdStart; readonly wasmSecondVisit: ColdStart; readonly auto: ColdStart };
+  readonly productColdStart: {
+    readonly wasm: ColdStart;
+    readonly wasmSecondVisit: ColdStart;
+    readonly auto: ColdStart;
+  };
   readonly seconds: number;
 }
 
 export function resultRows(cases: readonly BenchRow[]): ResultRow[] {
   return cases.flatMap((c) => {
     if ('error' in c) return [];
-    const common = { runtime: c.runtime, backend: c.requested, scale: c.scale, p50Ms: c.p50Ms, p95Ms: c.p95Ms, coldStartMs: c.coldStartMs, peakBytes: c.peakBytes };
+    const common = {
+      runtime: c.runtime,
+      backend: c.requested,
+      scale: c.scale,
+      p50Ms: c.p50Ms,
+      p95Ms: c.p95Ms,
+      coldStartMs: c.coldStartMs,
+      peakBytes: c.peakBytes,
+    };
     return [
       { ...common, batch: 1, imagesPerSecond: 1000 / c.p50Ms },
-      ...c.throughput.map((t) => ({ ...common, batch: t.batch, imagesPerSecond: t.imagesPerSecond, ...(t.skipped ? { skipped: t.skipped } : {}) })),
+      ...c.throughput.map((t) => ({
+        ...common,
+        batch: t.batch,
+        imagesPerSecond: t.imagesPerSecond,
+        ...(t.skipped ? { skipped: t.skipped } : {}),
+      })),
     ];
   });
 }
@@ -64,21 +83,25 @@ export function resultRows(cases: readonly BenchRow[]): ResultRow[] {
 export function benchRatios(results: readonly ResultRow[]): RatioRow[] {
   const ours = results.filter((r) => r.runtime === 'shitu');
   return ours.flatMap((o) => {
-    const ort = results.find((r) => r.runtime === 'ort' && r.backend === o.backend && r.scale === o.scale && r.batch === o.batch);
+    const ort = results.find(
+      (r) => r.runtime === 'ort' && r.backend === o.backend && r.scale === o.scale && r.batch === o.batch,
+    );
     if (!ort) return [];
     return [
       {
         backend: o.backend,
         scale: o.scale,
         batch: o.batch,
-        oursOverOrt: o.imagesPerSecond !== null && ort.imagesPerSecond !== null ? o.imagesPerSecond / ort.imagesPerSecond : null,
+        oursOverOrt:
+          o.imagesPerSecond !== null && ort.imagesPerSecond !== null ? o.imagesPerSecond / ort.imagesPerSecond : null,
         coldStartOursOverOrt: o.coldStartMs / ort.coldStartMs,
       },
     ];
   });
 }
 
-const f = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
+const f = (v: number | null | undefined, digits = 1) =>
+  v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits);
 
 export function formatReport(r: BenchReport): string {
   const lines = [
@@ -101,10 +124,17 @@ export function formatReport(r: BenchReport): string {
       return t?.skipped ? 'skipped' : '-';
     };
     const ran = c.backend === c.requested ? c.backend : `${c.requested} (ran ${c.backend})`;
-    lines.push(`| ${c.runtime === 'shitu' ? 'ShiTu Web' : 'ORT Web'} | ${ran} | ${c.scale} | ${f(c.coldStartMs, 0)} | ${f(c.p50Ms)} | ${f(c.p95Ms)} | ${tp(8)} | ${tp(32)} | ${c.peakBytes === null ? '-' : f(c.peakBytes / 2 ** 20)} |`);
+    lines.push(
+      `| ${c.runtime === 'shitu' ? 'ShiTu Web' : 'ORT Web'} | ${ran} | ${c.scale} | ${f(c.coldStartMs, 0)} | ${f(c.p50Ms)} | ${f(c.p95Ms)} | ${tp(8)} | ${tp(32)} | ${c.peakBytes === null ? '-' : f(c.peakBytes / 2 ** 20)} |`,
+    );
   }
-  lines.push('', '| backend | scale | batch | throughput ours / ORT | cold start ours / ORT |', '|---|---|---|---|---|');
-  for (const q of r.ratios) lines.push(`| ${q.backend} | ${q.scale} | ${q.batch} | ${f(q.oursOverOrt, 2)} | ${f(q.coldStartOursOverOrt, 2)} |`);
+  lines.push(
+    '',
+    '| backend | scale | batch | throughput ours / ORT | cold start ours / ORT |',
+    '|---|---|---|---|---|',
+  );
+  for (const q of r.ratios)
+    lines.push(`| ${q.backend} | ${q.scale} | ${q.batch} | ${f(q.oursOverOrt, 2)} | ${f(q.coldStartOursOverOrt, 2)} |`);
   lines.push(
     '',
     `Product cold start (createEmbedder(): worker, backend, default model, first embedding; after the page has loaded): wasm ${f(r.productColdStart.wasm.coldStartMs, 0)} ms; a second visit ${f(r.productColdStart.wasmSecondVisit.coldStartMs, 0)} ms (weight shard requests: ${r.productColdStart.wasm.shardRequests ?? '-'} on the first visit, ${r.productColdStart.wasmSecondVisit.shardRequests ?? '-'} on the second). \`auto\` chose ${r.productColdStart.auto.backend} (${f(r.productColdStart.auto.coldStartMs, 0)} ms).`,
@@ -126,15 +156,27 @@ export function fastestBackend(results: readonly ResultRow[], scale: number): Re
  */
 export function checkQuick(r: BenchReport): string[] {
   const failures: string[] = [];
-  for (const c of r.cases) if (c.runtime === 'shitu' && 'error' in c) failures.push(`${c.requested} x${c.scale} failed: ${c.error}`);
+  for (const c of r.cases)
+    if (c.runtime === 'shitu' && 'error' in c) failures.push(`${c.requested} x${c.scale} failed: ${c.error}`);
   for (const q of r.ratios.filter((x) => x.backend === 'wasm' && x.batch === 8)) {
-    if (q.oursOverOrt === null || q.oursOverOrt < 0.7) failures.push(`wasm x${q.scale} batch 8: ours / ORT = ${f(q.oursOverOrt, 2)} (< 0.7)`);
+    if (q.oursOverOrt === null || q.oursOverOrt < 0.7)
+      failures.push(`wasm x${q.scale} batch 8: ours / ORT = ${f(q.oursOverOrt, 2)} (< 0.7)`);
   }
   const scale = r.results.find((x) => x.runtime === 'shitu')?.scale;
   const best = scale === undefined ? undefined : fastestBackend(r.results, scale);
-  const auto = r.results.find((x) => x.runtime === 'shitu' && x.scale === scale && x.batch === 8 && x.backend === r.productColdStart.auto.backend);
-  if (best && auto && best.imagesPerSecond && auto.imagesPerSecond && auto.imagesPerSecond < 0.7 * best.imagesPerSecond) {
-    failures.push(`auto chose ${auto.backend} (${f(auto.imagesPerSecond)} img/s at batch 8) but ${best.backend} measured ${f(best.imagesPerSecond)}`);
+  const auto = r.results.find(
+    (x) => x.runtime === 'shitu' && x.scale === scale && x.batch === 8 && x.backend === r.productColdStart.auto.backend,
+  );
+  if (
+    best &&
+    auto &&
+    best.imagesPerSecond &&
+    auto.imagesPerSecond &&
+    auto.imagesPerSecond < 0.7 * best.imagesPerSecond
+  ) {
+    failures.push(
+      `auto chose ${auto.backend} (${f(auto.imagesPerSecond)} img/s at batch 8) but ${best.backend} measured ${f(best.imagesPerSecond)}`,
+    );
   }
   return failures;
 }

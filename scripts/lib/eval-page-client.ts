@@ -35,7 +35,11 @@ export interface EmbeddedSplit {
 }
 
 /** Embeds every entry with whatever the page has loaded; failed images are counted and logged, not returned. */
-export async function embedEntries(page: Page, entries: readonly SplitEntry[], log?: (s: string) => void): Promise<EmbeddedSplit> {
+export async function embedEntries(
+  page: Page,
+  entries: readonly SplitEntry[],
+  log?: (s: string) => void,
+): Promise<EmbeddedSplit> {
   const out: EmbeddedSplit = { vectors: [], labels: [], failed: 0, ms: 0 };
   let failed = 0;
   let ms = 0;
@@ -52,7 +56,8 @@ export async function embedEntries(page: Page, entries: readonly SplitEntry[], l
       }
     });
     for (const e of r.errors) log?.(`  skipped: ${e}`);
-    if (log && ((i / CHUNK) % 8 === 0 || i + CHUNK >= entries.length)) log(`  ${Math.min(i + CHUNK, entries.length)} / ${entries.length}`);
+    if (log && ((i / CHUNK) % 8 === 0 || i + CHUNK >= entries.length))
+      log(`  ${Math.min(i + CHUNK, entries.length)} / ${entries.length}`);
   }
   return { ...out, failed, ms };
 }

@@ -10,7 +10,12 @@
  */
 import { decode as decodeJpegData } from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { EmptyImageError, ImageDecodeError, ImageTooLargeError, UnsupportedImageFormatError } from '../../src/core/errors.ts';
+import {
+  EmptyImageError,
+  ImageDecodeError,
+  ImageTooLargeError,
+  UnsupportedImageFormatError,
+} from '../../src/core/errors.ts';
 import { describeNonImage, sniffImage, truncationReason } from '../../src/core/image-sniff.ts';
 import type { RgbaPixels } from '../../src/model/preprocess.ts';
 import type { DecodedPixels } from '../../src/worker/embedder-engine.ts';
@@ -19,11 +24,29 @@ const SUPPORTED = 'JPEG, PNG';
 
 /** File extensions worth trying as images: the formats the page decodes, and SVG / TIFF / HEIC to refuse by name. */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.gif', '.webp', '.bmp', '.avif', '.ico', '.svg', '.tif', '.tiff', '.heic', '.heif',
+  '.jpg',
+  '.jpeg',
+  '.jpe',
+  '.jfif',
+  '.png',
+  '.gif',
+  '.webp',
+  '.bmp',
+  '.avif',
+  '.ico',
+  '.svg',
+  '.tif',
+  '.tiff',
+  '.heic',
+  '.heif',
 ]);
 
 /** Decodes a file's bytes (a Blob, e.g. from `fs.openAsBlob`) to upright, unpremultiplied RGBA. */
-export async function decodeImageBlob(blob: Blob, name: string, options: { maxPixels: number }): Promise<DecodedPixels> {
+export async function decodeImageBlob(
+  blob: Blob,
+  name: string,
+  options: { maxPixels: number },
+): Promise<DecodedPixels> {
   const start = performance.now();
   if (blob.size === 0) throw new EmptyImageError(name, 'the file is empty (0 bytes)');
   let bytes: Uint8Array;
@@ -41,10 +64,16 @@ export function decodeImageBytes(bytes: Uint8Array, name: string, maxPixels: num
   if (bytes.length === 0) throw new EmptyImageError(name, 'the file is empty (0 bytes)');
   const sniff = sniffImage(bytes);
   if (sniff.format === 'unknown') {
-    throw new UnsupportedImageFormatError(name, `not an image (${describeNonImage(bytes)}); supported here: ${SUPPORTED}`);
+    throw new UnsupportedImageFormatError(
+      name,
+      `not an image (${describeNonImage(bytes)}); supported here: ${SUPPORTED}`,
+    );
   }
   if (sniff.format === 'svg') {
-    throw new UnsupportedImageFormatError(name, `an SVG (vector) image, which has to be rendered, not decoded; convert it to PNG first. Supported here: ${SUPPORTED}`);
+    throw new UnsupportedImageFormatError(
+      name,
+      `an SVG (vector) image, which has to be rendered, not decoded; convert it to PNG first. Supported here: ${SUPPORTED}`,
+    );
   }
   if (sniff.format !== 'jpeg' && sniff.format !== 'png') {
     throw new UnsupportedImageFormatError(
@@ -52,7 +81,8 @@ export function decodeImageBytes(bytes: Uint8Array, name: string, maxPixels: num
       `a ${sniff.format.toUpperCase()} image: the command line decodes only ${SUPPORTED} (the page decodes more); convert it to PNG first`,
     );
   }
-  if (sniff.width !== undefined && sniff.height !== undefined) checkSize(name, sniff.width, sniff.height, maxPixels, 'declares');
+  if (sniff.width !== undefined && sniff.height !== undefined)
+    checkSize(name, sniff.width, sniff.height, maxPixels, 'declares');
   const cut = truncationReason(bytes, sniff.format);
   if (cut) throw new ImageDecodeError(name, cut);
 
@@ -76,7 +106,10 @@ function decodeJpeg(bytes: Uint8Array, name: string, maxPixels: number): RgbaPix
     });
     return { data, width, height };
   } catch (e) {
-    throw new ImageDecodeError(name, `this JPEG file could not be decoded (${reasonOf(e)}); it may be damaged, or use a variant jpeg-js does not read (e.g. arithmetic coding)`);
+    throw new ImageDecodeError(
+      name,
+      `this JPEG file could not be decoded (${reasonOf(e)}); it may be damaged, or use a variant jpeg-js does not read (e.g. arithmetic coding)`,
+    );
   }
 }
 
@@ -84,7 +117,11 @@ function decodePng(bytes: Uint8Array, name: string): RgbaPixels {
   try {
     // Any bit depth, palette, grey or interlaced PNG comes out as 8-bit RGBA, alpha not premultiplied.
     const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    return { data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength), width: png.width, height: png.height };
+    return {
+      data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+      width: png.width,
+      height: png.height,
+    };
   } catch (e) {
     throw new ImageDecodeError(name, `this PNG file could not be decoded (${reasonOf(e)}); it may be damaged`);
   }

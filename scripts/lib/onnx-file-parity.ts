@@ -46,7 +46,13 @@ export function exposeOutput(bytes: Uint8Array, value: string): Uint8Array {
   return out.finish();
 }
 
-export async function runOrtOnFile(file: string, input: Float32Array, count: number, inputSize: readonly [number, number], classifier: boolean): Promise<OrtFileRun> {
+export async function runOrtOnFile(
+  file: string,
+  input: Float32Array,
+  count: number,
+  inputSize: readonly [number, number],
+  classifier: boolean,
+): Promise<OrtFileRun> {
   const bytes = new Uint8Array(await readFile(file));
   const walk = new PPLCNetWalker(new GraphView(decodeOnnxModel(bytes))).walk();
   const model = classifier ? exposeOutput(bytes, walk.featureValue) : bytes;
@@ -74,7 +80,12 @@ export async function runOrtOnFile(file: string, input: Float32Array, count: num
 }
 
 /** The imported head's scores for raw (un-normalised) features: feature x W + b, softmax when the file had one. */
-export async function headScores(manifest: WeightManifest, shards: readonly Uint8Array[], features: readonly ArrayLike<number>[], softmax: boolean): Promise<Float64Array[]> {
+export async function headScores(
+  manifest: WeightManifest,
+  shards: readonly Uint8Array[],
+  features: readonly ArrayLike<number>[],
+  softmax: boolean,
+): Promise<Float64Array[]> {
   const sd = await decodeManifest(manifest, shards);
   const w = sd.get(HEAD_TENSOR)!;
   const b = sd.get(HEAD_BIAS_TENSOR)!;

@@ -20,7 +20,11 @@ export function isMain(moduleUrl: string, argv1: string | undefined = process.ar
 }
 
 /** Runs `main` if this module is the script node was asked to run; a failure prints its message and exits 1. */
-export function runIfMain(moduleUrl: string, main: () => Promise<unknown>, exitCode: (e: unknown) => number = () => 1): void {
+export function runIfMain(
+  moduleUrl: string,
+  main: () => Promise<unknown>,
+  exitCode: (e: unknown) => number = () => 1,
+): void {
   if (!isMain(moduleUrl)) return;
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : e);

@@ -53,7 +53,13 @@ export async function readManifest(path: string): Promise<WeightManifest> {
 /** What the embeddings depend on; the recognition field (written by calibration) is not part of it. */
 function cacheKey(manifest: WeightManifest, splitText: string): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ shards: manifest.shards.map((s) => s.sha256), preprocessing: manifest.preprocessing, dtype: manifest.dtype }));
+  h.update(
+    JSON.stringify({
+      shards: manifest.shards.map((s) => s.sha256),
+      preprocessing: manifest.preprocessing,
+      dtype: manifest.dtype,
+    }),
+  );
   h.update(splitText);
   return h.digest('hex').slice(0, 20);
 }
@@ -74,12 +80,20 @@ export async function embedSplit(options: EmbedSplitOptions): Promise<SplitEmbed
   const manifest = await readManifest(path);
   const splitText = await readFile(options.split, 'utf8');
   const cacheDir = options.cacheDir === undefined ? DEFAULT_EMBEDDING_CACHE : options.cacheDir;
-  const cacheFile = cacheDir ? join(cacheDir, `${manifest.modelId}-${basename(options.split, '.txt')}-${cacheKey(manifest, splitText)}.json`) : undefined;
+  const cacheFile = cacheDir
+    ? join(cacheDir, `${manifest.modelId}-${basename(options.split, '.txt')}-${cacheKey(manifest, splitText)}.json`)
+    : undefined;
   if (cacheFile && existsSync(cacheFile)) {
     const c = JSON.parse(await readFile(cacheFile, 'utf8')) as CacheFile;
     const flat = new Float32Array(new Uint8Array(Buffer.from(c.vectors, 'base64')).buffer);
     log(`${manifest.modelId}: ${c.paths.length} embeddings of ${options.split} from ${cacheFile}`);
-    return { modelId: c.modelId, paths: c.paths, labels: c.labels, failed: c.failed, vectors: c.paths.map((_, i) => flat.slice(i * c.dim, (i + 1) * c.dim)) };
+    return {
+      modelId: c.modelId,
+      paths: c.paths,
+      labels: c.labels,
+      failed: c.failed,
+      vectors: c.paths.map((_, i) => flat.slice(i * c.dim, (i + 1) * c.dim)),
+    };
   }
 
   const entries = await readSplit(options.split);
@@ -96,7 +110,9 @@ export async function embedSplit(options: EmbedSplitOptions): Promise<SplitEmbed
     const chunk = 64;
     for (let first = 0; first < entries.length; first += chunk) {
       const part = entries.slice(first, first + chunk);
-      const images = await Promise.all(part.map(async (e) => ({ name: e.path, image: await openAsBlob(join(options.data, e.path)) })));
+      const images = await Promise.all(
+        part.map(async (e) => ({ name: e.path, image: await openAsBlob(join(options.data, e.path)) })),
+      );
       const results = await engine.embed(images);
       results.forEach((r, k) => {
         if (!r.ok) return void failed.push(`${part[k]!.path}: ${r.error.message}`);
@@ -117,7 +133,14 @@ export async function embedSplit(options: EmbedSplitOptions): Promise<SplitEmbed
     const dim = vectors[0]?.length ?? 0;
     const flat = new Float32Array(vectors.length * dim);
     vectors.forEach((v, i) => flat.set(v, i * dim));
-    const body: CacheFile = { modelId: info.modelId, paths, labels, failed, dim, vectors: Buffer.from(flat.buffer).toString('base64') };
+    const body: CacheFile = {
+      modelId: info.modelId,
+      paths,
+      labels,
+      failed,
+      dim,
+      vectors: Buffer.from(flat.buffer).toString('base64'),
+    };
     await mkdir(cacheDir!, { recursive: true });
     // Written aside then renamed: an interrupted run never leaves a half file that a later run would trust.
     await writeFile(`${cacheFile}.tmp`, JSON.stringify(body));

@@ -16,7 +16,8 @@ export async function readSplit(file: string): Promise<SplitEntry[]> {
     if (!path || !label || rest.length > 0) {
       throw new Error(`${file}:${i + 1}: expected "path<TAB>label", got ${JSON.stringify(line.slice(0, 80))}`);
     }
-    if (path.startsWith('/') || path.split('/').includes('..')) throw new Error(`${file}:${i + 1}: path must be relative and stay inside the data folder`);
+    if (path.startsWith('/') || path.split('/').includes('..'))
+      throw new Error(`${file}:${i + 1}: path must be relative and stay inside the data folder`);
     entries.push({ path, label });
   });
   if (entries.length === 0) throw new Error(`${file}: no images listed`);

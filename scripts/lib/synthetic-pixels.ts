@@ -23,7 +23,9 @@ export function syntheticImages(count: number, width = 224, height = 224): Pixel
     for (let p = 0; p < width * height; p++) {
       const x = p % width;
       const y = Math.floor(p / width);
-      for (let c = 0; c < 3; c++) data[p * 4 + c] = 128 + 90 * Math.sin((x * (c + 1) + n * 17) / 13) * Math.cos((y + c * 5) / (9 + n)) + 30 * (rand() - 0.5);
+      for (let c = 0; c < 3; c++)
+        data[p * 4 + c] =
+          128 + 90 * Math.sin((x * (c + 1) + n * 17) / 13) * Math.cos((y + c * 5) / (9 + n)) + 30 * (rand() - 0.5);
       data[p * 4 + 3] = 255;
     }
     return { data, width, height };
@@ -34,7 +36,9 @@ export function syntheticImages(count: number, width = 224, height = 224): Pixel
  * RGBA images, all of one size -> [N, 3, H, W] float32, (x / 255 - mean) / std: PaddleClas's NormalizeImage +
  * ToCHW, written here apart from src/model/preprocess.ts so ONNX Runtime's input is independent of ours.
  */
-export function normaliseNchw(images: readonly { data: ArrayLike<number>; width: number; height: number }[]): Float32Array {
+export function normaliseNchw(
+  images: readonly { data: ArrayLike<number>; width: number; height: number }[],
+): Float32Array {
   const width = images[0]?.width ?? 224;
   const height = images[0]?.height ?? 224;
   const plane = width * height;
@@ -43,7 +47,8 @@ export function normaliseNchw(images: readonly { data: ArrayLike<number>; width:
     if (im.width !== width || im.height !== height) throw new Error('the ORT reference takes images of one size');
     for (let c = 0; c < 3; c++) {
       const base = (n * 3 + c) * plane;
-      for (let p = 0; p < plane; p++) out[base + p] = (im.data[p * 4 + c]! / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
+      for (let p = 0; p < plane; p++)
+        out[base + p] = (im.data[p * 4 + c]! / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
     }
   });
   return out;

@@ -24,7 +24,12 @@ function syntheticImageData(count: number): ImageData[] {
 
 /** The worker's engine, on this page's thread, loading over the network (no shard cache: a first visit). */
 function newEngine(modelUrl: string): EmbedderEngine {
-  return new EmbedderEngine({ probes: BROWSER_PROBES, decode: decodeImage, fetch: (u) => fetch(u), defaultModelUrl: modelUrl });
+  return new EmbedderEngine({
+    probes: BROWSER_PROBES,
+    decode: decodeImage,
+    fetch: (u) => fetch(u),
+    defaultModelUrl: modelUrl,
+  });
 }
 
 async function runShitu(c: BenchCase): Promise<CaseResult> {
@@ -40,7 +45,11 @@ async function runShitu(c: BenchCase): Promise<CaseResult> {
   const loaded = now();
   await engine.embed([images[0]!]);
   const coldStartMs = now() - t0;
-  const coldStartParts = { setupAndWeightsMs: compileStart - t0, buildAndWarmUpMs: loaded - compileStart, firstEmbeddingMs: t0 + coldStartMs - loaded };
+  const coldStartParts = {
+    setupAndWeightsMs: compileStart - t0,
+    buildAndWarmUpMs: loaded - compileStart,
+    firstEmbeddingMs: t0 + coldStartMs - loaded,
+  };
   const run = async (batch: number) => {
     const r = await engine.embed(images.slice(0, batch), { batchSize: batch });
     if (!r.every((x) => x.ok)) throw new Error('an embedding failed');
@@ -48,7 +57,12 @@ async function runShitu(c: BenchCase): Promise<CaseResult> {
   const measured = await measureLoaded(run, c, now);
   const profile = await tf.profile(() => run(Math.min(8, images.length)));
   await engine.dispose();
-  const notes = info.backend === 'wasm' ? [`tfjs wasm: ${getThreadsCount()} thread(s), SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, multithread support ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')}`] : [];
+  const notes =
+    info.backend === 'wasm'
+      ? [
+          `tfjs wasm: ${getThreadsCount()} thread(s), SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, multithread support ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')}`,
+        ]
+      : [];
   return { backend: info.backend, coldStartMs, coldStartParts, ...measured, peakBytes: profile.peakBytes, notes };
 }
 
@@ -56,7 +70,13 @@ async function runShitu(c: BenchCase): Promise<CaseResult> {
  * Where one batch-1 embedding spends its time on a backend: tf.profile's kernels, summed by kernel name
  * (kernel times come from the backend: GPU timestamp queries on WebGPU where the adapter has them).
  */
-async function profileKernels(c: Pick<BenchCase, 'backend' | 'modelUrl'>): Promise<{ backend: string; wallMs: number; kernels: { name: string; count: number; ms: number }[]; slowest: { name: string; inputShapes: string; ms: number }[]; note?: string }> {
+async function profileKernels(c: Pick<BenchCase, 'backend' | 'modelUrl'>): Promise<{
+  backend: string;
+  wallMs: number;
+  kernels: { name: string; count: number; ms: number }[];
+  slowest: { name: string; inputShapes: string; ms: number }[];
+  note?: string;
+}> {
   const [image] = syntheticImageData(1);
   const engine = newEngine(c.modelUrl);
   const info = await engine.load({ model: c.modelUrl, backend: c.backend });
@@ -77,10 +97,20 @@ async function profileKernels(c: Pick<BenchCase, 'backend' | 'modelUrl'>): Promi
   }
   const kernels = [...sums].map(([name, s]) => ({ name, ...s })).sort((a, b) => b.ms - a.ms);
   const slowest = kernelsOnly
-    .map((k) => ({ name: k.name, inputShapes: k.inputShapes.map((sh) => (sh ? `[${sh.join(',')}]` : '?')).join(' '), ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN }))
+    .map((k) => ({
+      name: k.name,
+      inputShapes: k.inputShapes.map((sh) => (sh ? `[${sh.join(',')}]` : '?')).join(' '),
+      ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN,
+    }))
     .sort((a, b) => b.ms - a.ms)
     .slice(0, 10);
-  return { backend: info.backend, wallMs, kernels, slowest, ...(timed ? {} : { note: `kernel times unavailable: ${JSON.stringify(profile.kernels[0]?.kernelTimeMs)}` }) };
+  return {
+    backend: info.backend,
+    wallMs,
+    kernels,
+    slowest,
+    ...(timed ? {} : { note: `kernel times unavailable: ${JSON.stringify(profile.kernels[0]?.kernelTimeMs)}` }),
+  };
 }
 
 let ortModule: typeof Ort | undefined;
@@ -96,9 +126,14 @@ async function loadOrt(): Promise<typeof Ort> {
 async function runOrt(c: BenchCase): Promise<CaseResult> {
   const ort = await loadOrt();
   const images = syntheticImageData(Math.max(...c.batches, 1));
-  const notes: string[] = [`onnxruntime-web ${ort.env.versions.web ?? '?'}; wasm threads ${ort.env.wasm.numThreads ?? 'default'} (crossOriginIsolated: ${self.crossOriginIsolated})`];
+  const notes: string[] = [
+    `onnxruntime-web ${ort.env.versions.web ?? '?'}; wasm threads ${ort.env.wasm.numThreads ?? 'default'} (crossOriginIsolated: ${self.crossOriginIsolated})`,
+  ];
   const t0 = now();
-  const session = await ort.InferenceSession.create(c.modelUrl, { executionProviders: [c.backend], graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(c.modelUrl, {
+    executionProviders: [c.backend],
+    graphOptimizationLevel: 'all',
+  });
   const run = async (batch: number) => {
     const input = new ort.Tensor('float32', normaliseNchw(images.slice(0, batch)), [batch, 3, SIZE, SIZE]);
     const out = await session.run({ [session.inputNames[0]!]: input });
@@ -123,7 +158,10 @@ async function runOrt(c: BenchCase): Promise<CaseResult> {
 }
 
 /** The product's own cold start: createEmbedder() (worker, backend, the default model) to the first embedding. */
-async function productColdStart(backend: BenchCase['backend'] | 'auto', modelUrl: string): Promise<{ backend: string; coldStartMs: number }> {
+async function productColdStart(
+  backend: BenchCase['backend'] | 'auto',
+  modelUrl: string,
+): Promise<{ backend: string; coldStartMs: number }> {
   const [image] = syntheticImageData(1);
   const t0 = now();
   const embedder = await createEmbedder({ backend, model: modelUrl });
@@ -143,7 +181,15 @@ async function machine() {
     userAgent: navigator.userAgent,
     hardwareConcurrency: navigator.hardwareConcurrency,
     crossOriginIsolated: self.crossOriginIsolated,
-    gpuAdapter: adapter ? { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, shaderF16: adapter.features.has('shader-f16') } : null,
+    gpuAdapter: adapter
+      ? {
+          vendor: info.vendor,
+          architecture: info.architecture,
+          device: info.device,
+          description: info.description,
+          shaderF16: adapter.features.has('shader-f16'),
+        }
+      : null,
   };
 }
 
@@ -158,5 +204,10 @@ declare global {
   }
 }
 
-window.benchApi = { run: (c) => (c.runtime === 'ort' ? runOrt(c) : runShitu(c)), productColdStart, machine, profileKernels };
+window.benchApi = {
+  run: (c) => (c.runtime === 'ort' ? runOrt(c) : runShitu(c)),
+  productColdStart,
+  machine,
+  profileKernels,
+};
 document.body.dataset.ready = 'true';

@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../../src/core/embedder-api.ts';
-import type { FineTuneOptions, FineTuneResult } from '../../src/core/finetune-api.ts';
-import { DEFAULT_PREPROCESS } from '../../src/core/options.ts';
+import type { FineTuneReport } from '../../src/core/fine-tune-api.ts';
+import { DEFAULT_PREPROCESS, type FineTuneOptions } from '../../src/core/options.ts';
 import { l2Normalize } from '../../src/model/builder.ts';
 import { preprocessToTensor } from '../../src/model/preprocess.ts';
 import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
@@ -44,7 +44,11 @@ async function fetchFile(url: string): Promise<File> {
 }
 
 const evalApi = {
-  async loadModel(model: string, backend: BackendChoice, batchSize: number): Promise<{ backend: string; modelId: string; scale: number }> {
+  async loadModel(
+    model: string,
+    backend: BackendChoice,
+    batchSize: number,
+  ): Promise<{ backend: string; modelId: string; scale: number }> {
     embedder = await createEmbedder({ model, backend, batchSize });
     const info = await embedder.info();
     backendName = info.backend;
@@ -58,20 +62,30 @@ const evalApi = {
     // The first sub-model is the ImageNet feature: 1280-d after global average pooling.
     const trunk = full.layers[0] as unknown as LayersModel;
     const shape = trunk.outputs[0]!.shape;
-    if (shape.length !== 2 || shape[1] !== 1280) throw new Error(`the teacher's first sub-model outputs [${shape.join(', ')}], expected [null, 1280]`);
+    if (shape.length !== 2 || shape[1] !== 1280)
+      throw new Error(`the teacher's first sub-model outputs [${shape.join(', ')}], expected [null, 1280]`);
     tfliteTeacher?.dispose();
     tfliteTeacher = undefined;
-    teacher = { preprocess: TEACHER_PREPROCESS, slice: Infinity, forward: (batch) => trunk.predict(batch) as tf.Tensor2D };
+    teacher = {
+      preprocess: TEACHER_PREPROCESS,
+      slice: Infinity,
+      forward: (batch) => trunk.predict(batch) as tf.Tensor2D,
+    };
     return { backend: backendName };
   },
 
   /** A TFLite image classifier (e.g. MobileNetV2 1.0 quantised), run in float mode; its feature is the global average pool. */
-  async loadTfliteTeacher(url: string, backend: BackendChoice): Promise<{ backend: string; feature: string; dim: number }> {
+  async loadTfliteTeacher(
+    url: string,
+    backend: BackendChoice,
+  ): Promise<{ backend: string; feature: string; dim: number }> {
     backendName = (await selectBackend(backend, BROWSER_PROBES)).backend;
     const r = await fetch(url);
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
     tfliteTeacher?.dispose();
-    const extractor = await loadTfliteFeatureExtractor(new Uint8Array(await r.arrayBuffer()), { source: url.split('/').pop()! });
+    const extractor = await loadTfliteFeatureExtractor(new Uint8Array(await r.arrayBuffer()), {
+      source: url.split('/').pop()!,
+    });
     tfliteTeacher = extractor;
     const [height, width, channels] = extractor.inputShape;
     if (channels !== 3) throw new Error(`the TFLite teacher takes ${channels}-channel images; expected RGB`);
@@ -129,24 +143,30 @@ const evalApi = {
    * Fine-tunes the loaded model on labelled files (the page's worker API: the same code path as the page's
    * training panel), then loads the result so later embed() calls use it.
    */
-  async fineTune(urls: string[], labels: string[], options: FineTuneOptions): Promise<{ result: FineTuneResult; modelId: string }> {
+  async fineTune(
+    urls: string[],
+    labels: string[],
+    options: FineTuneOptions,
+  ): Promise<{ report: FineTuneReport; modelId: string }> {
     if (!embedder) throw new Error('load a model first');
     const files = await Promise.all(urls.map(fetchFile));
-    const outcome = await embedder.fineTune(
+    const { report, model } = await embedder.fineTune(
       files.map((image, i) => ({ image, label: labels[i]!, name: urls[i]! })),
       options,
       (p) => {
         if (p.phase === 'train' && p.epoch) {
           const e = p.epoch;
-          console.log(`epoch ${e.epoch}/${p.total}: loss ${e.trainLoss.toFixed(4)}, train acc ${e.trainAccuracy.toFixed(3)}, val acc ${e.valAccuracy.toFixed(3)}, val recall@1 ${e.valRecallAt1.toFixed(3)}, val mAP ${e.valMap.toFixed(3)} (${e.seconds.toFixed(1)} s)`);
+          console.log(
+            `epoch ${e.epoch}/${p.total}: loss ${e.trainLoss.toFixed(4)}, train acc ${e.trainAccuracy.toFixed(3)}, val acc ${e.valAccuracy.toFixed(3)}, val recall@1 ${e.valRecallAt1.toFixed(3)}, val mAP ${e.valMap.toFixed(3)} (${e.seconds.toFixed(1)} s)`,
+          );
         } else if (p.phase === 'features' && (p.done % 128 < 8 || p.done === p.total)) {
           console.log(`features ${p.done}/${p.total}`);
         }
       },
     );
-    if (!outcome.model) throw new Error('fine-tuning stopped before its first epoch');
-    await embedder.load({ model: outcome.model.url });
-    return { result: outcome.result, modelId: outcome.model.id };
+    if (!model) throw new Error('fine-tuning stopped before its first epoch');
+    await embedder.load({ model: model.url });
+    return { report, modelId: model.id };
   },
 };
 

@@ -3,29 +3,22 @@
  * Everything crossing it is plain, structured-cloneable data.
  */
 import type { EmbedderErrorCode } from './errors.ts';
-import type { FineTuneOptions, FineTuneProgress, FineTuneResult, FineTuneSample } from './finetune-api.ts';
 import type { PreprocessOptions } from './options.ts';
 import type { RecognitionThresholdSource } from './recognition-threshold.ts';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export type BackendChoice = 'auto' | BackendName;
-export const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
-
-export interface LoadOptions {
-  /** URL of a weight manifest (models/<id>/manifest.json). Default: the embedded default model. */
-  readonly model?: string;
-  /** 'auto' (default): WebGPU on a real GPU, else the fastest other backend that works. */
-  readonly backend?: BackendChoice;
-  /** Images per forward pass. Default 8. */
-  readonly batchSize?: number;
-  /** L2-normalise embeddings (PaddleClas's feature_normalize). Default true. */
-  readonly normalize?: boolean;
-  /** Images with more pixels than this are refused before decoding. Default MAX_PIXELS_DEFAULT. */
-  readonly maxPixels?: number;
-  /** Overrides the manifest's preprocessing (e.g. { mode: 'resize-short-crop' }). */
-  readonly preprocess?: Partial<PreprocessOptions>;
-}
+// The options' types live beside their defaults and validators (options.ts); the API names them too.
+export {
+  BACKEND_CHOICES,
+  BACKEND_NAMES,
+  MODEL_IMPORT_ROLES,
+  type BackendChoice,
+  type BackendName,
+  type EmbedOptions,
+  type LoadOptions,
+  type ModelImportOptions,
+  type ModelImportRole,
+} from './options.ts';
+import type { BackendName, EmbedOptions, LoadOptions } from './options.ts';
 
 /** What `embed` takes per image. Image and canvas elements are turned into ImageBitmaps by the client. */
 export type ImageSource = Blob | ImageBitmap | ImageData;
@@ -38,11 +31,6 @@ export interface NamedImage {
 }
 
 export type ImageInput = ImageSource | NamedImage;
-
-export interface EmbedOptions {
-  readonly batchSize?: number;
-  readonly normalize?: boolean;
-}
 
 export interface EmbeddingTimings {
   readonly decodeMs: number;
@@ -124,17 +112,6 @@ export interface ModelFileInput {
   readonly bytes: ArrayBuffer;
 }
 
-/**
- * How to read a model's last linear layer on import. `auto`: a classifier's fc when the file ends in a softmax
- * or its inference.yml lists labels, else a PP-ShiTu neck. A linear layer with neither is ambiguous: say which.
- */
-export type ModelImportRole = 'auto' | 'embedder' | 'classifier';
-export const MODEL_IMPORT_ROLES: readonly ModelImportRole[] = ['auto', 'embedder', 'classifier'];
-
-export interface ModelImportOptions {
-  readonly role?: ModelImportRole;
-}
-
 /** A model converted in the browser and kept in Cache Storage; load it with `load({ model: url })`. */
 export interface StoredModelInfo {
   readonly id: string;
@@ -163,26 +140,11 @@ export interface StoredModelOrigin {
 
 export interface EmbedderApi {
   load(options?: LoadOptions, onProgress?: ProgressCallback): Promise<EmbedderInfo>;
-  embed(images: readonly ImageInput[], options?: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]>;
+  embed(
+    images: readonly ImageInput[],
+    options?: EmbedOptions,
+    onProgress?: ProgressCallback,
+  ): Promise<EmbeddingResult[]>;
   info(): Promise<EmbedderInfo>;
   dispose(): Promise<void>;
-}
-
-export interface FineTuneOutcome {
-  readonly result: FineTuneResult;
-  /** The fine-tuned model, stored like an imported one; absent if the run stopped before one epoch. */
-  readonly model?: StoredModelInfo;
-}
-
-/** What the browser worker offers beyond the engine: converting a PaddleClas / ONNX model, fine-tuning. */
-export interface EmbedderWorkerApi extends EmbedderApi {
-  /**
-   * Converts a model's files (a folder's worth: `inference.pdmodel` or `inference.json` + `inference.pdiparams`
-   * + `inference.yml`, or one `.onnx`), stores it, and returns where it is.
-   */
-  importModel(files: readonly ModelFileInput[], options?: ModelImportOptions): Promise<StoredModelInfo>;
-  /** Fine-tunes the loaded model's neck + an ArcMargin head; stores the result (load it to use it). */
-  fineTune(samples: readonly FineTuneSample[], options?: FineTuneOptions, onProgress?: (p: FineTuneProgress) => void): Promise<FineTuneOutcome>;
-  /** Stops a running fineTune() after its current batch, keeping its best epoch. */
-  stopFineTune(): Promise<void>;
 }

@@ -21,7 +21,11 @@ function checkSameWidth(rows: readonly NamedEmbedding[]): number {
 /** `{ "model": ..., "dim": D, "embeddings": [{ "name", "embedding": [...] }] }`. */
 export function embeddingsToJson(rows: readonly NamedEmbedding[], model: string): string {
   const dim = checkSameWidth(rows);
-  return JSON.stringify({ model, dim, embeddings: rows.map((r) => ({ name: r.name, embedding: Array.from(r.embedding) })) });
+  return JSON.stringify({
+    model,
+    dim,
+    embeddings: rows.map((r) => ({ name: r.name, embedding: Array.from(r.embedding) })),
+  });
 }
 
 /** RFC 4180 CSV: a header `name,e0,...,e{D-1}`, then one row per image; names quoted when they need it. */

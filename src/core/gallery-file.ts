@@ -42,7 +42,8 @@ function fromBase64(text: string, where: string): Float32Array {
   } catch {
     throw new GalleryFileError(`${where}: the embedding is not valid base64`);
   }
-  if (raw.length % 4 !== 0) throw new GalleryFileError(`${where}: the embedding has ${raw.length} bytes, not a multiple of 4`);
+  if (raw.length % 4 !== 0)
+    throw new GalleryFileError(`${where}: the embedding has ${raw.length} bytes, not a multiple of 4`);
   const bytes = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
   // Stored little-endian; every platform a browser runs on is little-endian, as Float32Array assumes here.
@@ -75,9 +76,12 @@ export function decodeGalleryFile(text: string): GalleryItem[] {
   } catch (e) {
     throw new GalleryFileError(`not a gallery file: it is not JSON (${(e as Error).message})`);
   }
-  if (!isObject(json) || json.format !== GALLERY_FORMAT) throw new GalleryFileError(`not a gallery file: "format" is not "${GALLERY_FORMAT}"`);
+  if (!isObject(json) || json.format !== GALLERY_FORMAT)
+    throw new GalleryFileError(`not a gallery file: "format" is not "${GALLERY_FORMAT}"`);
   if (json.formatVersion !== GALLERY_VERSION) {
-    throw new GalleryFileError(`gallery file version ${String(json.formatVersion)} is not supported (this page reads version ${GALLERY_VERSION})`);
+    throw new GalleryFileError(
+      `gallery file version ${String(json.formatVersion)} is not supported (this page reads version ${GALLERY_VERSION})`,
+    );
   }
   if (!Array.isArray(json.items)) throw new GalleryFileError('gallery file: "items" must be an array');
   return json.items.map((raw, i): GalleryItem => {
@@ -89,7 +93,9 @@ export function decodeGalleryFile(text: string): GalleryItem[] {
     const thumbnail = typeof raw.thumbnail === 'string' && raw.thumbnail.startsWith('data:image/') ? raw.thumbnail : '';
     const embedding = fromBase64(raw.embedding as string, `${where} ("${String(raw.name)}")`);
     if (embedding.length === 0 || embedding.some((v) => !Number.isFinite(v))) {
-      throw new GalleryFileError(`${where} ("${String(raw.name)}"): the embedding is empty or holds a non-finite value`);
+      throw new GalleryFileError(
+        `${where} ("${String(raw.name)}"): the embedding is empty or holds a non-finite value`,
+      );
     }
     return {
       id: raw.id as string,

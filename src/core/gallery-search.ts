@@ -43,7 +43,9 @@ export function searchGallery(
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`searchGallery: k must be a positive integer; got ${k}`);
   const scored = gallery.map((g) => {
     if (g.embedding.length !== query.length) {
-      throw new RangeError(`searchGallery: gallery entry "${g.id}" has ${g.embedding.length} values, the query ${query.length}`);
+      throw new RangeError(
+        `searchGallery: gallery entry "${g.id}" has ${g.embedding.length} values, the query ${query.length}`,
+      );
     }
     return { id: g.id, label: g.label, score: dot(query, g.embedding) };
   });

@@ -44,12 +44,15 @@ export function sniffImage(bytes: Uint8Array): ImageSniff {
   const b = bytes;
   if (startsWith(b, [0xff, 0xd8, 0xff])) return { format: 'jpeg', ...jpegHeader(b) };
   if (startsWith(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) {
-    return b.length >= 24 && ascii(b, 12, 4) === 'IHDR' ? { format: 'png', ...size(be32(b, 16), be32(b, 20)) } : { format: 'png' };
+    return b.length >= 24 && ascii(b, 12, 4) === 'IHDR'
+      ? { format: 'png', ...size(be32(b, 16), be32(b, 20)) }
+      : { format: 'png' };
   }
   if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) {
     return b.length >= 10 ? { format: 'gif', ...size(le16(b, 6), le16(b, 8)) } : { format: 'gif' };
   }
-  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return { format: 'webp', ...webpSize(b) };
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP')
+    return { format: 'webp', ...webpSize(b) };
   if (isBmp(b)) return { format: 'bmp', ...bmpSize(b) };
   if (isIco(b)) return { format: 'ico', ...icoSize(b) };
   const brands = ftypBrands(b);
@@ -69,8 +72,14 @@ function jpegHeader(b: Uint8Array): { width?: number; height?: number; exifOrien
   while (pos + 4 <= b.length) {
     if (b[pos] !== 0xff) break; // not at a marker: the header is corrupt, stop with what we have
     const marker = b[pos + 1]!;
-    if (marker === 0xff) { pos += 1; continue; } // fill byte before a marker
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { pos += 2; continue; } // no length field
+    if (marker === 0xff) {
+      pos += 1;
+      continue;
+    } // fill byte before a marker
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      pos += 2;
+      continue;
+    } // no length field
     if (marker === 0xd9 || marker === 0xda) break; // EOI or start of scan before any SOF
     const length = be16(b, pos + 2);
     if (length < 2) break;
@@ -156,7 +165,12 @@ function icoSize(b: Uint8Array): { width?: number; height?: number } {
 }
 
 // ISO-BMFF (AVIF, HEIF, MP4): boxes of [size:u32][type:4cc]; size 1 means a 64-bit size follows, 0 "to the end".
-interface Box { type: string; start: number; body: number; end: number }
+interface Box {
+  type: string;
+  start: number;
+  body: number;
+  end: number;
+}
 function* boxes(b: Uint8Array, from: number, to: number): Generator<Box> {
   let pos = from;
   while (pos + 8 <= to) {
@@ -281,7 +295,10 @@ export function truncationReason(bytes: Uint8Array, format: ImageFormat): string
 function jpegReachesEoi(b: Uint8Array): boolean {
   let pos = 2;
   while (pos + 2 <= b.length) {
-    if (b[pos] !== 0xff) { pos += 1; continue; } // entropy-coded data
+    if (b[pos] !== 0xff) {
+      pos += 1;
+      continue;
+    } // entropy-coded data
     const marker = b[pos + 1]!;
     if (marker === 0xd9) return true;
     if (marker === 0x00 || marker === 0xff || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {

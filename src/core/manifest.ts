@@ -134,25 +134,35 @@ export function validateManifest(json: unknown, where = 'manifest'): WeightManif
   if (!isObject(arch) || arch.name !== 'PPLCNet') fail('architecture.name must be "PPLCNet"');
   const a = arch as Record<string, unknown>;
   if (typeof a.scale !== 'number' || !(a.scale > 0)) fail('architecture.scale must be a positive number');
-  if (a.batchNorm !== 'separate' && a.batchNorm !== 'folded') fail('architecture.batchNorm must be "separate" or "folded"');
+  if (a.batchNorm !== 'separate' && a.batchNorm !== 'folded')
+    fail('architecture.batchNorm must be "separate" or "folded"');
   if (a.strideList !== undefined) {
-    const ok = Array.isArray(a.strideList) && a.strideList.length === 5 &&
-      a.strideList.every((st) => Array.isArray(st) && st.length === 2 && st.every((v) => Number.isInteger(v) && v >= 1 && v <= 4));
+    const ok =
+      Array.isArray(a.strideList) &&
+      a.strideList.length === 5 &&
+      a.strideList.every(
+        (st) => Array.isArray(st) && st.length === 2 && st.every((v) => Number.isInteger(v) && v >= 1 && v <= 4),
+      );
     if (!ok) fail('architecture.strideList must be 5 [h, w] pairs of integers from 1 to 4');
   }
-  if (a.useLastConv !== undefined && typeof a.useLastConv !== 'boolean') fail('architecture.useLastConv must be true or false');
-  if (a.classExpand !== undefined && (!isCount(a.classExpand) || a.classExpand < 1)) fail('architecture.classExpand must be a positive integer');
+  if (a.useLastConv !== undefined && typeof a.useLastConv !== 'boolean')
+    fail('architecture.useLastConv must be true or false');
+  if (a.classExpand !== undefined && (!isCount(a.classExpand) || a.classExpand < 1))
+    fail('architecture.classExpand must be a positive integer');
   if (a.dropoutProb !== undefined && !(typeof a.dropoutProb === 'number' && a.dropoutProb >= 0 && a.dropoutProb < 1)) {
     fail('architecture.dropoutProb must be a number in [0, 1)');
   }
-  if (a.neck !== undefined && a.neck !== 'linear' && a.neck !== 'none') fail('architecture.neck must be "linear" or "none"');
+  if (a.neck !== undefined && a.neck !== 'linear' && a.neck !== 'none')
+    fail('architecture.neck must be "linear" or "none"');
   if (!isCount(json.embeddingDim) || json.embeddingDim < 1) fail('embeddingDim must be a positive integer');
   if (!WEIGHT_DTYPES.includes(json.dtype as WeightDtype)) fail(`dtype must be one of ${WEIGHT_DTYPES.join(', ')}`);
   if (typeof json.provenance !== 'string') fail('provenance must be a string');
   if (typeof json.license !== 'string') fail('license must be a string');
   let preprocessing: PreprocessOptions = DEFAULT_PREPROCESS;
   try {
-    preprocessing = validatePreprocess(isObject(json.preprocessing) ? (json.preprocessing as Partial<PreprocessOptions>) : {});
+    preprocessing = validatePreprocess(
+      isObject(json.preprocessing) ? (json.preprocessing as Partial<PreprocessOptions>) : {},
+    );
   } catch (e) {
     fail(`preprocessing: ${(e as Error).message}`);
   }
@@ -164,7 +174,8 @@ export function validateManifest(json: unknown, where = 'manifest'): WeightManif
       fail(`shards[${i}].file must be a plain file name in the manifest's folder`);
     }
     if (!isCount(s.byteLength)) fail(`shards[${i}].byteLength must be a non-negative integer`);
-    if (typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256)) fail(`shards[${i}].sha256 must be 64 hex digits`);
+    if (typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256))
+      fail(`shards[${i}].sha256 must be 64 hex digits`);
   });
   if (!Array.isArray(json.tensors) || json.tensors.length === 0) fail('tensors must be a non-empty array');
   const bytesPer = BYTES_PER_ELEMENT[json.dtype as WeightDtype];
@@ -175,11 +186,15 @@ export function validateManifest(json: unknown, where = 'manifest'): WeightManif
     if (typeof t.name !== 'string' || t.name === '') fail(`tensors[${i}].name must be a non-empty string`);
     if (names.has(t.name as string)) fail(`tensor "${String(t.name)}" is listed twice`);
     names.add(t.name as string);
-    if (!Array.isArray(t.shape) || !t.shape.every(isCount)) fail(`tensor "${String(t.name)}": shape must be non-negative integers`);
-    if (!isCount(t.shard) || t.shard >= shards.length) fail(`tensor "${String(t.name)}": shard ${String(t.shard)} does not exist`);
+    if (!Array.isArray(t.shape) || !t.shape.every(isCount))
+      fail(`tensor "${String(t.name)}": shape must be non-negative integers`);
+    if (!isCount(t.shard) || t.shard >= shards.length)
+      fail(`tensor "${String(t.name)}": shard ${String(t.shard)} does not exist`);
     const shard = t.shard as number;
     if (t.byteOffset !== nextOffset[shard]) {
-      fail(`tensor "${String(t.name)}": byteOffset ${String(t.byteOffset)} should be ${nextOffset[shard]} (tensors are stored back to back)`);
+      fail(
+        `tensor "${String(t.name)}": byteOffset ${String(t.byteOffset)} should be ${nextOffset[shard]} (tensors are stored back to back)`,
+      );
     }
     nextOffset[shard]! += (t.shape as number[]).reduce((x, y) => x * y, 1) * bytesPer;
   });
@@ -191,21 +206,29 @@ export function validateManifest(json: unknown, where = 'manifest'): WeightManif
   });
   if (json.head !== undefined) {
     const hd = json.head;
-    if (!isObject(hd) || (hd.type !== 'ArcMargin' && hd.type !== 'Linear')) fail('head.type must be "ArcMargin" or "Linear"');
+    if (!isObject(hd) || (hd.type !== 'ArcMargin' && hd.type !== 'Linear'))
+      fail('head.type must be "ArcMargin" or "Linear"');
     const h = hd as Record<string, unknown>;
-    if (!Array.isArray(h.labels) || h.labels.length < 2 || !h.labels.every((l) => typeof l === 'string')) fail('head.labels must be at least 2 strings');
+    if (!Array.isArray(h.labels) || h.labels.length < 2 || !h.labels.every((l) => typeof l === 'string'))
+      fail('head.labels must be at least 2 strings');
     if (new Set(h.labels as string[]).size !== (h.labels as string[]).length) fail('head.labels must be distinct');
-    if (h.type === 'ArcMargin' && (typeof h.scale !== 'number' || typeof h.margin !== 'number' || typeof h.easyMargin !== 'boolean')) {
+    if (
+      h.type === 'ArcMargin' &&
+      (typeof h.scale !== 'number' || typeof h.margin !== 'number' || typeof h.easyMargin !== 'boolean')
+    ) {
       fail('an ArcMargin head needs scale, margin (numbers) and easyMargin (boolean)');
     }
     if (h.type === 'Linear' && typeof h.softmax !== 'boolean') fail('a Linear head needs softmax (boolean)');
-    const tensorShape = (name: string) => (json.tensors as { name: string; shape: number[] }[]).find((x) => x.name === name)?.shape;
+    const tensorShape = (name: string) =>
+      (json.tensors as { name: string; shape: number[] }[]).find((x) => x.name === name)?.shape;
     const classes = (h.labels as string[]).length;
     const want = [json.embeddingDim as number, classes];
     const t = tensorShape(HEAD_TENSOR);
-    if (!t || t.length !== 2 || t[0] !== want[0] || t[1] !== want[1]) fail(`a head needs the tensor "${HEAD_TENSOR}" of shape [${want.join(', ')}]`);
+    if (!t || t.length !== 2 || t[0] !== want[0] || t[1] !== want[1])
+      fail(`a head needs the tensor "${HEAD_TENSOR}" of shape [${want.join(', ')}]`);
     const b = tensorShape(HEAD_BIAS_TENSOR);
-    if (h.type === 'Linear' && (!b || b.length !== 1 || b[0] !== classes)) fail(`a Linear head needs the tensor "${HEAD_BIAS_TENSOR}" of shape [${classes}]`);
+    if (h.type === 'Linear' && (!b || b.length !== 1 || b[0] !== classes))
+      fail(`a Linear head needs the tensor "${HEAD_BIAS_TENSOR}" of shape [${classes}]`);
   }
   if (json.recognition !== undefined) {
     try {
@@ -225,14 +248,19 @@ export function validateRecognition(r: unknown): ManifestRecognition {
   const fail = (m: string): never => {
     throw new WeightsError(`recognition${m}`);
   };
-  if (!isObject(r)) return fail(` must be an object { threshold, falseAcceptRate?, calibration }; got ${JSON.stringify(r)}`);
+  if (!isObject(r))
+    return fail(` must be an object { threshold, falseAcceptRate?, calibration }; got ${JSON.stringify(r)}`);
   const { threshold, falseAcceptRate, calibration } = r;
   if (typeof threshold !== 'number' || !(threshold >= -1 && threshold <= 1)) {
     fail(`.threshold must be a cosine, a number from -1 to 1; got ${JSON.stringify(threshold)}`);
   }
-  if (falseAcceptRate !== undefined && !(typeof falseAcceptRate === 'number' && falseAcceptRate >= 0 && falseAcceptRate <= 1)) {
+  if (
+    falseAcceptRate !== undefined &&
+    !(typeof falseAcceptRate === 'number' && falseAcceptRate >= 0 && falseAcceptRate <= 1)
+  ) {
     fail(`.falseAcceptRate must be a share from 0 to 1 (or absent); got ${JSON.stringify(falseAcceptRate)}`);
   }
-  if (typeof calibration !== 'string' || calibration.trim() === '') fail('.calibration must say on what data the threshold was set (a non-empty string)');
+  if (typeof calibration !== 'string' || calibration.trim() === '')
+    fail('.calibration must say on what data the threshold was set (a non-empty string)');
   return r as unknown as ManifestRecognition;
 }

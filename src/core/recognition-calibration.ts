@@ -46,9 +46,12 @@ export function openSetTrial(labels: readonly string[], options: OpenSetTrialOpt
   labels.forEach((l, i) => (byClass.get(l) ?? byClass.set(l, []).get(l)!).push(i));
   const classes = [...byClass.keys()].sort();
   if (!Number.isInteger(k) || k < 1 || k >= classes.length) {
-    throw new RangeError(`openSetTrial: knownClasses must be an integer from 1 to ${classes.length - 1} (there are ${classes.length} classes); got ${k}`);
+    throw new RangeError(
+      `openSetTrial: knownClasses must be an integer from 1 to ${classes.length - 1} (there are ${classes.length} classes); got ${k}`,
+    );
   }
-  if (!Number.isInteger(g) || g < 1) throw new RangeError(`openSetTrial: galleryPerClass must be a positive integer; got ${g}`);
+  if (!Number.isInteger(g) || g < 1)
+    throw new RangeError(`openSetTrial: galleryPerClass must be a positive integer; got ${g}`);
   const rand = mulberry32(seed);
   const shuffled = seededShuffle(classes, rand);
   const known = shuffled.slice(0, k).sort();
@@ -58,7 +61,9 @@ export function openSetTrial(labels: readonly string[], options: OpenSetTrialOpt
   for (const c of known) {
     const images = seededShuffle(byClass.get(c)!, rand);
     if (images.length <= g) {
-      throw new RangeError(`openSetTrial: class "${c}" has ${images.length} images; ${g} go to the gallery, so none would be left to query`);
+      throw new RangeError(
+        `openSetTrial: class "${c}" has ${images.length} images; ${g} go to the gallery, so none would be left to query`,
+      );
     }
     gallery.push(...images.slice(0, g));
     knownQueries.push(...images.slice(g));
@@ -74,8 +79,13 @@ export interface TrialScores {
 }
 
 /** Rows must be L2-normalised (cosine = dot product) and of one length. */
-export function scoreTrial(embeddings: readonly ArrayLike<number>[], labels: readonly string[], trial: OpenSetTrial): TrialScores {
-  if (embeddings.length !== labels.length) throw new RangeError(`scoreTrial: ${embeddings.length} embeddings but ${labels.length} labels`);
+export function scoreTrial(
+  embeddings: readonly ArrayLike<number>[],
+  labels: readonly string[],
+  trial: OpenSetTrial,
+): TrialScores {
+  if (embeddings.length !== labels.length)
+    throw new RangeError(`scoreTrial: ${embeddings.length} embeddings but ${labels.length} labels`);
   const dim = embeddings[0]?.length ?? 0;
   // The gallery packed into one array: the inner loop below is most of a calibration's time.
   const packed = new Float32Array(trial.gallery.length * dim);
@@ -91,7 +101,10 @@ export function scoreTrial(embeddings: readonly ArrayLike<number>[], labels: rea
     for (let r = 0; r < trial.gallery.length; r++) {
       let s = 0;
       for (let d = 0, o = r * dim; d < dim; d++, o++) s += v[d]! * packed[o]!;
-      if (s > top) (top = s), (at = r);
+      if (s > top) {
+        top = s;
+        at = r;
+      }
     }
     return { score: top, label: labels[trial.gallery[at]!]! };
   };

@@ -27,7 +27,8 @@ export function recommendedThreshold(recognition: ManifestRecognition | undefine
       note: `PaddleClas's default score_thres ${DEFAULT_SCORE_THRESHOLD}; not calibrated for this model`,
     };
   }
-  const far = recognition.falseAcceptRate === undefined ? '' : `; false-accept rate ${formatShare(recognition.falseAcceptRate)}`;
+  const far =
+    recognition.falseAcceptRate === undefined ? '' : `; false-accept rate ${formatShare(recognition.falseAcceptRate)}`;
   return { threshold: recognition.threshold, source: 'manifest', note: `${recognition.calibration}${far}` };
 }
 

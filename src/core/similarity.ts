@@ -14,3 +14,15 @@ export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): nu
   if (na === 0 || nb === 0) throw new RangeError('cosineSimilarity: a vector has zero norm');
   return dot / Math.sqrt(na * nb);
 }
+
+/**
+ * cosineSimilarity, or NaN where it is undefined (a zero vector, possible only with normalize off; vectors of
+ * different lengths): views draw NaN as an empty cell or leave the pair out instead of failing.
+ */
+export function safeCosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  try {
+    return cosineSimilarity(a, b);
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -6,7 +6,7 @@ export interface ShituReadyDetail {
   readonly info: EmbedderInfo;
 }
 
-export interface ShituProgressDetail extends Progress {}
+export type ShituProgressDetail = Progress;
 
 export interface ShituEmbeddingDetail {
   /** Position among this element's results (drop order). */
@@ -32,6 +32,9 @@ export interface ShituEventMap {
   'shitu-error': CustomEvent<ShituErrorDetail>;
 }
 
-export function shituEvent<K extends keyof ShituEventMap>(type: K, detail: ShituEventMap[K]['detail']): ShituEventMap[K] {
+export function shituEvent<K extends keyof ShituEventMap>(
+  type: K,
+  detail: ShituEventMap[K]['detail'],
+): ShituEventMap[K] {
   return new CustomEvent(type, { detail, bubbles: true, composed: true }) as ShituEventMap[K];
 }

@@ -25,7 +25,11 @@ export function sharedEmbedderCount(): number {
   return shared.size;
 }
 
-export async function acquireEmbedder(model: string, backend: BackendChoice, onProgress?: (p: Progress) => void): Promise<SharedEmbedder> {
+export async function acquireEmbedder(
+  model: string,
+  backend: BackendChoice,
+  onProgress?: (p: Progress) => void,
+): Promise<SharedEmbedder> {
   const key = `${backend} ${model}`;
   let entry = shared.get(key);
   if (!entry) {

@@ -1,18 +1,23 @@
 /**
- * <shitu-embedder>: the embedder as one element. Attributes: model, backend, batch-size, normalize,
- * threshold (default: the loaded model's recommended one, info.recognitionThreshold), view.
+ * <shitu-embedder>: the embedder as one element. Attributes: model, backend, batch-size, normalize (defaults:
+ * DEFAULT_LOAD_OPTIONS), threshold (default: the loaded model's recommended one, info.recognitionThreshold), view.
+ * Images are embedded through the page's EmbedQueue: in chunks of batch-size, one chunk in flight, each card
+ * marked as its chunk goes.
  * Properties: embeddings (read-only), gallery. Methods: embed, similarity, search, clear.
  * Events: shitu-ready, shitu-progress, shitu-embedding, shitu-error (ShituEventMap).
  * The class has no side effects; shitu-embedder.ts registers it.
  */
-import { BACKEND_CHOICES, type BackendChoice, type EmbeddingResult, type EmbeddingSuccess } from '../core/embedder-api.ts';
+import type { EmbeddingResult, EmbeddingSuccess, NamedImage } from '../core/embedder-api.ts';
+import { errorCodeOf, type EmbedderErrorCode } from '../core/errors.ts';
 import { DEFAULT_TOP_K, searchGallery, type GalleryEntry, type GallerySearchResult } from '../core/gallery-search.ts';
+import { BACKEND_CHOICES, DEFAULT_LOAD_OPTIONS, MAX_BATCH_SIZE, type BackendChoice } from '../core/options.ts';
 import { effectiveThreshold } from '../core/recognition-threshold.ts';
 import { cosineSimilarity } from '../core/similarity.ts';
 import { filesFromDrop, filesFromInput } from '../ui/collect-files.ts';
 import { h } from '../ui/dom.ts';
+import { EmbedQueue, type SettledCard } from '../ui/embed-queue.ts';
 import { ImageGrid } from '../ui/image-grid.ts';
-import { Session } from '../ui/session.ts';
+import { Session, type Card } from '../ui/session.ts';
 import { SimilarityView } from '../ui/similarity-view.ts';
 import { ThumbnailUrls } from '../ui/thumbnails.ts';
 import { VectorView } from '../ui/vector-view.ts';
@@ -26,6 +31,17 @@ export type ViewPart = (typeof VIEW_PARTS)[number];
 
 /** A vector, an index into `embeddings`, or a result. */
 export type EmbeddingRef = Float32Array | number | EmbeddingSuccess;
+
+/** A card queued by embed(): what the caller gave, and how to answer its call. */
+interface PendingImage {
+  /** Sent to the worker as given (a Blob goes with its card's name). */
+  readonly input: ClientImage;
+  /** The result's id when the worker never saw the image (the call failed): what the worker would have said. */
+  readonly id: string;
+  readonly resolve: (result: EmbeddingResult) => void;
+  /** The worker's result, with the caller's id and name (the queue matches cards by their index instead). */
+  result?: EmbeddingResult;
+}
 
 export class ShituEmbedderElement extends HTMLElement {
   static readonly observedAttributes = ['model', 'backend', 'batch-size', 'normalize', 'threshold', 'view'];
@@ -42,15 +58,29 @@ export class ShituEmbedderElement extends HTMLElement {
   private readonly status: HTMLElement;
   private readonly grid: ImageGrid;
   private readonly vector: VectorView;
+  private readonly queue: EmbedQueue;
+  private readonly pending = new Map<Card, PendingImage>();
 
   constructor() {
     super();
     this.root = this.attachShadow({ mode: 'open' });
     this.root.adoptedStyleSheets = [elementStyles()];
-    const input = h('input', { type: 'file', accept: 'image/*', multiple: true, class: 'visually-hidden', part: 'file-input', 'aria-label': 'Choose images' });
+    const input = h('input', {
+      type: 'file',
+      accept: 'image/*',
+      multiple: true,
+      class: 'visually-hidden',
+      part: 'file-input',
+      'aria-label': 'Choose images',
+    });
     const pick = h('button', { type: 'button', part: 'button', text: 'choose files' });
     pick.addEventListener('click', () => input.click());
-    const slot = h('slot', { name: 'drop-zone' }, h('p', { class: 'drop-title', text: 'Drop images here' }), h('p', { class: 'hint' }, 'or ', pick));
+    const slot = h(
+      'slot',
+      { name: 'drop-zone' },
+      h('p', { class: 'drop-title', text: 'Drop images here' }),
+      h('p', { class: 'hint' }, 'or ', pick),
+    );
     const drop = h('div', { class: 'drop-zone part', part: 'drop-zone', 'data-testid': 'drop-zone' }, slot, input);
     input.addEventListener('change', () => {
       void this.embed(filesFromInput(input.files).map((p) => p.file));
@@ -83,6 +113,13 @@ export class ShituEmbedderElement extends HTMLElement {
     this.session.subscribe((e) => {
       if (e.type === 'selected') this.vector.show(e.card);
     });
+    this.queue = new EmbedQueue(
+      this.session,
+      () => this.batchSize,
+      (p) => this.dispatchEvent(shituEvent('shitu-progress', { stage: 'embed', done: p.done, total: p.total })),
+      () => undefined,
+      (settled) => this.settle(settled),
+    );
     this.applyView();
   }
 
@@ -92,19 +129,25 @@ export class ShituEmbedderElement extends HTMLElement {
     return this.getAttribute('model') || new URL(DEFAULT_MODEL_URL, location.href).href;
   }
 
+  // An attribute outside its valid values falls back to the default, as HTML's own attributes do.
+
   get backend(): BackendChoice {
-    const b = this.getAttribute('backend') ?? 'auto';
-    return (BACKEND_CHOICES as readonly string[]).includes(b) ? (b as BackendChoice) : 'auto';
+    const b = this.getAttribute('backend');
+    return (BACKEND_CHOICES as readonly (string | null)[]).includes(b)
+      ? (b as BackendChoice)
+      : DEFAULT_LOAD_OPTIONS.backend;
   }
 
+  /** Images per forward pass, and per call to the worker: from 1 to MAX_BATCH_SIZE. */
   get batchSize(): number {
-    const n = Number(this.getAttribute('batch-size') ?? 8);
-    return Number.isInteger(n) && n >= 1 ? n : 8;
+    const n = Number(this.getAttribute('batch-size') ?? Number.NaN);
+    return Number.isInteger(n) && n >= 1 && n <= MAX_BATCH_SIZE ? n : DEFAULT_LOAD_OPTIONS.batchSize;
   }
 
-  /** The `normalize` attribute (a property of that name would shadow Node.normalize()). */
+  /** The `normalize` attribute (a property of that name would shadow Node.normalize()): only "false" turns it off. */
   get normalizeEmbeddings(): boolean {
-    return this.getAttribute('normalize') !== 'false';
+    const v = this.getAttribute('normalize');
+    return v === null ? DEFAULT_LOAD_OPTIONS.normalize : v !== 'false';
   }
 
   /**
@@ -145,6 +188,8 @@ export class ShituEmbedderElement extends HTMLElement {
     queueMicrotask(() => {
       if (this.isConnected) return;
       this.loadToken++;
+      this.queue.setTarget(undefined);
+      this.failPending('disposed', '<shitu-embedder> was removed from the document before this image was embedded');
       this.shared?.release();
       this.shared = undefined;
       this.loading = undefined;
@@ -154,16 +199,21 @@ export class ShituEmbedderElement extends HTMLElement {
 
   private reload(): void {
     const token = ++this.loadToken;
+    // Chunks in flight for the old model come back to the queue; the new model embeds them.
+    this.queue.setTarget(undefined);
     this.shared?.release();
     this.shared = undefined;
     this.status.textContent = 'Loading the model…';
-    const loading = acquireEmbedder(this.model, this.backend, (p) => this.dispatchEvent(shituEvent('shitu-progress', p)));
+    const loading = acquireEmbedder(this.model, this.backend, (p) =>
+      this.dispatchEvent(shituEvent('shitu-progress', p)),
+    );
     this.loading = loading;
     loading.then(
       (shared) => {
         if (token !== this.loadToken) return shared.release(); // superseded or removed meanwhile
         this.shared = shared;
         this.status.textContent = '';
+        this.queue.setTarget({ embed: (images) => this.embedChunk(shared, images) });
         // Unless a threshold attribute is set, the new model's own threshold applies: relabel the cards.
         this.grid.refreshAll();
         this.dispatchEvent(shituEvent('shitu-ready', { info: shared.info }));
@@ -172,7 +222,9 @@ export class ShituEmbedderElement extends HTMLElement {
         if (token !== this.loadToken) return;
         this.loading = undefined;
         this.status.textContent = `The model could not be loaded: ${e.message}`;
-        this.dispatchEvent(shituEvent('shitu-error', { code: (e.code as never) ?? 'weights', message: e.message }));
+        const code = errorCodeOf(e);
+        this.dispatchEvent(shituEvent('shitu-error', { code, message: e.message }));
+        this.failPending(code, `the model could not be loaded: ${e.message}`);
       },
     );
   }
@@ -200,43 +252,96 @@ export class ShituEmbedderElement extends HTMLElement {
     this.grid.refreshAll();
   }
 
-  /** Embeds images (files, blobs, ImageBitmaps, ImageData, img / canvas elements): one result per image. */
+  /**
+   * Embeds images (files, blobs, ImageBitmaps, ImageData, img / canvas elements): one result per image, in the
+   * order given. Each gets a card at once; they are embedded through the queue a chunk at a time, behind any
+   * images still queued, with shitu-embedding / shitu-error per image and shitu-progress per chunk. An image
+   * whose call failed, or that was cleared or removed before its turn, resolves as a failure with that reason.
+   */
   async embed(images: readonly (ClientImage | File)[]): Promise<EmbeddingResult[]> {
     if (!Array.isArray(images)) throw new TypeError('embed() takes an array of images');
     if (images.length === 0) return [];
-    let shared: SharedEmbedder;
     try {
-      shared = await this.ready();
+      await this.ready();
     } catch (e) {
       this.dispatchEvent(shituEvent('shitu-error', { code: 'element', message: (e as Error).message }));
       throw e;
     }
-    const names = images.map((img, i) => (img instanceof File ? img.name : `image-${this.session.cards.length + i + 1}`));
-    const cards = this.session.add(images.map((img, i) => ({ file: img instanceof Blob ? img : new Blob(), name: names[i]!, label: '' })));
-    for (const c of cards) c.status = 'embedding';
-    this.session.update(cards);
-    const inputs = images.map((img, i) => (img instanceof Blob ? { name: names[i]!, image: img } : img));
-    const results = await shared.embedder.embed(inputs, { batchSize: this.batchSize, normalize: this.normalizeEmbeddings }, (p) =>
-      this.dispatchEvent(shituEvent('shitu-progress', p)),
+    const first = this.session.cards.length;
+    const names = images.map((img, i) => (img instanceof File ? img.name : `image-${first + i + 1}`));
+    const answers: Promise<EmbeddingResult>[] = [];
+    const cards = this.session.add(
+      images.map((img, i) => ({ file: img instanceof Blob ? img : new Blob(), name: names[i]!, label: '' })),
     );
-    results.forEach((r, i) => {
-      const card = cards[i]!;
+    cards.forEach((card, i) => {
+      const img = images[i]!;
+      // The id the worker gives: a Blob's is the name sent with it, a named image's its own id or name.
+      const named =
+        !(img instanceof Blob) && typeof img === 'object' && 'image' in img ? (img as NamedImage) : undefined;
+      const id = img instanceof Blob ? names[i]! : (named?.id ?? named?.name ?? card.name);
+      const input: ClientImage = img instanceof Blob ? { name: names[i]!, image: img } : img;
+      answers.push(new Promise((resolve) => this.pending.set(card, { input, id, resolve })));
+    });
+    this.queue.kick();
+    return Promise.all(answers);
+  }
+
+  /** One chunk of the queue: the cards' own inputs, sent as given; results go back matched by card index. */
+  private async embedChunk(
+    shared: SharedEmbedder,
+    images: readonly { id: string; name: string; image: Blob }[],
+  ): Promise<EmbeddingResult[]> {
+    const pending = images.map((i) => this.pending.get(this.session.cards[Number(i.id)]!));
+    const inputs = images.map((i, k): ClientImage => pending[k]?.input ?? { name: i.name, image: i.image });
+    const results = await shared.embedder.embed(inputs, {
+      batchSize: this.batchSize,
+      normalize: this.normalizeEmbeddings,
+    });
+    // One result per input, in input order (the worker's contract).
+    results.forEach((r, k) => {
+      const p = pending[k];
+      if (p) p.result = r;
+    });
+    return results.map((r, k) => ({ ...r, id: images[k]!.id }));
+  }
+
+  /** A chunk came back (the queue has updated its cards): events, then the callers' answers. */
+  private settle(settled: readonly SettledCard[]): void {
+    for (const { card, result } of settled) {
+      const p = this.pending.get(card);
+      // Without an answer from the worker (the call failed) the queue's result names the card by its index.
+      const r = p?.result ?? { ...result, id: p?.id ?? card.name };
       if (r.ok) {
-        card.status = 'done';
-        card.embedding = r.embedding;
-        // A classifier's top label (or a fine-tuned head's class): shown on the card as on the page.
-        if (r.prediction) card.prediction = r.prediction;
         this.results.push(r);
-        this.dispatchEvent(shituEvent('shitu-embedding', { index: this.results.length - 1, name: r.name, embedding: r.embedding, ...(r.prediction ? { prediction: r.prediction } : {}), result: r }));
+        this.dispatchEvent(
+          shituEvent('shitu-embedding', {
+            index: this.results.length - 1,
+            name: r.name,
+            embedding: r.embedding,
+            ...(r.prediction ? { prediction: r.prediction } : {}),
+            result: r,
+          }),
+        );
       } else {
-        card.status = 'error';
-        card.error = r.error.message;
         this.dispatchEvent(shituEvent('shitu-error', { name: r.name, code: r.error.code, message: r.error.message }));
       }
-    });
+      this.pending.delete(card);
+      p?.resolve(r);
+    }
+    if (!this.session.selected) this.session.select(settled.find((s) => s.card.status === 'done')?.card);
+  }
+
+  /** Answers every image still waiting with a failure (no event: the images were not at fault). */
+  private failPending(code: EmbedderErrorCode, message: string): void {
+    const cards = [...this.pending.keys()];
+    for (const card of cards) {
+      const p = this.pending.get(card)!;
+      this.pending.delete(card);
+      card.status = 'error';
+      card.error = message;
+      p.resolve({ ok: false, id: p.id, name: card.name, error: { code, message } });
+    }
     this.session.update(cards);
-    if (!this.session.selected) this.session.select(cards.find((c) => c.status === 'done'));
-    return results;
   }
 
   private vectorOf(ref: EmbeddingRef): Float32Array {
@@ -261,15 +366,30 @@ export class ShituEmbedderElement extends HTMLElement {
 
   /** Forgets every result and card (the model stays loaded). */
   clear(): void {
+    // Whatever is in flight belongs to cards that are about to go.
+    this.queue.reset();
+    this.failPending('disposed', 'clear() was called before this image was embedded');
     this.results.length = 0;
     this.session.clear();
     this.thumbs.releaseAll();
     this.vector.show(undefined);
   }
 
-  override addEventListener<K extends keyof ShituEventMap>(type: K, listener: (this: ShituEmbedderElement, ev: ShituEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void {
+  override addEventListener<K extends keyof ShituEventMap>(
+    type: K,
+    listener: (this: ShituEmbedderElement, ev: ShituEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
     super.addEventListener(type, listener, options);
   }
 }

@@ -12,5 +12,7 @@ declare global {
   interface HTMLElementTagNameMap {
     'shitu-embedder': ShituEmbedderElement;
   }
+  // Declaration merging needs an interface; it adds the element's events to every element's event map.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface HTMLElementEventMap extends ShituEventMap {}
 }

@@ -9,14 +9,7 @@
  * PP-ShiTu v1 trains with s = 30, m = 0.2 (the class's own defaults are 80 and 0.5).
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-export interface ArcMarginOptions {
-  readonly scale: number;
-  readonly margin: number;
-  readonly easyMargin: boolean;
-}
-
-export const DEFAULT_ARC_MARGIN: ArcMarginOptions = Object.freeze({ scale: 30, margin: 0.2, easyMargin: false });
+import { DEFAULT_ARC_MARGIN, type ArcMarginSettings } from '../core/options.ts';
 
 /** x_hat . W_hat: [N, D] x [D, C] -> [N, C], the head's eval-mode output. */
 export function arcMarginCosine(x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2D {
@@ -28,7 +21,12 @@ export function arcMarginCosine(x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2
 }
 
 /** Training-mode logits for integer labels [N]; without labels, the eval-mode cosines. */
-export function arcMarginLogits(x: tf.Tensor2D, weight: tf.Tensor2D, labels: tf.Tensor1D | undefined, o: ArcMarginOptions = DEFAULT_ARC_MARGIN): tf.Tensor2D {
+export function arcMarginLogits(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  labels: tf.Tensor1D | undefined,
+  o: ArcMarginSettings = DEFAULT_ARC_MARGIN,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const cos = arcMarginCosine(x, weight);
     if (!labels) return cos;
@@ -48,7 +46,12 @@ export function arcMarginLogits(x: tf.Tensor2D, weight: tf.Tensor2D, labels: tf.
 }
 
 /** Mean softmax cross-entropy of the training-mode logits (PaddleClas's CELoss on the head's output). */
-export function arcMarginLoss(x: tf.Tensor2D, weight: tf.Tensor2D, labels: tf.Tensor1D, o: ArcMarginOptions = DEFAULT_ARC_MARGIN): tf.Scalar {
+export function arcMarginLoss(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  o: ArcMarginSettings = DEFAULT_ARC_MARGIN,
+): tf.Scalar {
   return tf.tidy(() => {
     const logits = arcMarginLogits(x, weight, labels, o);
     const onehot = tf.cast(tf.oneHot(tf.cast(labels, 'int32'), weight.shape[1]), 'float32');

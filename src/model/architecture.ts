@@ -91,12 +91,24 @@ export interface PPLCNetGeometry {
   readonly dropoutProb: number;
 }
 
-export const DEFAULT_STRIDE_LIST: readonly StrideHW[] = Object.freeze([[2, 2], [2, 2], [2, 2], [2, 2], [2, 2]] as const);
+export const DEFAULT_STRIDE_LIST: readonly StrideHW[] = Object.freeze([
+  [2, 2],
+  [2, 2],
+  [2, 2],
+  [2, 2],
+  [2, 2],
+] as const);
 const STRIDED_STAGES = ['blocks3', 'blocks4', 'blocks5', 'blocks6'] as const;
 
 /** PaddleClas's defaults at a scale: what PP-ShiTu and the ImageNet models use. */
 export function standardGeometry(scale: number): PPLCNetGeometry {
-  return { scale, strideList: DEFAULT_STRIDE_LIST, useLastConv: true, classExpand: CLASS_EXPAND, dropoutProb: DROPOUT_P };
+  return {
+    scale,
+    strideList: DEFAULT_STRIDE_LIST,
+    useLastConv: true,
+    classExpand: CLASS_EXPAND,
+    dropoutProb: DROPOUT_P,
+  };
 }
 
 export function isStandardGeometry(g: PPLCNetGeometry): boolean {
@@ -118,15 +130,19 @@ export function toStrideHW(stride: number | readonly number[]): StrideHW {
 
 /** Checks a geometry (from a manifest or an importer); throws RangeError naming the bad field. */
 export function validateGeometry(g: PPLCNetGeometry): PPLCNetGeometry {
-  if (!(g.scale > 0) || !Number.isFinite(g.scale)) throw new RangeError(`PP-LCNet scale must be a positive number, got ${g.scale}`);
-  if (g.strideList.length !== 5) throw new RangeError(`stride_list must have 5 entries (conv1, blocks3-6), got ${g.strideList.length}`);
+  if (!(g.scale > 0) || !Number.isFinite(g.scale))
+    throw new RangeError(`PP-LCNet scale must be a positive number, got ${g.scale}`);
+  if (g.strideList.length !== 5)
+    throw new RangeError(`stride_list must have 5 entries (conv1, blocks3-6), got ${g.strideList.length}`);
   for (const s of g.strideList) {
     if (s.length !== 2 || !s.every((v) => Number.isInteger(v) && v >= 1 && v <= 4)) {
       throw new RangeError(`stride_list entries must be 1-4 or [h, w] pairs of 1-4, got [${s.join(', ')}]`);
     }
   }
-  if (!Number.isInteger(g.classExpand) || g.classExpand < 1) throw new RangeError(`class_expand must be a positive integer, got ${g.classExpand}`);
-  if (!(g.dropoutProb >= 0 && g.dropoutProb < 1)) throw new RangeError(`dropout_prob must be in [0, 1), got ${g.dropoutProb}`);
+  if (!Number.isInteger(g.classExpand) || g.classExpand < 1)
+    throw new RangeError(`class_expand must be a positive integer, got ${g.classExpand}`);
+  if (!(g.dropoutProb >= 0 && g.dropoutProb < 1))
+    throw new RangeError(`dropout_prob must be in [0, 1), got ${g.dropoutProb}`);
   return g;
 }
 
@@ -160,7 +176,9 @@ export function isPPLCNetScale(scale: number): scale is PPLCNetScale {
 
 /** The scaled network for a scale (PaddleClas's defaults) or a whole geometry. Any positive scale works. */
 export function planPPLCNet(scaleOrGeometry: number | PPLCNetGeometry): PPLCNetPlan {
-  const geometry = validateGeometry(typeof scaleOrGeometry === 'number' ? standardGeometry(scaleOrGeometry) : scaleOrGeometry);
+  const geometry = validateGeometry(
+    typeof scaleOrGeometry === 'number' ? standardGeometry(scaleOrGeometry) : scaleOrGeometry,
+  );
   const scale = geometry.scale;
   const blocks: BlockPlan[] = [];
   for (const stage of STAGE_NAMES) {

@@ -12,7 +12,13 @@ import type { NamedTensor, StateDict } from '../core/state-dict.ts';
 import { planPPLCNet, type PPLCNetPlan, type StrideHW } from './architecture.ts';
 import { hardSwishTimesSix } from './activations.ts';
 import { foldBatchNorm } from './fold-batch-norm.ts';
-import { assertMatchesParameters, embeddingDimOf, networkParameters, type BatchNormForm, type NetworkSpec } from './parameters.ts';
+import {
+  assertMatchesParameters,
+  embeddingDimOf,
+  networkParameters,
+  type BatchNormForm,
+  type NetworkSpec,
+} from './parameters.ts';
 
 interface ConvUnit {
   /** HWIO for a dense conv, [kh, kw, C, 1] for a depthwise one. */
@@ -82,7 +88,14 @@ function scaled(data: Float32Array, factor: number): Float32Array {
   return factor === 1 ? data : data.map((v) => v * factor);
 }
 
-function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, stride: StrideHW, depthwise: boolean, inputScale: number): ConvUnit {
+function convUnit(
+  stateDict: StateDict,
+  prefix: string,
+  form: BatchNormForm,
+  stride: StrideHW,
+  depthwise: boolean,
+  inputScale: number,
+): ConvUnit {
   const raw = get(stateDict, `${prefix}.conv.weight`);
   const folded =
     form === 'folded'
@@ -102,20 +115,36 @@ function convUnit(stateDict: StateDict, prefix: string, form: BatchNormForm, str
       ) as tf.Tensor4D,
   );
   const p = (kernel - 1) / 2;
-  const pad: ConvUnit['pad'] = stride[0] === stride[1] ? p : [[0, 0], [p, p], [p, p], [0, 0]];
+  const pad: ConvUnit['pad'] =
+    stride[0] === stride[1]
+      ? p
+      : [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ];
   return { filter, bias: tf.tensor1d(folded.bias), stride, pad, depthwise };
 }
 
 /** A 1x1 conv's OIHW weight [O, I, 1, 1] as a matmul weight [I, O]. */
 function pointwiseAsMatrix(t: NamedTensor, inputScale = 1): tf.Tensor2D {
-  return tf.tidy(() => tf.transpose(tf.tensor2d(scaled(t.data, inputScale), [t.shape[0]!, t.shape[1]!])) as tf.Tensor2D);
+  return tf.tidy(
+    () => tf.transpose(tf.tensor2d(scaled(t.data, inputScale), [t.shape[0]!, t.shape[1]!])) as tf.Tensor2D,
+  );
 }
 
 function runConv(x: tf.Tensor4D, c: ConvUnit): tf.Tensor4D {
   return tf.tidy(() => {
     const y = c.depthwise
       ? // tfjs's fused depthwise op declares only numeric pads but computes explicit ones like conv2d (computeConv2DInfo).
-        tf.fused.depthwiseConv2d({ x, filter: c.filter, strides: [c.stride[0], c.stride[1]], pad: c.pad as number, bias: c.bias })
+        tf.fused.depthwiseConv2d({
+          x,
+          filter: c.filter,
+          strides: [c.stride[0], c.stride[1]],
+          pad: c.pad as number,
+          bias: c.bias,
+        })
       : tf.fused.conv2d({ x, filter: c.filter, strides: [c.stride[0], c.stride[1]], pad: c.pad, bias: c.bias });
     return hardSwishTimesSix(y);
   });
@@ -161,10 +190,19 @@ export function buildPPLCNet(stateDict: StateDict, spec: NetworkSpec): PPLCNetMo
       dw: convUnit(stateDict, `${p}.dw_conv`, form, b.stride, true, HARDSWISH_SCALE),
       ...(se ? { se } : {}),
       // After an SE block the input carries two factors of 6 (hardswish's and hardsigmoid's).
-      pw: convUnit(stateDict, `${p}.pw_conv`, form, [1, 1], false, se ? HARDSWISH_SCALE * HARDSIGMOID_SCALE : HARDSWISH_SCALE),
+      pw: convUnit(
+        stateDict,
+        `${p}.pw_conv`,
+        form,
+        [1, 1],
+        false,
+        se ? HARDSWISH_SCALE * HARDSIGMOID_SCALE : HARDSWISH_SCALE,
+      ),
     };
   });
-  const lastConv = plan.geometry.useLastConv ? pointwiseAsMatrix(get(stateDict, 'backbone.last_conv.weight'), HARDSWISH_SCALE) : undefined;
+  const lastConv = plan.geometry.useLastConv
+    ? pointwiseAsMatrix(get(stateDict, 'backbone.last_conv.weight'), HARDSWISH_SCALE)
+    : undefined;
   const inferenceDropoutScale = 1 - plan.geometry.dropoutProb;
   let neck: PPLCNetModel['neck'];
   if (spec.neckDim !== undefined) {
@@ -188,7 +226,10 @@ export function buildPPLCNet(stateDict: StateDict, spec: NetworkSpec): PPLCNetMo
       if (!lastConv) return tf.mul(pooled, HARDSWISH_SCALE) as tf.Tensor2D;
       // Dropout(p, mode="downscale_in_infer") scales by 1 - p (0.8) at inference; kept explicit (not folded
       // into the neck) so the feature equals Paddle's exported backbone output. The 1/6 is hardswish's.
-      return tf.mul(hardSwishTimesSix(tf.matMul(pooled, lastConv)), inferenceDropoutScale * HARDSWISH_SCALE) as tf.Tensor2D;
+      return tf.mul(
+        hardSwishTimesSix(tf.matMul(pooled, lastConv)),
+        inferenceDropoutScale * HARDSWISH_SCALE,
+      ) as tf.Tensor2D;
     });
 
   const forwardNeck = (features: tf.Tensor2D): tf.Tensor2D =>

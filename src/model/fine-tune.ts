@@ -5,7 +5,8 @@
  * L2-normalised embeddings) are the ones returned, also when the run is stopped early.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { FineTuneEpoch, ResolvedFineTuneOptions } from '../core/finetune-api.ts';
+import type { FineTuneEpoch, RetrievalScore } from '../core/fine-tune-api.ts';
+import type { ResolvedFineTuneOptions } from '../core/options.ts';
 import { mulberry32 } from '../core/seeded-random.ts';
 import { leaveOneOutRetrieval } from '../core/retrieval-metrics.ts';
 import { arcMarginCosine, arcMarginLoss } from './arc-margin.ts';
@@ -92,7 +93,11 @@ function adam(wd: number): Optimizer {
       const c2 = 1 - 0.999 ** t;
       params.forEach((p, i) => {
         let s = state.get(p);
-        if (!s) state.set(p, (s = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }))));
+        if (!s)
+          state.set(
+            p,
+            (s = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }))),
+          );
         tf.tidy(() => {
           const g = tf.add(grads[i]!, tf.mul(p, wd));
           s!.m.assign(tf.add(tf.mul(s!.m, 0.9), tf.mul(g, 0.1)));
@@ -114,7 +119,7 @@ export function xavierNormal(fanIn: number, fanOut: number, seed: number): Float
 }
 
 /** Leave-one-out retrieval, or NaN when no label has two images to find each other. */
-function retrieval(rows: Float32Array[], labels: Int32Array): { recallAt1: number; map: number } {
+function retrieval(rows: Float32Array[], labels: Int32Array): RetrievalScore {
   const counts = new Map<number, number>();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
   if (![...counts.values()].some((c) => c >= 2)) return { recallAt1: Number.NaN, map: Number.NaN };
@@ -148,7 +153,10 @@ export function neckEmbeddings(set: FeatureSet, neck: NeckWeights): Float32Array
   const n = set.labels.length;
   const dim = neck.bias.length;
   const emb = tf.tidy(() => {
-    const e = tf.add(tf.matMul(tf.tensor2d(set.features, [n, FEATURE_DIM]), tf.tensor2d(neck.weight, [FEATURE_DIM, dim])), tf.tensor1d(neck.bias));
+    const e = tf.add(
+      tf.matMul(tf.tensor2d(set.features, [n, FEATURE_DIM]), tf.tensor2d(neck.weight, [FEATURE_DIM, dim])),
+      tf.tensor1d(neck.bias),
+    );
     return tf.div(e, tf.norm(e, 'euclidean', 1, true));
   });
   const rows = rowsOf(emb.dataSync() as Float32Array, dim);
@@ -156,7 +164,7 @@ export function neckEmbeddings(set: FeatureSet, neck: NeckWeights): Float32Array
   return rows;
 }
 
-export function neckRetrieval(set: FeatureSet, neck: NeckWeights): { recallAt1: number; map: number } {
+export function neckRetrieval(set: FeatureSet, neck: NeckWeights): RetrievalScore {
   return retrieval(neckEmbeddings(set, neck), set.labels);
 }
 
@@ -202,14 +210,25 @@ export async function trainArcMarginHead(args: TrainHeadArgs): Promise<TrainedHe
         const xb = new Float32Array(idx.length * FEATURE_DIM);
         idx.forEach((r, k) => xb.set(features.subarray(r * FEATURE_DIM, (r + 1) * FEATURE_DIM), k * FEATURE_DIM));
         const x = tf.tensor2d(xb, [idx.length, FEATURE_DIM]);
-        const y = tf.tensor1d(Int32Array.from(idx, (r) => train.labels[r]!), 'int32');
+        const y = tf.tensor1d(
+          Int32Array.from(idx, (r) => train.labels[r]!),
+          'int32',
+        );
         const { value, grads } = tf.variableGrads(() => {
           const e = tf.add(tf.matMul(x, neckW), neckB) as tf.Tensor2D;
           const arc = arcMarginLoss(e, head, y, o.arcMargin);
-          return o.tripletWeight > 0 ? (tf.add(arc, tf.mul(batchHardTripletLoss(e, y, o.tripletMargin), o.tripletWeight)) as tf.Scalar) : arc;
+          return o.tripletWeight > 0
+            ? (tf.add(arc, tf.mul(batchHardTripletLoss(e, y, o.tripletMargin), o.tripletWeight)) as tf.Scalar)
+            : arc;
         }, params);
-        optimizer.step(params, params.map((p) => grads[p.name]!), learningRateAt(step++, total, warmup, o.learningRate));
-        const pred = tf.tidy(() => tf.argMax(arcMarginCosine(tf.add(tf.matMul(x, neckW), neckB) as tf.Tensor2D, head), 1));
+        optimizer.step(
+          params,
+          params.map((p) => grads[p.name]!),
+          learningRateAt(step++, total, warmup, o.learningRate),
+        );
+        const pred = tf.tidy(() =>
+          tf.argMax(arcMarginCosine(tf.add(tf.matMul(x, neckW), neckB) as tf.Tensor2D, head), 1),
+        );
         const p = await pred.data();
         idx.forEach((r, k) => (correct += p[k] === train.labels[r] ? 1 : 0));
         lossSum += (await value.data())[0]! * idx.length;
@@ -232,7 +251,13 @@ export async function trainArcMarginHead(args: TrainHeadArgs): Promise<TrainedHe
       // Without a validation set, the latest epoch is the best one.
       const key = Number.isNaN(v.map) ? epoch : v.map;
       if (!best || key > best.map) {
-        best = { map: key, epoch, neckW: neckW.dataSync().slice() as Float32Array, neckB: neckB.dataSync().slice() as Float32Array, head: head.dataSync().slice() as Float32Array };
+        best = {
+          map: key,
+          epoch,
+          neckW: neckW.dataSync().slice() as Float32Array,
+          neckB: neckB.dataSync().slice() as Float32Array,
+          head: head.dataSync().slice() as Float32Array,
+        };
       }
       const perEpoch = (now() - started) / epoch;
       args.onEpoch?.(record, perEpoch * (o.epochs - epoch));

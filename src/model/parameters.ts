@@ -63,7 +63,11 @@ export interface NetworkSpec {
 }
 
 /** PP-ShiTu's form: PaddleClas's default geometry at `scale` and a linear neck to `embeddingDim`. */
-export function standardNetwork(scale: number, embeddingDim: number, batchNorm: BatchNormForm = 'separate'): NetworkSpec {
+export function standardNetwork(
+  scale: number,
+  embeddingDim: number,
+  batchNorm: BatchNormForm = 'separate',
+): NetworkSpec {
   return { geometry: standardGeometry(scale), batchNorm, neckDim: embeddingDim };
 }
 
@@ -73,7 +77,10 @@ export function embeddingDimOf(spec: NetworkSpec): number {
 }
 
 /** Backbone parameters (up to and including last_conv, when the geometry has it), in forward order. */
-export function backboneParameters(scaleOrGeometry: number | PPLCNetGeometry, form: BatchNormForm = 'separate'): ParameterSpec[] {
+export function backboneParameters(
+  scaleOrGeometry: number | PPLCNetGeometry,
+  form: BatchNormForm = 'separate',
+): ParameterSpec[] {
   const plan = planPPLCNet(scaleOrGeometry);
   const byPrefix = new Map(convBnLayers(plan).map((l) => [l.prefix, l]));
   const specs: ParameterSpec[] = [...convBnSpecs(byPrefix.get('backbone.conv1')!, form)];
@@ -111,7 +118,11 @@ export function networkParameters(spec: NetworkSpec): ParameterSpec[] {
 }
 
 /** Every tensor of a PP-LCNet + linear-neck feature extractor at PaddleClas's default geometry. */
-export function modelParameters(scale: number, embeddingDim: number, form: BatchNormForm = 'separate'): ParameterSpec[] {
+export function modelParameters(
+  scale: number,
+  embeddingDim: number,
+  form: BatchNormForm = 'separate',
+): ParameterSpec[] {
   return networkParameters(standardNetwork(scale, embeddingDim, form));
 }
 

@@ -89,7 +89,8 @@ export function preprocessPixels(pixels: RgbaPixels, options: PreprocessOptions,
   const scale = [0, 1, 2].map((c) => options.scale / options.std[c]!);
   const shift = [0, 1, 2].map((c) => options.mean[c]! / options.std[c]!);
   const length = outW * outH * 3;
-  if (out && out.length !== length) throw new RangeError(`preprocessPixels: out holds ${out.length} values, not ${length}`);
+  if (out && out.length !== length)
+    throw new RangeError(`preprocessPixels: out holds ${out.length} values, not ${length}`);
   const target = out ?? new Float32Array(length);
   for (let y = 0; y < outH; y++) {
     const row0 = ys.lo[y]! * width * 4;

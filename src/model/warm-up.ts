@@ -7,7 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /** tfjs's compile-only flag per backend; backends without one just run. */
-const COMPILE_ONLY_FLAG: Readonly<Record<string, string>> = { webgpu: 'WEBGPU_ENGINE_COMPILE_ONLY', webgl: 'ENGINE_COMPILE_ONLY' };
+const COMPILE_ONLY_FLAG: Readonly<Record<string, string>> = {
+  webgpu: 'WEBGPU_ENGINE_COMPILE_ONLY',
+  webgl: 'ENGINE_COMPILE_ONLY',
+};
 
 interface ParallelCompiling {
   checkCompileCompletionAsync(): Promise<unknown>;

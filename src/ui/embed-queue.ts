@@ -1,10 +1,11 @@
 /**
  * Embeds queued cards in small chunks, in drop order, one chunk in flight at a time. Small chunks keep
  * every card's state current ("embedding" means: in the worker now) and each reply small, so the main thread
- * never handles a large message at once, even for a drop of 1,000 images.
+ * never handles a large message at once, even for a drop of 1,000 images. The page and <shitu-embedder> both
+ * embed through it.
  */
 import type { EmbeddingResult } from '../core/embedder-api.ts';
-import type { EmbedderErrorCode } from '../core/errors.ts';
+import { asEmbedderError, errorCodeOf } from '../core/errors.ts';
 import type { Card, Session } from './session.ts';
 
 export interface EmbedTarget {
@@ -18,6 +19,12 @@ export interface QueueProgress {
   readonly msPerImage: number | undefined;
 }
 
+/** A card of the current generation and what the worker said about it. */
+export interface SettledCard {
+  readonly card: Card;
+  readonly result: EmbeddingResult;
+}
+
 export class EmbedQueue {
   private running = false;
   private target: EmbedTarget | undefined;
@@ -27,9 +34,13 @@ export class EmbedQueue {
 
   constructor(
     private readonly session: Session,
-    private readonly chunkSize: number,
+    /** Cards per call: a number, or read before each chunk (the element's batch-size attribute may change). */
+    private readonly chunkSize: number | (() => number),
     private readonly onProgress: (p: QueueProgress) => void,
+    /** The chunk's cards that now have an embedding. */
     private readonly onEmbedded: (cards: readonly Card[]) => void,
+    /** Every card of the chunk with its result, in card order, after the cards were updated. */
+    private readonly onSettled: (settled: readonly SettledCard[]) => void = () => undefined,
   ) {}
 
   /** A new model: chunks already in flight for the old one are discarded when they return. */
@@ -60,7 +71,8 @@ export class EmbedQueue {
       for (;;) {
         const target = this.target;
         const generation = this.generation;
-        const chunk = this.session.cards.filter((c) => c.status === 'queued').slice(0, this.chunkSize);
+        const size = typeof this.chunkSize === 'function' ? this.chunkSize() : this.chunkSize;
+        const chunk = this.session.cards.filter((c) => c.status === 'queued').slice(0, Math.max(1, size));
         if (!target || chunk.length === 0) break;
         for (const c of chunk) c.status = 'embedding';
         this.session.update(chunk);
@@ -69,8 +81,9 @@ export class EmbedQueue {
           results = await target.embed(chunk.map((c) => ({ id: String(c.index), name: c.name, image: c.file })));
         } catch (e) {
           // The whole call failed (worker gone, model disposed): say so on each card, keep the rest queued.
-          const code: EmbedderErrorCode = (e as { code?: EmbedderErrorCode }).code ?? 'backend';
-          results = chunk.map((c): EmbeddingResult => ({ ok: false, id: String(c.index), name: c.name, error: { code, message: (e as Error).message } }));
+          // The error's own code when it has one (the client restores typed errors), else 'internal'.
+          const error = { code: errorCodeOf(e), message: asEmbedderError(e).message };
+          results = chunk.map((c): EmbeddingResult => ({ ok: false, id: String(c.index), name: c.name, error }));
         }
         if (generation !== this.generation) {
           for (const c of chunk) if (c.status === 'embedding') c.status = 'queued';
@@ -78,9 +91,11 @@ export class EmbedQueue {
         }
         // Cards are matched by index within this generation; a clear() bumps the generation first.
         let workerMs = 0;
+        const settled: SettledCard[] = [];
         for (const r of results) {
           const card = this.session.cards[Number(r.id)];
           if (!card) continue;
+          settled.push({ card, result: r });
           if (r.ok) {
             card.status = 'done';
             card.embedding = r.embedding;
@@ -94,8 +109,13 @@ export class EmbedQueue {
         this.done += chunk.length;
         this.session.update(chunk);
         this.onEmbedded(chunk.filter((c) => c.status === 'done'));
+        this.onSettled(settled);
         const ok = results.filter((r) => r.ok).length;
-        this.onProgress({ done: this.done, total: Math.max(this.total, this.done), msPerImage: ok > 0 ? workerMs / ok : undefined });
+        this.onProgress({
+          done: this.done,
+          total: Math.max(this.total, this.done),
+          msPerImage: ok > 0 ? workerMs / ok : undefined,
+        });
       }
     } finally {
       this.running = false;

@@ -8,16 +8,12 @@
 import type { EmbeddingResult } from '../core/embedder-api.ts';
 import { decodeGalleryFile, encodeGalleryFile, GalleryFileError, type GalleryItem } from '../core/gallery-file.ts';
 import { searchGallery, type GallerySearchResult } from '../core/gallery-search.ts';
+import { labelOrStem } from '../core/labels.ts';
 import { download, h } from './dom.ts';
 import type { GalleryStore } from './gallery-store.ts';
 import type { Card } from './session.ts';
 import { ThresholdControl } from './threshold-control.ts';
 import { thumbnailDataUrl } from './thumbnails.ts';
-
-/** Folder name, else the file name without extension. */
-export function labelOrStem(card: Card): string {
-  return card.label || card.name.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
-}
 
 export type GalleryEmbed = (images: { id: string; name: string; image: Blob }[]) => Promise<EmbeddingResult[]>;
 
@@ -33,7 +29,13 @@ export class GalleryView {
   private readonly thresholdControl: ThresholdControl;
   private readonly list = h('ul', { class: 'gallery-list', 'data-testid': 'gallery-list' });
   private readonly count = h('p', { class: 'hint', 'data-testid': 'gallery-count', role: 'status' });
-  private readonly importInput = h('input', { type: 'file', accept: '.json,application/json', class: 'visually-hidden', id: 'gallery-import', 'data-testid': 'gallery-import' });
+  private readonly importInput = h('input', {
+    type: 'file',
+    accept: '.json,application/json',
+    class: 'visually-hidden',
+    id: 'gallery-import',
+    'data-testid': 'gallery-import',
+  });
   private readonly message = h('p', { class: 'message', role: 'alert', 'data-testid': 'gallery-message' });
 
   constructor(
@@ -145,7 +147,8 @@ export class GalleryView {
       this.render();
     }
     this.reembedding = undefined;
-    if (failed > 0) this.say(`${failed} gallery images could not be embedded with this model; they stay listed, unsearched.`);
+    if (failed > 0)
+      this.say(`${failed} gallery images could not be embedded with this model; they stay listed, unsearched.`);
     this.render();
     this.onChange();
   }
@@ -159,7 +162,12 @@ export class GalleryView {
   search(embedding: Float32Array, k = 5, exclude?: string): GallerySearchResult | undefined {
     const pool = this.usable(embedding.length).filter((g) => g.id !== exclude);
     if (pool.length === 0) return undefined;
-    return searchGallery(embedding, pool.map((g) => ({ id: g.id, label: g.label, embedding: g.embedding })), k, this.threshold);
+    return searchGallery(
+      embedding,
+      pool.map((g) => ({ id: g.id, label: g.label, embedding: g.embedding })),
+      k,
+      this.threshold,
+    );
   }
 
   item(id: string): GalleryItem | undefined {
@@ -237,7 +245,11 @@ export class GalleryView {
   }
 
   private async clear(): Promise<void> {
-    if (this.items.length === 0 || !confirm(`Remove all ${this.items.length} gallery images? Export first to keep them.`)) return;
+    if (
+      this.items.length === 0 ||
+      !confirm(`Remove all ${this.items.length} gallery images? Export first to keep them.`)
+    )
+      return;
     await this.store?.clear();
     this.items = [];
     this.say('');
@@ -247,7 +259,11 @@ export class GalleryView {
 
   private export(): void {
     if (this.items.length === 0) return this.say('The gallery is empty: nothing to export.');
-    download(`shitu-gallery-${new Date().toISOString().slice(0, 10)}.json`, encodeGalleryFile(this.items), 'application/json');
+    download(
+      `shitu-gallery-${new Date().toISOString().slice(0, 10)}.json`,
+      encodeGalleryFile(this.items),
+      'application/json',
+    );
     this.say(`Exported ${this.items.length} gallery images (labels, embeddings and thumbnails; not the images).`);
   }
 
@@ -263,24 +279,38 @@ export class GalleryView {
       await this.save(merged);
       this.items = [...byId.values()].sort((a, b) => a.addedAt - b.addedAt);
       const foreign = merged.filter((g) => g.modelId !== this.modelId && !g.image).length;
-      this.say(`Imported ${incoming.length} gallery images from ${file.name}.` + (foreign ? ` ${foreign} were made with another model and are not searched with this one (a gallery file holds no images to embed again).` : ''));
+      this.say(
+        `Imported ${incoming.length} gallery images from ${file.name}.` +
+          (foreign
+            ? ` ${foreign} were made with another model and are not searched with this one (a gallery file holds no images to embed again).`
+            : ''),
+      );
       this.render();
       this.onChange();
       void this.reembedStale();
     } catch (e) {
-      this.say(e instanceof GalleryFileError ? `${file.name}: ${e.message}` : `Could not import ${file.name}: ${(e as Error).message}`);
+      this.say(
+        e instanceof GalleryFileError
+          ? `${file.name}: ${e.message}`
+          : `Could not import ${file.name}: ${(e as Error).message}`,
+      );
     }
   }
 
   private summary(): string {
-    if (this.items.length === 0) return 'No gallery yet: tick "add to gallery" before dropping a folder (one subfolder per label), or add the selected image.';
+    if (this.items.length === 0)
+      return 'No gallery yet: tick "add to gallery" before dropping a folder (one subfolder per label), or add the selected image.';
     const labels = new Set(this.items.map((g) => g.label));
     const bytes = this.items.reduce((s, g) => s + (g.image?.size ?? 0), 0);
     const unsearchable = this.items.filter((g) => g.modelId !== this.modelId && !g.image).length;
     const parts = [
       `${this.items.length} images, ${labels.size} labels; ${(bytes / 2 ** 20).toFixed(1)} MiB of images kept in this browser to embed them again when the model changes.`,
-      this.reembedding ? `Embedding the gallery with this model: ${this.reembedding.done} of ${this.reembedding.total}…` : '',
-      unsearchable ? `${unsearchable} came from a gallery file made with another model: not searched (no image to embed again).` : '',
+      this.reembedding
+        ? `Embedding the gallery with this model: ${this.reembedding.done} of ${this.reembedding.total}…`
+        : '',
+      unsearchable
+        ? `${unsearchable} came from a gallery file made with another model: not searched (no image to embed again).`
+        : '',
     ];
     return parts.filter(Boolean).join(' ');
   }
@@ -288,15 +318,37 @@ export class GalleryView {
   private render(): void {
     this.count.textContent = this.summary();
     // Searchable entries first, by label; the unsearchable ones last.
-    const ordered = [...this.items].sort((a, b) =>
-      Number(a.modelId !== this.modelId) - Number(b.modelId !== this.modelId) || a.label.localeCompare(b.label) || a.addedAt - b.addedAt);
+    const ordered = [...this.items].sort(
+      (a, b) =>
+        Number(a.modelId !== this.modelId) - Number(b.modelId !== this.modelId) ||
+        a.label.localeCompare(b.label) ||
+        a.addedAt - b.addedAt,
+    );
     this.list.replaceChildren(
       ...ordered.map((g) =>
-        h('li', { 'data-testid': 'gallery-item', 'data-label': g.label, 'data-name': g.name, 'data-current': String(g.modelId === this.modelId), class: g.modelId === this.modelId ? '' : 'foreign' },
+        h(
+          'li',
+          {
+            'data-testid': 'gallery-item',
+            'data-label': g.label,
+            'data-name': g.name,
+            'data-current': String(g.modelId === this.modelId),
+            class: g.modelId === this.modelId ? '' : 'foreign',
+          },
           g.thumbnail ? h('img', { src: g.thumbnail, alt: '' }) : h('span', { class: 'no-thumb', text: '?' }),
           h('input', { value: g.label, 'data-relabel': g.id, 'aria-label': `Label of ${g.name}` }),
-          h('span', { class: 'match-name', title: g.modelId === this.modelId ? g.name : `${g.name}: made with ${g.modelId}`, text: g.name.slice(g.name.lastIndexOf('/') + 1) }),
-          h('button', { type: 'button', 'data-remove': g.id, 'aria-label': `Remove ${g.name} from the gallery`, text: '×' })),
+          h('span', {
+            class: 'match-name',
+            title: g.modelId === this.modelId ? g.name : `${g.name}: made with ${g.modelId}`,
+            text: g.name.slice(g.name.lastIndexOf('/') + 1),
+          }),
+          h('button', {
+            type: 'button',
+            'data-remove': g.id,
+            'aria-label': `Remove ${g.name} from the gallery`,
+            text: '×',
+          }),
+        ),
       ),
     );
   }

@@ -92,14 +92,30 @@ export class ImageGrid {
   private render(card: Card): HTMLLIElement {
     const li = h(
       'li',
-      { 'data-testid': 'image-card', 'data-index': card.index, 'data-name': card.name, tabindex: 0, class: 'card', 'aria-selected': 'false' },
-      h('img', { src: this.thumbs.get(card.file), alt: '', loading: 'lazy', decoding: 'async', width: 120, height: 120 }),
+      {
+        'data-testid': 'image-card',
+        'data-index': card.index,
+        'data-name': card.name,
+        tabindex: 0,
+        class: 'card',
+        'aria-selected': 'false',
+      },
+      h('img', {
+        src: this.thumbs.get(card.file),
+        alt: '',
+        loading: 'lazy',
+        decoding: 'async',
+        width: 120,
+        height: 120,
+      }),
       cardName(card.name),
       h('span', { class: 'card-label' }),
       h('span', { class: 'card-status', role: 'status' }),
     );
     // A file the browser cannot show: keep the card (its error says why), without a broken-image icon.
-    li.querySelector('img')!.addEventListener('error', (e) => (e.target as HTMLElement).classList.add('broken'), { once: true });
+    li.querySelector('img')!.addEventListener('error', (e) => (e.target as HTMLElement).classList.add('broken'), {
+      once: true,
+    });
     this.items.set(card, li);
     this.fill(li, card);
     return li;
@@ -148,10 +164,19 @@ function cardName(name: string): HTMLElement {
   const slash = name.lastIndexOf('/');
   const file = name.slice(slash + 1);
   const number = /\d+(?=\D*$)/.exec(file);
-  const cut = number && file.length - number.index <= NAME_TAIL_MAX ? number.index : Math.max(0, file.length - NAME_TAIL);
-  return h('span', { class: 'card-name', title: name, 'data-folder': name.slice(0, Math.max(0, slash)) },
+  const cut =
+    number && file.length - number.index <= NAME_TAIL_MAX ? number.index : Math.max(0, file.length - NAME_TAIL);
+  return h(
+    'span',
+    { class: 'card-name', title: name, 'data-folder': name.slice(0, Math.max(0, slash)) },
     h('span', { class: 'card-folder', text: name.slice(0, slash + 1) }),
-    h('span', { class: 'card-file' }, h('span', { class: 'name-head', text: file.slice(0, cut) }), h('span', { class: 'name-tail', text: file.slice(cut) })));
+    h(
+      'span',
+      { class: 'card-file' },
+      h('span', { class: 'name-head', text: file.slice(0, cut) }),
+      h('span', { class: 'name-tail', text: file.slice(cut) }),
+    ),
+  );
 }
 
 interface Guess {
@@ -177,18 +202,32 @@ export function cardVerdict(given: string, guesses: readonly Guess[]): { nodes: 
   const score = (g: Guess) => h('span', { class: 'card-score', text: g.score.toFixed(2) });
   if (given) {
     const best = agree[0];
-    const tag = h('span', { class: `card-tag${best ? ' agree' : ''}`, title: best ? `the given label; ${agree.map((g) => SOURCE[g.source]).join(' and ')} agree${agree.length > 1 ? '' : 's'}` : 'the given label' });
+    const tag = h('span', {
+      class: `card-tag${best ? ' agree' : ''}`,
+      title: best
+        ? `the given label; ${agree.map((g) => SOURCE[g.source]).join(' and ')} agree${agree.length > 1 ? '' : 's'}`
+        : 'the given label',
+    });
     tag.append(best ? '✓ ' : '', given);
     nodes.push(tag);
     if (best) nodes.push(score(best));
-    spoken.push(best ? `label ${given}, confirmed by ${SOURCE[best.source]} (${best.score.toFixed(2)})` : `label ${given}`);
+    spoken.push(
+      best ? `label ${given}, confirmed by ${SOURCE[best.source]} (${best.score.toFixed(2)})` : `label ${given}`,
+    );
   }
   for (const g of other) {
     if (g.label === undefined) {
-      nodes.push(h('span', { class: 'card-guess none', title: `${SOURCE[g.source]} is under the threshold`, text: 'no match' }));
+      nodes.push(
+        h('span', { class: 'card-guess none', title: `${SOURCE[g.source]} is under the threshold`, text: 'no match' }),
+      );
       spoken.push(`no gallery match above the threshold`);
     } else {
-      const guess = h('span', { class: `card-guess${given ? ' differs' : ''}`, title: SOURCE[g.source] }, `≈ ${g.label} `, score(g));
+      const guess = h(
+        'span',
+        { class: `card-guess${given ? ' differs' : ''}`, title: SOURCE[g.source] },
+        `≈ ${g.label} `,
+        score(g),
+      );
       nodes.push(guess);
       spoken.push(`${SOURCE[g.source]}: ${g.label} (${g.score.toFixed(2)})`);
     }

@@ -14,16 +14,20 @@ export interface ImportFailure {
 }
 
 /** The file set is incomplete or ambiguous (import-files.ts says which files and what it needs). */
-const FILE_SET = /choose a model folder|needs its (weights|program)|weight files \(\.pdiparams\) were given|cannot tell what model/;
+const FILE_SET =
+  /choose a model folder|needs its (weights|program)|weight files \(\.pdiparams\) were given|cannot tell what model/;
 /** The bytes are not what the name says, or the file is cut short. */
-const UNREADABLE = /at byte \d|wire type|is not a Paddle PIR program|not valid JSON|is not an ONNX|truncated|is missing$|unexpected end/i;
+const UNREADABLE =
+  /at byte \d|wire type|is not a Paddle PIR program|not valid JSON|is not an ONNX|truncated|is missing$|unexpected end/i;
 
 export function explainImportFailure(message: string, fileNames: readonly string[]): ImportFailure {
   const files = fileNames.length === 1 ? fileNames[0]! : `these ${fileNames.length} files`;
   if (FILE_SET.test(message)) {
     return {
-      headline: fileNames.length === 1 ? `${fileNames[0]} is not a complete model.` : 'These files are not a complete model.',
-      advice: 'Pick the whole model folder (inference.pdmodel or inference.json, inference.pdiparams and inference.yml), or one .onnx file.',
+      headline:
+        fileNames.length === 1 ? `${fileNames[0]} is not a complete model.` : 'These files are not a complete model.',
+      advice:
+        'Pick the whole model folder (inference.pdmodel or inference.json, inference.pdiparams and inference.yml), or one .onnx file.',
       details: message,
     };
   }
@@ -36,7 +40,8 @@ export function explainImportFailure(message: string, fileNames: readonly string
   }
   return {
     headline: "This model's network is not one ShiTu Web can run.",
-    advice: 'ShiTu Web runs PP-LCNet networks (any scale), ending in PP-ShiTu\'s embedding neck or in a classifier\'s fc: ' +
+    advice:
+      "ShiTu Web runs PP-LCNet networks (any scale), ending in PP-ShiTu's embedding neck or in a classifier's fc: " +
       'the feature extractor of PP-ShiTu, or a PP-LCNet classifier. The details say where this one differs.',
     details: message,
   };

@@ -5,7 +5,15 @@
  * .onnx converts it in the worker and keeps it in Cache Storage, so it is in the list on the next visit too.
  * A refused import is shown apart from the status line, which keeps saying which model is in use.
  */
-import { BACKEND_CHOICES, MODEL_IMPORT_ROLES, type BackendChoice, type EmbedderInfo, type ModelImportRole, type Progress, type StoredModelInfo } from '../core/embedder-api.ts';
+import {
+  BACKEND_CHOICES,
+  MODEL_IMPORT_ROLES,
+  type BackendChoice,
+  type EmbedderInfo,
+  type ModelImportRole,
+  type Progress,
+  type StoredModelInfo,
+} from '../core/embedder-api.ts';
 import { formatScale, h } from './dom.ts';
 import { explainImportFailure } from './import-failure.ts';
 
@@ -29,21 +37,56 @@ export interface ModelViewActions {
 export class ModelView {
   private readonly select = h('select', { id: 'model-select', 'data-testid': 'model-select' });
   private readonly backend = h('select', { id: 'backend-select', 'data-testid': 'backend-select' });
-  private readonly importInput = h('input', { type: 'file', id: 'model-import', multiple: true, accept: MODEL_ACCEPT, class: 'visually-hidden', 'data-testid': 'model-import' });
-  private readonly folderInput = h('input', { type: 'file', id: 'model-import-folder', multiple: true, webkitdirectory: true, class: 'visually-hidden', 'data-testid': 'model-import-folder' });
-  private readonly importError = h('div', { class: 'import-error', role: 'alert', hidden: true, 'data-testid': 'model-import-error' });
+  private readonly importInput = h('input', {
+    type: 'file',
+    id: 'model-import',
+    multiple: true,
+    accept: MODEL_ACCEPT,
+    class: 'visually-hidden',
+    'data-testid': 'model-import',
+  });
+  private readonly folderInput = h('input', {
+    type: 'file',
+    id: 'model-import-folder',
+    multiple: true,
+    webkitdirectory: true,
+    class: 'visually-hidden',
+    'data-testid': 'model-import-folder',
+  });
+  private readonly importError = h('div', {
+    class: 'import-error',
+    role: 'alert',
+    hidden: true,
+    'data-testid': 'model-import-error',
+  });
   /** How the last linear layer is read: a file ending in an fc without softmax or labels could be either. */
   private readonly role = h('select', { id: 'model-import-role', 'data-testid': 'model-import-role' });
   private readonly remove = h('button', { type: 'button', text: 'Delete this model', 'data-testid': 'model-delete' });
-  readonly status = h('p', { id: 'model-status', role: 'status', 'data-testid': 'model-status', text: 'Loading the model…' });
-  private readonly progress = h('progress', { max: 1, value: 0, 'aria-label': 'Model loading', 'data-testid': 'model-progress' });
+  readonly status = h('p', {
+    id: 'model-status',
+    role: 'status',
+    'data-testid': 'model-status',
+    text: 'Loading the model…',
+  });
+  private readonly progress = h('progress', {
+    max: 1,
+    value: 0,
+    'aria-label': 'Model loading',
+    'data-testid': 'model-progress',
+  });
   private readonly timing = h('p', { class: 'hint', 'data-testid': 'timing' });
   private info: EmbedderInfo | undefined;
   /** The default model's id: fine-tuned models made from it say "the default model". */
   private defaultModelId = '';
 
-  constructor(root: HTMLElement, private readonly defaultUrl: string, private readonly actions: ModelViewActions) {
-    this.backend.append(...BACKEND_CHOICES.map((b) => h('option', { value: b, text: b === 'auto' ? 'auto (fastest that works)' : b })));
+  constructor(
+    root: HTMLElement,
+    private readonly defaultUrl: string,
+    private readonly actions: ModelViewActions,
+  ) {
+    this.backend.append(
+      ...BACKEND_CHOICES.map((b) => h('option', { value: b, text: b === 'auto' ? 'auto (fastest that works)' : b })),
+    );
     const button = (input: HTMLInputElement, text: string) => {
       const label = h('label', { for: input.id, class: 'button', tabindex: 0, text });
       label.addEventListener('keydown', (e) => {
@@ -57,20 +100,33 @@ export class ModelView {
     const roleText: Record<ModelImportRole, string> = {
       auto: 'last layer: auto',
       embedder: 'last layer: a PP-ShiTu neck (embedding)',
-      classifier: 'last layer: a classifier\'s fc (labels)',
+      classifier: "last layer: a classifier's fc (labels)",
     };
     this.role.append(...MODEL_IMPORT_ROLES.map((r) => h('option', { value: r, text: roleText[r] })));
     root.append(
-      h('div', { class: 'row' },
-        h('label', { for: 'model-select', text: 'Model' }), this.select,
-        h('label', { for: 'backend-select', text: 'Backend' }), this.backend,
-        button(this.folderInput, 'Load a model folder…'), this.folderInput,
-        button(this.importInput, 'Load model files…'), this.importInput,
-        h('label', { for: 'model-import-role', class: 'visually-hidden', text: 'How to read the imported model\'s last layer' }), this.role,
-        this.remove),
+      h(
+        'div',
+        { class: 'row' },
+        h('label', { for: 'model-select', text: 'Model' }),
+        this.select,
+        h('label', { for: 'backend-select', text: 'Backend' }),
+        this.backend,
+        button(this.folderInput, 'Load a model folder…'),
+        this.folderInput,
+        button(this.importInput, 'Load model files…'),
+        this.importInput,
+        h('label', {
+          for: 'model-import-role',
+          class: 'visually-hidden',
+          text: "How to read the imported model's last layer",
+        }),
+        this.role,
+        this.remove,
+      ),
       h('p', {
         class: 'hint',
-        text: 'Your own PaddleClas / PaddleX model: pick or drop its folder (inference.pdmodel or inference.json, inference.pdiparams and inference.yml), ' +
+        text:
+          'Your own PaddleClas / PaddleX model: pick or drop its folder (inference.pdmodel or inference.json, inference.pdiparams and inference.yml), ' +
           'or one .onnx from paddle2onnx. It is converted here, in your browser; classifiers show their predicted label on each card.',
       }),
       this.progress,
@@ -78,7 +134,8 @@ export class ModelView {
       this.importError,
       this.timing,
     );
-    const change = () => void this.actions.switchTo({ model: this.select.value, backend: this.backend.value as BackendChoice });
+    const change = () =>
+      void this.actions.switchTo({ model: this.select.value, backend: this.backend.value as BackendChoice });
     this.select.addEventListener('change', change);
     this.backend.addEventListener('change', change);
     this.importInput.addEventListener('change', () => void this.importPicked(this.importInput));
@@ -89,7 +146,12 @@ export class ModelView {
   async refreshList(selected = this.select.value || this.defaultUrl): Promise<void> {
     if (!this.defaultModelId) {
       // Only to name fine-tuned models "from the default model" (the manifest is small and HTTP-cached).
-      this.defaultModelId = await fetch(this.defaultUrl).then((r) => r.json()).then((m: { modelId?: unknown }) => String(m.modelId ?? ''), () => '');
+      this.defaultModelId = await fetch(this.defaultUrl)
+        .then((r) => r.json())
+        .then(
+          (m: { modelId?: unknown }) => String(m.modelId ?? ''),
+          () => '',
+        );
     }
     let stored: StoredModelInfo[] = [];
     try {
@@ -120,7 +182,9 @@ export class ModelView {
   /** A fine-tuned model is named after its base and date; an imported one by its id. */
   describe(m: StoredModelInfo): string {
     const shape = `${formatScale(m.scale)}, ${m.embeddingDim}-d${m.classes ? `, ${m.classes} labels` : ''}`;
-    const when = m.createdAt ? new Date(m.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '';
+    const when = m.createdAt
+      ? new Date(m.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+      : '';
     if (m.kind === 'fine-tuned') {
       const base = m.base === undefined ? 'a model' : m.base === this.defaultModelId ? 'the default model' : m.base;
       return `Fine-tuned from ${base}${when ? `, ${when}` : ''} (${shape})`;
@@ -152,11 +216,14 @@ export class ModelView {
     this.status.dataset.backend = info.backend;
     const p = info.preprocessing;
     const input = p.width === 224 && p.height === 224 ? '' : `, input ${p.width} x ${p.height}`;
-    const head = info.headType === 'Linear' && info.classes
-      ? `, classifier of ${info.classes.length} labels (${info.classes.slice(0, 3).join(', ')}${info.classes.length > 3 ? ', …' : ''})`
-      : '';
+    const head =
+      info.headType === 'Linear' && info.classes
+        ? `, classifier of ${info.classes.length} labels (${info.classes.slice(0, 3).join(', ')}${info.classes.length > 3 ? ', …' : ''})`
+        : '';
     this.status.textContent = `${info.modelId}: PP-LCNet ${formatScale(info.scale)}, ${info.embeddingDim}-d${input}${head}, ${info.dtype} weights, on ${info.backend}; loaded in ${Math.round(info.loadMs)} ms.`;
-    this.status.title = Object.entries(info.backendReasons).map(([b, why]) => `${b}: ${why}`).join('\n');
+    this.status.title = Object.entries(info.backendReasons)
+      .map(([b, why]) => `${b}: ${why}`)
+      .join('\n');
   }
 
   failed(message: string): void {
@@ -197,7 +264,12 @@ export class ModelView {
 
   /** Apart from the status line (which keeps naming the model in use), until the next import or model change. */
   private showImportError(f: { headline: string; advice: string; details: string }): void {
-    const close = h('button', { type: 'button', class: 'link', text: 'Dismiss', 'data-testid': 'model-import-dismiss' });
+    const close = h('button', {
+      type: 'button',
+      class: 'link',
+      text: 'Dismiss',
+      'data-testid': 'model-import-dismiss',
+    });
     close.addEventListener('click', () => (this.importError.hidden = true));
     this.importError.replaceChildren(
       h('p', {}, h('strong', { text: `Not imported: ${f.headline}` }), ' ', close),
@@ -217,7 +289,8 @@ export class ModelView {
     const url = this.select.value;
     const option = this.select.selectedOptions[0];
     const id = option?.dataset.id;
-    if (url === this.defaultUrl || !id || !confirm(`Delete the model "${option.textContent}" from this browser?`)) return;
+    if (url === this.defaultUrl || !id || !confirm(`Delete the model "${option.textContent}" from this browser?`))
+      return;
     await this.actions.deleteStored(id);
     await this.refreshList(this.defaultUrl);
     await this.actions.switchTo({ model: this.defaultUrl, backend: this.backend.value as BackendChoice });

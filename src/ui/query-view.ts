@@ -3,7 +3,8 @@
  * threshold, its label (PP-ShiTu's recognition step). Also where one image is added to the gallery.
  */
 import { formatScore, h } from './dom.ts';
-import { labelOrStem, type GalleryView } from './gallery-view.ts';
+import { labelOrStem } from '../core/labels.ts';
+import type { GalleryView } from './gallery-view.ts';
 import type { Card } from './session.ts';
 
 /** The file's own name: its folder is the label, already shown. */
@@ -12,7 +13,12 @@ const fileName = (name: string) => name.slice(name.lastIndexOf('/') + 1);
 export class QueryView {
   private readonly verdict = h('p', { class: 'verdict', 'data-testid': 'query-label', role: 'status' });
   private readonly list = h('ol', { class: 'match-list', 'data-testid': 'gallery-matches' });
-  private readonly label = h('input', { id: 'add-label', placeholder: 'label', 'data-testid': 'add-label', title: "This image's label: for the gallery and for fine-tuning" });
+  private readonly label = h('input', {
+    id: 'add-label',
+    placeholder: 'label',
+    'data-testid': 'add-label',
+    title: "This image's label: for the gallery and for fine-tuning",
+  });
   private readonly add = h('button', { type: 'button', text: 'Add to gallery', 'data-testid': 'add-to-gallery' });
   private current: Card | undefined;
 
@@ -67,17 +73,29 @@ export class QueryView {
     }
     this.verdict.dataset.label = result.label ?? '';
     const self = card.galleryId ? ' Its own gallery entry is left out.' : '';
-    this.verdict.textContent = (result.label
-      ? `Recognised as “${result.label}” (score ${formatScore(result.score!)}).`
-      : `Unknown: the best score ${formatScore(result.score!)} is below the threshold ${this.gallery.threshold}.`) + self;
+    this.verdict.textContent =
+      (result.label
+        ? `Recognised as “${result.label}” (score ${formatScore(result.score!)}).`
+        : `Unknown: the best score ${formatScore(result.score!)} is below the threshold ${this.gallery.threshold}.`) +
+      self;
     this.list.replaceChildren(
       ...result.matches.map((m) => {
         const item = this.gallery.item(m.id);
-        return h('li', { 'data-label': m.label, 'data-score': m.score.toFixed(6) },
-          h('span', { class: 'match' },
+        return h(
+          'li',
+          { 'data-label': m.label, 'data-score': m.score.toFixed(6) },
+          h(
+            'span',
+            { class: 'match' },
             item?.thumbnail ? h('img', { src: item.thumbnail, alt: '' }) : null,
-            h('span', { class: 'match-name', title: item?.name ?? '', text: `${m.label} · ${fileName(item?.name ?? '')}` }),
-            h('span', { class: 'match-score', text: formatScore(m.score) })));
+            h('span', {
+              class: 'match-name',
+              title: item?.name ?? '',
+              text: `${m.label} · ${fileName(item?.name ?? '')}`,
+            }),
+            h('span', { class: 'match-score', text: formatScore(m.score) }),
+          ),
+        );
       }),
     );
   }

@@ -13,17 +13,41 @@ export class ThresholdControl {
   private recommended = DEFAULT_SCORE_THRESHOLD;
   private recommendedFrom = "PaddleClas's default";
   private own: number | undefined;
-  private readonly input = h('input', { type: 'number', min: 0, max: 1, step: 0.01, id: 'gallery-threshold', class: 'narrow', 'data-testid': 'gallery-threshold' });
+  private readonly input = h('input', {
+    type: 'number',
+    min: 0,
+    max: 1,
+    step: 0.01,
+    id: 'gallery-threshold',
+    class: 'narrow',
+    'data-testid': 'gallery-threshold',
+  });
   private readonly note = h('span', { class: 'hint', 'data-testid': 'threshold-source' });
-  private readonly reset = h('button', { type: 'button', class: 'link', text: "use the model's", 'data-testid': 'threshold-reset' });
+  private readonly reset = h('button', {
+    type: 'button',
+    class: 'link',
+    text: "use the model's",
+    'data-testid': 'threshold-reset',
+  });
 
-  constructor(private readonly onChange: () => void, private readonly say: (text: string) => void) {
+  constructor(
+    private readonly onChange: () => void,
+    private readonly say: (text: string) => void,
+  ) {
     const saved = localStorage.getItem(THRESHOLD_KEY);
     this.own = saved !== null && Number(saved) >= 0 && Number(saved) <= 1 ? Number(saved) : undefined;
-    this.input.addEventListener('change', () => this.set(this.input.value === '' ? undefined : Number(this.input.value)));
+    this.input.addEventListener('change', () =>
+      this.set(this.input.value === '' ? undefined : Number(this.input.value)),
+    );
     this.reset.addEventListener('click', () => this.set(undefined));
-    this.element = h('span', { class: 'threshold' },
-      h('label', { for: 'gallery-threshold', text: 'Recognition threshold (cosine)' }), this.input, this.note, this.reset);
+    this.element = h(
+      'span',
+      { class: 'threshold' },
+      h('label', { for: 'gallery-threshold', text: 'Recognition threshold (cosine)' }),
+      this.input,
+      this.note,
+      this.reset,
+    );
     this.render();
   }
 
@@ -54,9 +78,10 @@ export class ThresholdControl {
   private render(): void {
     this.input.value = String(this.value);
     this.input.dataset.own = String(this.own !== undefined);
-    this.note.textContent = this.own === undefined
-      ? `the model's recommendation (${this.recommendedFrom})`
-      : `yours; the model recommends ${this.recommended}`;
+    this.note.textContent =
+      this.own === undefined
+        ? `the model's recommendation (${this.recommendedFrom})`
+        : `yours; the model recommends ${this.recommended}`;
     this.reset.hidden = this.own === undefined;
   }
 }

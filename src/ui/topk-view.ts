@@ -1,7 +1,7 @@
 /** For the selected image: the k most similar other images of this visit, with their cosine scores. */
 import { formatScore, h } from './dom.ts';
 import type { Card, Session } from './session.ts';
-import { safeCosine } from './similarity-view.ts';
+import { safeCosine } from '../core/similarity.ts';
 import type { ThumbnailUrls } from './thumbnails.ts';
 
 export function topK(query: Card, cards: readonly Card[], k: number): { card: Card; score: number }[] {
@@ -18,9 +18,19 @@ export class TopKView {
   private readonly list = h('ol', { class: 'match-list', 'data-testid': 'topk-list' });
   private readonly empty = h('p', { class: 'hint' });
 
-  constructor(private readonly root: HTMLElement, private readonly session: Session, private readonly thumbs: ThumbnailUrls) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly session: Session,
+    private readonly thumbs: ThumbnailUrls,
+  ) {
     root.append(
-      h('div', { class: 'row' }, h('h3', { text: 'Most similar images' }), h('label', { for: 'topk-k', text: 'k' }), this.k),
+      h(
+        'div',
+        { class: 'row' },
+        h('h3', { text: 'Most similar images' }),
+        h('label', { for: 'topk-k', text: 'k' }),
+        this.k,
+      ),
       this.empty,
       this.list,
     );
@@ -43,10 +53,17 @@ export class TopKView {
         h(
           'li',
           { 'data-index': m.card.index, 'data-score': m.score.toFixed(6) },
-          h('button', { type: 'button', class: 'match', 'aria-label': `${m.card.name}, similarity ${formatScore(m.score)}; select it` },
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'match',
+              'aria-label': `${m.card.name}, similarity ${formatScore(m.score)}; select it`,
+            },
             h('img', { src: this.thumbs.get(m.card.file), alt: '', loading: 'lazy' }),
             h('span', { class: 'match-name', text: m.card.name }),
-            h('span', { class: 'match-score', text: formatScore(m.score) })),
+            h('span', { class: 'match-score', text: formatScore(m.score) }),
+          ),
         ),
       ),
     );

@@ -3,7 +3,7 @@
  * along the bottom, a legend on top. Two y axes because the loss has no fixed range while the others do; a
  * dashed loss line tells the two apart without colour.
  */
-import type { FineTuneEpoch } from '../core/finetune-api.ts';
+import type { FineTuneEpoch } from '../core/fine-tune-api.ts';
 
 export interface TrainingChartOptions {
   /** Epochs planned: the x axis spans them from the first epoch on, so the chart does not rescale as it grows. */
@@ -42,7 +42,10 @@ export function epochTicks(last: number, most = 8): number[] {
   if (last <= 1) return [1];
   const raw = last / most;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!);
+  const step = Math.max(
+    1,
+    [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!,
+  );
   const ticks = [1];
   for (let t = step; t <= last; t += step) if (t > 1) ticks.push(t);
   return ticks;
@@ -53,7 +56,11 @@ function formatLoss(v: number): string {
 }
 
 /** Draws `epochs` (in order, epoch numbers from 1) onto `canvas`, in its own pixel size; empty: a blank chart. */
-export function drawTrainingChart(canvas: HTMLCanvasElement, epochs: readonly FineTuneEpoch[], options: TrainingChartOptions = {}): void {
+export function drawTrainingChart(
+  canvas: HTMLCanvasElement,
+  epochs: readonly FineTuneEpoch[],
+  options: TrainingChartOptions = {},
+): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   const { width: w, height: hgt } = canvas;
@@ -71,7 +78,8 @@ export function drawTrainingChart(canvas: HTMLCanvasElement, epochs: readonly Fi
   const last = Math.max(options.totalEpochs ?? 0, epochs[epochs.length - 1]!.epoch, 2);
   const x = (epoch: number) => left + (plotW * (epoch - 1)) / (last - 1);
   const lossMax = niceLossMax(Math.max(...epochs.map((e) => e.trainLoss).filter(Number.isFinite), 0));
-  const y = (v: number, axis: Series['axis']) => top + plotH * (1 - Math.max(0, Math.min(1, v / (axis === 'loss' ? lossMax : 1))));
+  const y = (v: number, axis: Series['axis']) =>
+    top + plotH * (1 - Math.max(0, Math.min(1, v / (axis === 'loss' ? lossMax : 1))));
 
   // Grid and y axes: loss on the left, % on the right, on the same lines.
   ctx.lineWidth = 1;

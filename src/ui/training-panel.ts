@@ -4,13 +4,26 @@
  * before / after validation retrieval, and the result saved as a model the page switches to.
  */
 import type { StoredModelInfo } from '../core/embedder-api.ts';
-import type { FineTuneEpoch, FineTuneOptimizer, FineTuneOptions, FineTuneProgress, FineTuneResult, FineTuneSample } from '../core/finetune-api.ts';
+import type { FineTuneEpoch, FineTuneProgress, FineTuneReport, FineTuneSample } from '../core/fine-tune-api.ts';
+import {
+  DEFAULT_FINE_TUNE_OPTIONS,
+  DEFAULT_LEARNING_RATE,
+  FINE_TUNE_LIMITS,
+  FINE_TUNE_OPTIMIZERS,
+  type FineTuneOptimizer,
+  type FineTuneOptions,
+} from '../core/options.ts';
+import type { FineTuneResult } from '../core/worker-api.ts';
 import { download, h } from './dom.ts';
 import { drawTrainingChart } from './training-chart.ts';
 import type { Session } from './session.ts';
 
 export interface TrainingActions {
-  fineTune(samples: FineTuneSample[], options: FineTuneOptions, onProgress: (p: FineTuneProgress) => void): Promise<{ result: FineTuneResult; model?: StoredModelInfo }>;
+  fineTune(
+    samples: FineTuneSample[],
+    options: FineTuneOptions,
+    onProgress: (p: FineTuneProgress) => void,
+  ): Promise<FineTuneResult>;
   stop(): Promise<void>;
   /** Switches the page to the fine-tuned model (re-embeds every card). */
   use(model: StoredModelInfo): Promise<void>;
@@ -22,22 +35,81 @@ export interface TrainingActions {
 
 const pct = (v: number) => (Number.isNaN(v) ? '–' : `${(100 * v).toFixed(1)} %`);
 
+const D = DEFAULT_FINE_TUNE_OPTIONS;
+const L = FINE_TUNE_LIMITS;
+const OPTIMIZER_TEXT: Record<FineTuneOptimizer, string> = { adam: 'Adam', momentum: 'momentum SGD' };
+const lrHint = (o: FineTuneOptimizer) => `default ${DEFAULT_LEARNING_RATE[o]}`;
+
 export class TrainingPanel {
   private readonly summary = h('p', { 'data-testid': 'training-summary' });
-  private readonly epochs = h('input', { type: 'number', min: 1, max: 500, value: 40, id: 'ft-epochs', class: 'narrow' });
-  private readonly batch = h('input', { type: 'number', min: 1, max: 512, value: 32, id: 'ft-batch', class: 'narrow' });
-  private readonly optimizer = h('select', { id: 'ft-optimizer' }, h('option', { value: 'adam', text: 'Adam' }), h('option', { value: 'momentum', text: 'momentum SGD' }));
-  private readonly lr = h('input', { type: 'number', min: 0, step: 'any', placeholder: 'default', id: 'ft-lr', class: 'narrow' });
-  private readonly valShare = h('input', { type: 'number', min: 0, max: 0.9, step: 0.05, value: 0.2, id: 'ft-val', class: 'narrow' });
-  private readonly trainNeck = h('input', { type: 'checkbox', id: 'ft-neck', checked: true });
-  private readonly augment = h('input', { type: 'checkbox', id: 'ft-augment' });
-  // 0 = ArcMargin alone, as PP-ShiTu v1; 1 raised validation mAP from 0.724 to 0.774 on finetune-train (README).
-  private readonly triplet = h('input', { type: 'number', min: 0, max: 100, step: 'any', value: 0, id: 'ft-triplet', class: 'narrow' });
+  // Initial values and ranges: the API's own defaults and limits (core/options), so the panel and fineTune() agree.
+  private readonly epochs = h('input', {
+    type: 'number',
+    min: L.epochs.min,
+    max: L.epochs.max,
+    value: D.epochs,
+    id: 'ft-epochs',
+    class: 'narrow',
+  });
+  private readonly batch = h('input', {
+    type: 'number',
+    min: L.batchSize.min,
+    max: L.batchSize.max,
+    value: D.batchSize,
+    id: 'ft-batch',
+    class: 'narrow',
+  });
+  private readonly optimizer = h(
+    'select',
+    { id: 'ft-optimizer' },
+    ...FINE_TUNE_OPTIMIZERS.map((o) => h('option', { value: o, text: OPTIMIZER_TEXT[o], selected: o === D.optimizer })),
+  );
+  private readonly lr = h('input', {
+    type: 'number',
+    min: 0,
+    step: 'any',
+    placeholder: lrHint(D.optimizer),
+    id: 'ft-lr',
+    class: 'narrow',
+  });
+  private readonly valShare = h('input', {
+    type: 'number',
+    min: L.validationFraction.min,
+    max: L.validationFraction.max,
+    step: 0.05,
+    value: D.validationFraction,
+    id: 'ft-val',
+    class: 'narrow',
+  });
+  private readonly trainNeck = h('input', { type: 'checkbox', id: 'ft-neck', checked: D.trainNeck });
+  private readonly augment = h('input', { type: 'checkbox', id: 'ft-augment', checked: D.augment });
+  // 0 = ArcMargin alone, as PP-ShiTu v1; the README's fine-tuning section says what a weight of 1 does.
+  private readonly triplet = h('input', {
+    type: 'number',
+    min: L.tripletWeight.min,
+    max: L.tripletWeight.max,
+    step: 'any',
+    value: D.tripletWeight,
+    id: 'ft-triplet',
+    class: 'narrow',
+  });
   private readonly start = h('button', { type: 'button', text: 'Fine-tune', 'data-testid': 'train-start' });
-  private readonly stopButton = h('button', { type: 'button', text: 'Stop (keep the best so far)', 'data-testid': 'train-stop', disabled: true });
+  private readonly stopButton = h('button', {
+    type: 'button',
+    text: 'Stop (keep the best so far)',
+    'data-testid': 'train-stop',
+    disabled: true,
+  });
   private readonly progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Fine-tuning progress' });
   private readonly status = h('p', { role: 'status', 'data-testid': 'train-status' });
-  private readonly chart = h('canvas', { width: 640, height: 200, hidden: true, role: 'img', 'aria-label': 'Loss and accuracy per epoch', 'data-testid': 'train-chart' });
+  private readonly chart = h('canvas', {
+    width: 640,
+    height: 200,
+    hidden: true,
+    role: 'img',
+    'aria-label': 'Loss and accuracy per epoch',
+    'data-testid': 'train-chart',
+  });
   private readonly report = h('div', { 'data-testid': 'train-report' });
   private history: FineTuneEpoch[] = [];
   /** Fixed at the start of a run, so the x axis does not change under the curves. */
@@ -53,6 +125,10 @@ export class TrainingPanel {
   ) {
     const field = (label: string, input: HTMLElement) => h('label', { class: 'field' }, `${label} `, input);
     this.start.addEventListener('click', () => void this.run());
+    this.optimizer.addEventListener(
+      'change',
+      () => (this.lr.placeholder = lrHint(this.optimizer.value as FineTuneOptimizer)),
+    );
     this.stopButton.addEventListener('click', () => {
       this.stopButton.disabled = true;
       this.status.textContent = 'Stopping after this batch…';
@@ -60,9 +136,18 @@ export class TrainingPanel {
     });
     root.append(
       this.summary,
-      h('div', { class: 'row' },
-        field('Epochs', this.epochs), field('Batch', this.batch), field('Optimizer', this.optimizer), field('Learning rate', this.lr),
-        field('Validation share', this.valShare), field('Triplet weight', this.triplet), h('label', { class: 'field' }, this.trainNeck, ' train the neck'), h('label', { class: 'field' }, this.augment, ' augment (crop, flip; slower)')),
+      h(
+        'div',
+        { class: 'row' },
+        field('Epochs', this.epochs),
+        field('Batch', this.batch),
+        field('Optimizer', this.optimizer),
+        field('Learning rate', this.lr),
+        field('Validation share', this.valShare),
+        field('Triplet weight', this.triplet),
+        h('label', { class: 'field' }, this.trainNeck, ' train the neck'),
+        h('label', { class: 'field' }, this.augment, ' augment (crop, flip; slower)'),
+      ),
       h('div', { class: 'row' }, this.start, this.stopButton, this.progress),
       this.status,
       this.chart,
@@ -87,11 +172,17 @@ export class TrainingPanel {
     const counts = new Map<string, number>();
     for (const c of samples) counts.set(c.label, (counts.get(c.label) ?? 0) + 1);
     const list = [...counts].map(([l, n]) => `${l} (${n})`).join(', ');
-    const where = fromGallery === samples.length ? 'from the gallery' : fromGallery > 0 ? `(${fromGallery} from the gallery)` : 'of this visit';
+    const where =
+      fromGallery === samples.length
+        ? 'from the gallery'
+        : fromGallery > 0
+          ? `(${fromGallery} from the gallery)`
+          : 'of this visit';
     this.summary.textContent =
       samples.length === 0
         ? 'No labelled images: add labelled images to the gallery (a folder with one subfolder per label), or give the selected image a label.'
-        : `${samples.length} labelled images ${where}, ${counts.size} labels: ${list}.` + (counts.size < 2 ? ' Fine-tuning needs at least 2 labels.' : '');
+        : `${samples.length} labelled images ${where}, ${counts.size} labels: ${list}.` +
+          (counts.size < 2 ? ' Fine-tuning needs at least 2 labels.' : '');
     this.start.disabled = counts.size < 2;
   }
 
@@ -131,8 +222,8 @@ export class TrainingPanel {
     this.progress.hidden = false;
     this.status.textContent = `Computing backbone features of ${samples.length} images…`;
     try {
-      const { result, model } = await this.actions.fineTune(samples, options, (p) => this.onProgress(p));
-      this.showResult(result, model);
+      const { report, model } = await this.actions.fineTune(samples, options, (p) => this.onProgress(p));
+      this.showReport(report, model);
       if (model) await this.actions.use(model);
     } catch (e) {
       this.status.textContent = `Fine-tuning failed: ${(e as Error).message}`;
@@ -162,16 +253,37 @@ export class TrainingPanel {
     drawTrainingChart(this.chart, this.history, { totalEpochs: this.totalEpochs });
   }
 
-  private showResult(r: FineTuneResult, model: StoredModelInfo | undefined): void {
-    const row = (k: string, before: string, after: string) => h('tr', {}, h('th', { scope: 'row', text: k }), h('td', { text: before }), h('td', { text: after }));
-    const table = h('table', { class: 'result-table', 'data-testid': 'train-table' },
+  private showReport(r: FineTuneReport, model: StoredModelInfo | undefined): void {
+    const row = (k: string, before: string, after: string) =>
+      h('tr', {}, h('th', { scope: 'row', text: k }), h('td', { text: before }), h('td', { text: after }));
+    const table = h(
+      'table',
+      { class: 'result-table', 'data-testid': 'train-table' },
       h('caption', { text: `Validation retrieval (${r.validationImages} held-out images)` }),
-      h('thead', {}, h('tr', {}, h('th', { text: '' }), h('th', { scope: 'col', text: 'before' }), h('th', { scope: 'col', text: 'after' }))),
-      h('tbody', {}, row('recall@1', pct(r.before.recall_at_1), pct(r.after.recall_at_1)), row('mAP', pct(r.before.map), pct(r.after.map))));
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { text: '' }),
+          h('th', { scope: 'col', text: 'before' }),
+          h('th', { scope: 'col', text: 'after' }),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        row('recall@1', pct(r.before.recallAt1), pct(r.after.recallAt1)),
+        row('mAP', pct(r.before.map), pct(r.after.map)),
+      ),
+    );
     const lines = [
       `${r.trainImages} training images, ${r.classes.length} labels, ${r.seconds.toFixed(1)} s.`,
       r.stopped ? `Stopped by you after ${r.history.length} epochs.` : '',
-      model ? `Kept epoch ${r.bestEpoch} (best validation mAP) as “${this.actions.nameOf(model)}”; the page now uses it.` : 'Stopped before the first epoch ended: nothing was saved, the model is unchanged.',
+      model
+        ? `Kept epoch ${r.bestEpoch} (best validation mAP) as “${this.actions.nameOf(model)}”; the page now uses it.`
+        : 'Stopped before the first epoch ended: nothing was saved, the model is unchanged.',
       ...r.notes,
       ...(r.skipped.length ? [`Left out: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`] : []),
     ].filter(Boolean);
@@ -184,6 +296,10 @@ export class TrainingPanel {
       parts.push(save);
     }
     this.report.replaceChildren(...parts);
-    this.status.textContent = !model ? 'Stopped: nothing saved.' : r.stopped ? `Stopped: kept epoch ${r.bestEpoch} as ${model.id}.` : `Done: ${model.id}, saved as “${this.actions.nameOf(model)}”.`;
+    this.status.textContent = !model
+      ? 'Stopped: nothing saved.'
+      : r.stopped
+        ? `Stopped: kept epoch ${r.bestEpoch} as ${model.id}.`
+        : `Done: ${model.id}, saved as “${this.actions.nameOf(model)}”.`;
   }
 }

@@ -35,7 +35,10 @@ export class VectorView {
   private readonly title = h('p', { class: 'selected-name' });
   private current: Card | undefined;
 
-  constructor(private readonly root: HTMLElement, private readonly thumbs: ThumbnailUrls) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly thumbs: ThumbnailUrls,
+  ) {
     this.copy.addEventListener('click', () => void this.copyVector());
     root.append(
       h('div', { class: 'selected-head' }, this.preview, this.title),

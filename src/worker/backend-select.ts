@@ -4,8 +4,8 @@
  * on the same CPU, so it is only used when asked for by name. Every backend's reason is kept for info().
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_CHOICES, type BackendChoice, type BackendName } from '../core/embedder-api.ts';
-import { BackendError, OptionsError } from '../core/errors.ts';
+import { BackendError } from '../core/errors.ts';
+import type { BackendChoice, BackendName } from '../core/options.ts';
 
 /** Fastest first, for a real GPU; software renderers are skipped by `auto`. */
 export const AUTO_ORDER: readonly BackendName[] = Object.freeze(['webgpu', 'webgl', 'wasm', 'cpu']);
@@ -40,13 +40,6 @@ async function activate(name: BackendName): Promise<string | undefined> {
   }
 }
 
-export function validateBackendChoice(choice: unknown): BackendChoice {
-  if (!BACKEND_CHOICES.includes(choice as BackendChoice)) {
-    throw new OptionsError(`backend must be one of ${BACKEND_CHOICES.join(', ')}; got ${JSON.stringify(choice)}`);
-  }
-  return choice as BackendChoice;
-}
-
 export async function selectBackend(choice: BackendChoice, probes: BackendProbes): Promise<BackendSelection> {
   const reasons = {} as Record<BackendName, string>;
   const candidates = choice === 'auto' ? AUTO_ORDER : [choice];
@@ -73,7 +66,8 @@ export async function selectBackend(choice: BackendChoice, probes: BackendProbes
       continue;
     }
     chosen = name;
-    reasons[name] = choice === 'auto' ? 'chosen: first usable backend in order webgpu > webgl > wasm > cpu' : 'chosen: requested';
+    reasons[name] =
+      choice === 'auto' ? 'chosen: first usable backend in order webgpu > webgl > wasm > cpu' : 'chosen: requested';
   }
   if (!chosen) {
     throw new BackendError(`no backend could run (${candidates.map((n) => `${n}: ${reasons[n]}`).join('; ')})`);

@@ -60,14 +60,16 @@ function askWebglRenderer(): string | undefined {
 export const BROWSER_PROBES: BackendProbes = Object.freeze({
   webgpu: {
     async unavailable() {
-      if (!(globalThis.navigator as Navigator | undefined)?.gpu) return 'navigator.gpu is missing (WebGPU not supported or not enabled)';
+      if (!(globalThis.navigator as Navigator | undefined)?.gpu)
+        return 'navigator.gpu is missing (WebGPU not supported or not enabled)';
       return (await gpuAdapter()) ? undefined : 'requestAdapter() returned no adapter';
     },
     async software() {
       const adapter = await gpuAdapter();
       if (!adapter) return undefined;
       const info = ((adapter as unknown as { info?: AdapterInfoLike }).info ?? {}) as AdapterInfoLike;
-      const fallback = info.isFallbackAdapter ?? (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+      const fallback =
+        info.isFallbackAdapter ?? (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
       const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
       if (fallback) return `the adapter is a fallback (software) adapter${name ? ` (${name})` : ''}`;
       if (SOFTWARE_RENDERERS.test(name)) return `the adapter is a software renderer (${name})`;

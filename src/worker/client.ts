@@ -4,19 +4,17 @@
  */
 import * as Comlink from 'comlink';
 import type {
-  EmbedderWorkerApi,
   EmbedderInfo,
   EmbeddingResult,
-  EmbedOptions,
   ImageInput,
   ImageSource,
-  LoadOptions,
-  ModelImportOptions,
   NamedImage,
   ProgressCallback,
   StoredModelInfo,
 } from '../core/embedder-api.ts';
 import * as errors from '../core/errors.ts';
+import { DEFAULT_MODEL_PATH, type EmbedOptions, type LoadOptions, type ModelImportOptions } from '../core/options.ts';
+import type { EmbedderWorkerApi } from '../core/worker-api.ts';
 import workerUrl from './embedder.worker.ts?worker&url';
 
 export { deleteStoredModel, listStoredModels, readStoredModelFiles } from './model-store.ts';
@@ -30,7 +28,11 @@ export interface CreateEmbedderOptions extends LoadOptions {
 }
 
 export interface Embedder extends Omit<EmbedderWorkerApi, 'embed' | 'importModel'> {
-  embed(images: readonly ClientImage[], options?: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]>;
+  embed(
+    images: readonly ClientImage[],
+    options?: EmbedOptions,
+    onProgress?: ProgressCallback,
+  ): Promise<EmbeddingResult[]>;
   /**
    * Converts a model's files in the worker (a folder's worth: inference.pdmodel or inference.json +
    * inference.pdiparams + inference.yml, or one .onnx) and stores it.
@@ -38,14 +40,37 @@ export interface Embedder extends Omit<EmbedderWorkerApi, 'embed' | 'importModel
   importModel(files: readonly File[], options?: ModelImportOptions): Promise<StoredModelInfo>;
 }
 
-const MODEL_PATH = 'models/default/manifest.json';
+const MODEL_PATH = DEFAULT_MODEL_PATH;
+
+/**
+ * The library build (scripts/lib/vite-plugins.ts defaultModelUrls) replaces this with the default model's
+ * files, `{ 'manifest.json': new URL('./models/default/manifest.json', import.meta.url).href, … }`, so an
+ * app's bundler emits each of them and says where it put it.
+ */
+declare const __SHITU_DEFAULT_MODEL_FILES__: Readonly<Record<string, string>>;
+const LIB_MODEL_FILES: Readonly<Record<string, string>> | undefined =
+  import.meta.env.MODE === 'lib' ? __SHITU_DEFAULT_MODEL_FILES__ : undefined;
 
 /**
  * The embedded default model. The page resolves it against its own base (a build works from any path);
- * the library bundle (built with --mode lib) against the module's URL, since it sits next to dist/lib/models.
+ * the library (built with --mode lib) against its module's URL, since it sits next to dist/lib/models.
  */
-export const DEFAULT_MODEL_URL =
-  import.meta.env.MODE === 'lib' ? new URL(MODEL_PATH, import.meta.url).href : `${import.meta.env.BASE_URL}${MODEL_PATH}`;
+export const DEFAULT_MODEL_URL = LIB_MODEL_FILES?.['manifest.json'] ?? `${import.meta.env.BASE_URL}${MODEL_PATH}`;
+
+/**
+ * What the worker is asked to load. An app's bundler emits the library's default model files under new names
+ * (Vite and webpack add content hashes), so the manifest's shard names no longer lead to them: the worker
+ * gets each file's URL as well (`modelFiles`: file name in the manifest -> URL).
+ */
+
+function withModel(options: LoadOptions): LoadOptions {
+  const model = new URL(options.model ?? DEFAULT_MODEL_URL, location.href).href;
+  if (!LIB_MODEL_FILES || model !== new URL(DEFAULT_MODEL_URL, location.href).href) return { ...options, model };
+  const modelFiles = Object.fromEntries(
+    Object.entries(LIB_MODEL_FILES).map(([file, url]) => [file, new URL(url, location.href).href]),
+  );
+  return { ...options, model, modelFiles };
+}
 
 /**
  * A module worker must come from the page's origin. When this module is served from another origin (the
@@ -60,28 +85,19 @@ function startWorker(): Worker {
   return new Worker(shim, options);
 }
 
-const ERROR_CLASSES: Record<string, new (message: string) => errors.EmbedderError> = {
-  ImportError: errors.ImportError,
-  WeightsError: errors.WeightsError,
-  OptionsError: errors.OptionsError,
-  BackendError: errors.BackendError,
-  DisposedError: errors.DisposedError,
-  EmbedderError: errors.EmbedderError,
-};
-
-/** comlink sends errors as { name, message }: rebuild the typed class so `instanceof` works for callers. */
+/** comlink sends errors as { name, message }: restoreError rebuilds the typed class (or an InternalError). */
 async function typed<T>(call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (e) {
-    const err = e as Error;
-    const Cls = ERROR_CLASSES[err?.name];
-    if (Cls) throw new Cls(err.message);
-    throw e;
+    throw errors.restoreError(e);
   }
 }
 
-async function toTransferable(input: ClientImage, index: number): Promise<{ value: ImageInput; transfer: Transferable[] }> {
+async function toTransferable(
+  input: ClientImage,
+  index: number,
+): Promise<{ value: ImageInput; transfer: Transferable[] }> {
   const asBitmap = async (el: HTMLImageElement | HTMLCanvasElement | OffscreenCanvas, name: string) => {
     if (typeof HTMLImageElement !== 'undefined' && el instanceof HTMLImageElement) await el.decode();
     // As decode-image.ts decodes files: stored colours under alpha, no colour management (OpenCV's behaviour).
@@ -89,13 +105,16 @@ async function toTransferable(input: ClientImage, index: number): Promise<{ valu
     return { value: { name, image: bitmap } satisfies NamedImage, transfer: [bitmap] };
   };
   if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement) {
-    const file = decodeURIComponent(new URL(input.currentSrc || input.src, location.href).pathname.split('/').pop() ?? '');
+    const file = decodeURIComponent(
+      new URL(input.currentSrc || input.src, location.href).pathname.split('/').pop() ?? '',
+    );
     return asBitmap(input, input.alt || file || `image-${index + 1}`);
   }
   if (typeof HTMLCanvasElement !== 'undefined' && input instanceof HTMLCanvasElement) {
     return asBitmap(input, input.id || `canvas-${index + 1}`);
   }
-  if (typeof OffscreenCanvas !== 'undefined' && input instanceof OffscreenCanvas) return asBitmap(input, `canvas-${index + 1}`);
+  if (typeof OffscreenCanvas !== 'undefined' && input instanceof OffscreenCanvas)
+    return asBitmap(input, `canvas-${index + 1}`);
   // Blobs, ImageData and the caller's own ImageBitmaps are cloned, never transferred: they stay usable.
   return { value: input as ImageInput | ImageSource, transfer: [] };
 }
@@ -106,7 +125,7 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
   const remote = Comlink.wrap<EmbedderWorkerApi>(worker);
   const { onProgress, ...load } = options;
   const loadWith = (o: LoadOptions, cb?: ProgressCallback): Promise<EmbedderInfo> =>
-    typed(remote.load({ ...o, model: o.model ?? new URL(DEFAULT_MODEL_URL, location.href).href }, cb && Comlink.proxy(cb)));
+    typed(remote.load(withModel(o), cb && Comlink.proxy(cb)));
   try {
     await loadWith(load, onProgress);
   } catch (e) {
@@ -121,7 +140,10 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
       const prepared = await Promise.all(images.map((img, i) => toTransferable(img, i)));
       return typed(
         remote.embed(
-          Comlink.transfer(prepared.map((p) => p.value), prepared.flatMap((p) => p.transfer)),
+          Comlink.transfer(
+            prepared.map((p) => p.value),
+            prepared.flatMap((p) => p.transfer),
+          ),
           embedOptions,
           cb && Comlink.proxy(cb),
         ),
@@ -132,7 +154,15 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
     stopFineTune: () => typed(remote.stopFineTune()),
     async importModel(files, options) {
       const inputs = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
-      return typed(remote.importModel(Comlink.transfer(inputs, inputs.map((i) => i.bytes)), options));
+      return typed(
+        remote.importModel(
+          Comlink.transfer(
+            inputs,
+            inputs.map((i) => i.bytes),
+          ),
+          options,
+        ),
+      );
     },
     async dispose() {
       if (terminated) return;

@@ -181,7 +181,10 @@ function readPixels(bitmap: ImageBitmap, name: string): { pixels: RgbaPixels; re
     const { data, readBack } = readBitmapPixels(bitmap);
     return { pixels: { data, width, height }, readBack };
   } catch (e) {
-    throw new ImageDecodeError(name, `its ${width} x ${height} pixels could not be read back (${reasonOf(e)}); out of memory?`);
+    throw new ImageDecodeError(
+      name,
+      `its ${width} x ${height} pixels could not be read back (${reasonOf(e)}); out of memory?`,
+    );
   }
 }
 

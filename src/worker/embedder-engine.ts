@@ -8,28 +8,34 @@ import type {
   EmbedderApi,
   EmbedderInfo,
   EmbeddingResult,
-  EmbedOptions,
   ImageInput,
   ImageSource,
-  LoadOptions,
   ProgressCallback,
 } from '../core/embedder-api.ts';
-import { DisposedError, EmbedderError, OptionsError } from '../core/errors.ts';
-import { MAX_PIXELS_DEFAULT } from '../core/image-sniff.ts';
-import { validatePreprocess, type PreprocessOptions } from '../core/options.ts';
-import type { FineTuneOptions, FineTuneProgress, FineTuneSample } from '../core/finetune-api.ts';
+import { asEmbedderError, DisposedError, EmbedderError, OptionsError } from '../core/errors.ts';
+import type { FineTuneProgress, FineTuneSample } from '../core/fine-tune-api.ts';
+import {
+  validateEmbedOptions,
+  validateLoadOptions,
+  validatePreprocess,
+  type EmbedOptions,
+  type FineTuneOptions,
+  type LoadOptions,
+  type PreprocessOptions,
+} from '../core/options.ts';
 import { HEAD_BIAS_TENSOR, HEAD_TENSOR } from '../core/manifest.ts';
 import { recommendedThreshold } from '../core/recognition-threshold.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import { arcMarginCosine } from '../model/arc-margin.ts';
 import { buildPPLCNet, l2Normalize, type PPLCNetModel } from '../model/builder.ts';
 import type { BatchNormForm } from '../model/parameters.ts';
-import { networkOf } from '../model/weights/manifest-codec.ts';
-import { runFineTune, type FineTuneRun } from './fine-tune-runner.ts';
+import { networkOf, type EncodedModel } from '../model/weights/manifest-codec.ts';
+import { runFineTune } from './fine-tune-runner.ts';
+import type { FineTuneResult } from '../core/worker-api.ts';
 import { loadWeights, type FetchLike, type ShardCache } from '../model/weights/load-weights.ts';
 import { preprocessPixels, type RgbaPixels } from '../model/preprocess.ts';
 import { warmUp } from '../model/warm-up.ts';
-import { selectBackend, validateBackendChoice, type BackendProbes } from './backend-select.ts';
+import { selectBackend, type BackendProbes } from './backend-select.ts';
 
 export interface DecodedPixels {
   readonly pixels: RgbaPixels;
@@ -47,27 +53,6 @@ export interface EngineEnvironment {
   /** Where a model's shards are kept between visits, if anywhere (the worker: Cache Storage). */
   readonly shardCache?: (manifestUrl: string) => ShardCache | undefined;
   readonly now?: () => number;
-}
-
-export const DEFAULT_LOAD_OPTIONS = Object.freeze({
-  backend: 'auto',
-  batchSize: 8,
-  normalize: true,
-  maxPixels: MAX_PIXELS_DEFAULT,
-} as const);
-
-const MAX_BATCH = 256;
-
-function validateBatchSize(v: unknown): number {
-  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_BATCH) {
-    throw new OptionsError(`batchSize must be an integer from 1 to ${MAX_BATCH}; got ${JSON.stringify(v)}`);
-  }
-  return v as number;
-}
-
-function validateNormalize(v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new OptionsError(`normalize must be true or false; got ${JSON.stringify(v)}`);
-  return v;
 }
 
 interface Loaded {
@@ -94,7 +79,9 @@ interface LoadedHead {
 /** Per image and label: the ArcMargin head's cosine, or the classifier's softmax probability. */
 function headScores(head: LoadedHead, embedding: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() =>
-    head.type === 'ArcMargin' ? arcMarginCosine(embedding, head.weight) : (tf.softmax(tf.add(tf.matMul(embedding, head.weight), head.bias!)) as tf.Tensor2D),
+    head.type === 'ArcMargin'
+      ? arcMarginCosine(embedding, head.weight)
+      : (tf.softmax(tf.add(tf.matMul(embedding, head.weight), head.bias!)) as tf.Tensor2D),
   );
 }
 
@@ -142,7 +129,11 @@ export class EmbedderEngine implements EmbedderApi {
     return this.serial(() => this.doLoad(options, onProgress));
   }
 
-  embed(images: readonly ImageInput[], options: EmbedOptions = {}, onProgress?: ProgressCallback): Promise<EmbeddingResult[]> {
+  embed(
+    images: readonly ImageInput[],
+    options: EmbedOptions = {},
+    onProgress?: ProgressCallback,
+  ): Promise<EmbeddingResult[]> {
     return this.serial(() => this.doEmbed(images, options, onProgress));
   }
 
@@ -162,9 +153,13 @@ export class EmbedderEngine implements EmbedderApi {
 
   /**
    * Fine-tunes the neck and an ArcMargin head on labelled images (src/worker/fine-tune-runner.ts). The
-   * loaded model is not changed: the result is a new model (`encoded`) for the caller to store and load.
+   * loaded model is not changed: the result's `model` is a new, encoded model for the caller to store and load.
    */
-  fineTune(samples: readonly FineTuneSample[], options: FineTuneOptions = {}, onProgress?: (p: FineTuneProgress) => void): Promise<FineTuneRun> {
+  fineTune(
+    samples: readonly FineTuneSample[],
+    options: FineTuneOptions = {},
+    onProgress?: (p: FineTuneProgress) => void,
+  ): Promise<FineTuneResult<EncodedModel>> {
     this.stopRequested = false;
     return this.serial(async () => {
       const l = this.requireLoaded();
@@ -212,13 +207,7 @@ export class EmbedderEngine implements EmbedderApi {
 
   private async doLoad(options: LoadOptions, onProgress?: ProgressCallback): Promise<EmbedderInfo> {
     const start = this.now();
-    const backendChoice = validateBackendChoice(options.backend ?? DEFAULT_LOAD_OPTIONS.backend);
-    const batchSize = validateBatchSize(options.batchSize ?? DEFAULT_LOAD_OPTIONS.batchSize);
-    const normalize = validateNormalize(options.normalize ?? DEFAULT_LOAD_OPTIONS.normalize);
-    const maxPixels = options.maxPixels ?? DEFAULT_LOAD_OPTIONS.maxPixels;
-    if (!Number.isInteger(maxPixels) || maxPixels < 1) {
-      throw new OptionsError(`maxPixels must be a positive integer; got ${JSON.stringify(maxPixels)}`);
-    }
+    const { backend: backendChoice, batchSize, normalize, maxPixels } = validateLoadOptions(options);
     // The old model goes first: its tensors live on the old backend, which may be switched below.
     this.unload();
 
@@ -229,6 +218,7 @@ export class EmbedderEngine implements EmbedderApi {
       this.env.fetch,
       (done, total) => onProgress?.({ stage: 'download', done, total }),
       this.env.shardCache?.(url),
+      options.modelFiles,
     );
     const preprocess = validatePreprocess({ ...manifest.preprocessing, ...options.preprocess });
     const headTensor = manifest.head ? stateDict.get(HEAD_TENSOR) : undefined;
@@ -241,7 +231,9 @@ export class EmbedderEngine implements EmbedderApi {
     // Parallel compilation only on a hardware GPU: on SwiftShader it made the cold start slower, not faster
     // (npm run bench, webgpu x1.0: 6.1 s without, 7.4 s and 7.5 s with), as its compiler does not run in parallel.
     const software = await this.env.probes[selection.backend].software();
-    await warmUp(() => tf.tidy(() => model.embed(tf.zeros([1, preprocess.height, preprocess.width, 3]), normalize)), { parallelCompile: !software });
+    await warmUp(() => tf.tidy(() => model.embed(tf.zeros([1, preprocess.height, preprocess.width, 3]), normalize)), {
+      parallelCompile: !software,
+    });
     onProgress?.({ stage: 'compile', done: 1, total: 1 });
     const recognition = recommendedThreshold(manifest.recognition);
     const info: EmbedderInfo = {
@@ -273,15 +265,25 @@ export class EmbedderEngine implements EmbedderApi {
             ...(headBias ? { bias: tf.tensor1d(headBias.data) } : {}),
           }
         : undefined;
-    this.loaded = { model, preprocess, info, stateDict, batchNorm: manifest.architecture.batchNorm, ...(head ? { head } : {}) };
+    this.loaded = {
+      model,
+      preprocess,
+      info,
+      stateDict,
+      batchNorm: manifest.architecture.batchNorm,
+      ...(head ? { head } : {}),
+    };
     return info;
   }
 
-  private async doEmbed(images: readonly ImageInput[], options: EmbedOptions, onProgress?: ProgressCallback): Promise<EmbeddingResult[]> {
+  private async doEmbed(
+    images: readonly ImageInput[],
+    options: EmbedOptions,
+    onProgress?: ProgressCallback,
+  ): Promise<EmbeddingResult[]> {
     const { model, preprocess, info, head } = this.requireLoaded();
     if (!Array.isArray(images)) throw new OptionsError('embed() takes an array of images');
-    const batchSize = validateBatchSize(options.batchSize ?? info.batchSize);
-    const normalize = validateNormalize(options.normalize ?? info.normalize);
+    const { batchSize, normalize } = validateEmbedOptions(options, info);
     const results: EmbeddingResult[] = new Array(images.length);
     let done = 0;
     onProgress?.({ stage: 'embed', done, total: images.length });
@@ -290,7 +292,15 @@ export class EmbedderEngine implements EmbedderApi {
     // image is preprocessed straight into its slot of one batch array, uploaded once.
     for (let first = 0; first < images.length; first += batchSize) {
       const input = new Float32Array(Math.min(batchSize, images.length - first) * stride);
-      const batch: { index: number; id: string; name: string; width: number; height: number; decodeMs: number; preprocessMs: number }[] = [];
+      const batch: {
+        index: number;
+        id: string;
+        name: string;
+        width: number;
+        height: number;
+        decodeMs: number;
+        preprocessMs: number;
+      }[] = [];
       for (let index = first; index < Math.min(first + batchSize, images.length); index++) {
         const { id, name, image } = describe(images[index]!, index);
         try {
@@ -302,17 +312,34 @@ export class EmbedderEngine implements EmbedderApi {
             if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) image.close();
           }
           const t0 = this.now();
-          preprocessPixels(decoded.pixels, preprocess, input.subarray(batch.length * stride, (batch.length + 1) * stride));
-          batch.push({ index, id, name, width: decoded.width, height: decoded.height, decodeMs: decoded.decodeMs, preprocessMs: this.now() - t0 });
+          preprocessPixels(
+            decoded.pixels,
+            preprocess,
+            input.subarray(batch.length * stride, (batch.length + 1) * stride),
+          );
+          batch.push({
+            index,
+            id,
+            name,
+            width: decoded.width,
+            height: decoded.height,
+            decodeMs: decoded.decodeMs,
+            preprocessMs: this.now() - t0,
+          });
         } catch (e) {
-          const err = e instanceof EmbedderError ? e : new EmbedderError(String((e as Error)?.message ?? e));
+          const err = asEmbedderError(e);
           results[index] = { ok: false, id, name, error: { code: err.code, message: err.message } };
           onProgress?.({ stage: 'embed', done: ++done, total: images.length });
         }
       }
       if (batch.length === 0) continue;
       const t0 = this.now();
-      const output = tf.tidy(() => model.embed(tf.tensor4d(input.subarray(0, batch.length * stride), [batch.length, preprocess.height, preprocess.width, 3]), false));
+      const output = tf.tidy(() =>
+        model.embed(
+          tf.tensor4d(input.subarray(0, batch.length * stride), [batch.length, preprocess.height, preprocess.width, 3]),
+          false,
+        ),
+      );
       const returned = normalize ? l2Normalize(output) : output;
       const flat = (await returned.data()) as Float32Array;
       // With a head: the nearest class centre (ArcMargin's eval-mode cosine) or the classifier's softmax, on
@@ -331,7 +358,14 @@ export class EmbedderEngine implements EmbedderApi {
           width: b.width,
           height: b.height,
           timings: { decodeMs: b.decodeMs, preprocessMs: b.preprocessMs, inferenceMs },
-          ...(head && scores ? { prediction: nearestClass(scores.subarray(k * head.labels.length, (k + 1) * head.labels.length), head.labels) } : {}),
+          ...(head && scores
+            ? {
+                prediction: nearestClass(
+                  scores.subarray(k * head.labels.length, (k + 1) * head.labels.length),
+                  head.labels,
+                ),
+              }
+            : {}),
         };
       });
       done += batch.length;

@@ -3,9 +3,17 @@
  * and so does converting a user's PaddleClas / ONNX model, which can take seconds on a large file.
  */
 import * as Comlink from 'comlink';
-import { MODEL_IMPORT_ROLES, type EmbedderWorkerApi, type EmbedOptions, type ImageInput, type LoadOptions, type ModelFileInput, type ModelImportOptions, type ProgressCallback } from '../core/embedder-api.ts';
-import { OptionsError } from '../core/errors.ts';
-import type { FineTuneOptions, FineTuneProgress, FineTuneSample } from '../core/finetune-api.ts';
+import type { ImageInput, ModelFileInput, ProgressCallback } from '../core/embedder-api.ts';
+import type { FineTuneProgress, FineTuneSample } from '../core/fine-tune-api.ts';
+import {
+  DEFAULT_MODEL_PATH,
+  validateModelImportOptions,
+  type EmbedOptions,
+  type FineTuneOptions,
+  type LoadOptions,
+  type ModelImportOptions,
+} from '../core/options.ts';
+import type { EmbedderWorkerApi } from '../core/worker-api.ts';
 import { importModelFiles } from '../model/convert/import-files.ts';
 import { BROWSER_PROBES } from './browser-backends.ts';
 import { decodeImage } from './decode-image.ts';
@@ -20,7 +28,7 @@ const engine = new EmbedderEngine({
   // Served models keep their shards for the next visit; imported ones already live in Cache Storage.
   shardCache: (url) => (isStoredModelUrl(url) ? undefined : CACHE_STORAGE_SHARDS),
   // The client always passes a model URL resolved against the page; this is only a last resort.
-  defaultModelUrl: new URL('/models/default/manifest.json', self.location.origin).href,
+  defaultModelUrl: new URL(`/${DEFAULT_MODEL_PATH}`, self.location.origin).href,
 });
 
 const api: EmbedderWorkerApi = {
@@ -36,16 +44,22 @@ const api: EmbedderWorkerApi = {
   info: () => engine.info(),
   dispose: () => engine.dispose(),
   async importModel(files: readonly ModelFileInput[], options?: ModelImportOptions) {
-    const role = options?.role ?? 'auto';
-    if (!MODEL_IMPORT_ROLES.includes(role)) throw new OptionsError(`role must be one of ${MODEL_IMPORT_ROLES.join(', ')}; got ${JSON.stringify(role)}`);
-    const { encoded } = await importModelFiles(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })), { role });
+    const { role } = validateModelImportOptions(options);
+    const { encoded } = await importModelFiles(
+      files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })),
+      { role },
+    );
     return storeModel(encoded, { kind: 'imported' });
   },
-  async fineTune(samples: readonly FineTuneSample[], options?: FineTuneOptions, onProgress?: (p: FineTuneProgress) => void) {
-    const run = await engine.fineTune(samples, options, onProgress);
+  async fineTune(
+    samples: readonly FineTuneSample[],
+    options?: FineTuneOptions,
+    onProgress?: (p: FineTuneProgress) => void,
+  ) {
+    const { report, model } = await engine.fineTune(samples, options, onProgress);
     // Stored in one step after training: a reload during training leaves no half-written model behind.
-    if (!run.encoded) return { result: run.result };
-    return { result: run.result, model: await storeModel(run.encoded, { kind: 'fine-tuned', base: (await engine.info()).modelId }) };
+    if (!model) return { report };
+    return { report, model: await storeModel(model, { kind: 'fine-tuned', base: (await engine.info()).modelId }) };
   },
   async stopFineTune() {
     engine.stopFineTune();

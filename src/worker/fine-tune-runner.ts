@@ -6,13 +6,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbedderInfo, ImageSource } from '../core/embedder-api.ts';
 import { EmbedderError, OptionsError } from '../core/errors.ts';
-import { planSplit, resolveFineTuneOptions, type FineTuneOptions, type FineTuneProgress, type FineTuneResult, type FineTuneSample, type RetrievalScore } from '../core/finetune-api.ts';
-import type { PreprocessOptions } from '../core/options.ts';
+import { planSplit, type FineTuneProgress, type FineTuneReport, type FineTuneSample } from '../core/fine-tune-api.ts';
+import { validateFineTuneOptions, type FineTuneOptions, type PreprocessOptions } from '../core/options.ts';
+import type { FineTuneResult } from '../core/worker-api.ts';
 import { mulberry32 } from '../core/seeded-random.ts';
 import { leaveLabelOutThreshold, type LeaveLabelOutCalibration } from '../core/recognition-calibration.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import type { PPLCNetModel } from '../model/builder.ts';
-import { FEATURE_DIM, neckEmbeddings, neckRetrieval, trainArcMarginHead, type FeatureSet, type NeckWeights } from '../model/fine-tune.ts';
+import {
+  FEATURE_DIM,
+  neckEmbeddings,
+  neckRetrieval,
+  trainArcMarginHead,
+  type FeatureSet,
+  type NeckWeights,
+} from '../model/fine-tune.ts';
 import { encodeManifest, type EncodedModel } from '../model/weights/manifest-codec.ts';
 import type { BatchNormForm } from '../model/parameters.ts';
 import { preprocessToTensor, type RgbaPixels } from '../model/preprocess.ts';
@@ -27,12 +35,6 @@ export interface FineTuneContext {
   readonly now: () => number;
 }
 
-export interface FineTuneRun {
-  readonly result: FineTuneResult;
-  /** Absent when the run stopped before one epoch finished: there is nothing to keep. */
-  readonly encoded?: EncodedModel;
-}
-
 /** Random crop (70-100 % of the side, anywhere) and horizontal flip of preprocessed [224, 224, 3] images. */
 function augmentBatch(images: tf.Tensor3D[], random: () => number): tf.Tensor4D {
   return tf.tidy(() => {
@@ -43,7 +45,12 @@ function augmentBatch(images: tf.Tensor3D[], random: () => number): tf.Tensor4D 
       const x = (1 - side) * random();
       return random() < 0.5 ? [y, x, y + side, x + side] : [y, x + side, y + side, x]; // x2 < x1 flips
     });
-    return tf.image.cropAndResize(tf.stack(images) as tf.Tensor4D, boxes, images.map((_, i) => i), [height, width]);
+    return tf.image.cropAndResize(
+      tf.stack(images) as tf.Tensor4D,
+      boxes,
+      images.map((_, i) => i),
+      [height, width],
+    );
   });
 }
 
@@ -60,12 +67,14 @@ export async function runFineTune(
   options: FineTuneOptions,
   onProgress: ((p: FineTuneProgress) => void) | undefined,
   shouldStop: () => boolean,
-): Promise<FineTuneRun> {
-  const o = resolveFineTuneOptions(options);
+): Promise<FineTuneResult<EncodedModel>> {
+  const o = validateFineTuneOptions(options);
   if (!ctx.model.neck || ctx.model.plan.featureDim !== FEATURE_DIM) {
     throw new OptionsError(
       `fine-tuning trains a PP-ShiTu neck on the ${FEATURE_DIM}-d backbone feature, and the loaded model ` +
-        (ctx.model.neck ? `has a ${ctx.model.plan.featureDim}-d feature` : 'has no neck (an imported classifier: its embedding is the backbone feature)') +
+        (ctx.model.neck
+          ? `has a ${ctx.model.plan.featureDim}-d feature`
+          : 'has no neck (an imported classifier: its embedding is the backbone feature)') +
         '; load a PP-ShiTu feature extractor (or the default model) to fine-tune',
     );
   }
@@ -98,14 +107,24 @@ export async function runFineTune(
         const flat = await featuresOf(ctx.model, stacked);
         stacked.dispose();
         batch.forEach((b, k) => {
-          rows.push({ name: b.name, label: b.label, feature: flat.slice(k * FEATURE_DIM, (k + 1) * FEATURE_DIM), ...(o.augment ? { image: b.tensor } : {}) });
+          rows.push({
+            name: b.name,
+            label: b.label,
+            feature: flat.slice(k * FEATURE_DIM, (k + 1) * FEATURE_DIM),
+            ...(o.augment ? { image: b.tensor } : {}),
+          });
           if (o.augment) kept.push(b.tensor);
           else b.tensor.dispose();
         });
       }
       const done = Math.min(first + batchSize, samples.length);
       const elapsed = ctx.now() - started;
-      onProgress?.({ phase: 'features', done, total: samples.length, etaMs: (elapsed / done) * (samples.length - done) });
+      onProgress?.({
+        phase: 'features',
+        done,
+        total: samples.length,
+        etaMs: (elapsed / done) * (samples.length - done),
+      });
       if (shouldStop()) throw new EmbedderError('fine-tuning was stopped before training began; nothing was changed');
     }
 
@@ -123,8 +142,7 @@ export async function runFineTune(
     const validation = setOf(plan.validation);
     const neckWeight = ctx.stateDict.get('neck.fc.weight')!.data;
     const neckBias = ctx.stateDict.get('neck.fc.bias')!.data;
-    const score = (r: { recallAt1: number; map: number }): RetrievalScore => ({ recall_at_1: r.recallAt1, map: r.map });
-    const before = score(neckRetrieval(validation, { weight: neckWeight, bias: neckBias }));
+    const before = neckRetrieval(validation, { weight: neckWeight, bias: neckBias });
     const measurable = !Number.isNaN(before.map);
 
     // 3. Train.
@@ -144,7 +162,10 @@ export async function runFineTune(
               const out = new Float32Array(plan.train.length * FEATURE_DIM);
               for (let b = 0; b < plan.train.length; b += batchSize) {
                 const idx = plan.train.slice(b, b + batchSize);
-                const views = augmentBatch(idx.map((r) => rows[r]!.image!), random);
+                const views = augmentBatch(
+                  idx.map((r) => rows[r]!.image!),
+                  random,
+                );
                 out.set(await featuresOf(ctx.model, views), b * FEATURE_DIM);
                 views.dispose();
               }
@@ -153,10 +174,13 @@ export async function runFineTune(
           }
         : {}),
     });
-    const after = trained.bestEpoch > 0 && measurable ? score(neckRetrieval(validation, trained.neck)) : before;
+    const after = trained.bestEpoch > 0 && measurable ? neckRetrieval(validation, trained.neck) : before;
     const notes = [...plan.notes];
-    if (!measurable) notes.push('no label has 2 validation images: retrieval before / after cannot be measured (label more images, or raise the validation share)');
-    const result: FineTuneResult = {
+    if (!measurable)
+      notes.push(
+        'no label has 2 validation images: retrieval before / after cannot be measured (label more images, or raise the validation share)',
+      );
+    const report: FineTuneReport = {
       modelId: '',
       classes,
       trainImages: plan.train.length,
@@ -170,7 +194,7 @@ export async function runFineTune(
       seconds: (ctx.now() - started) / 1000,
       notes,
     };
-    if (trained.bestEpoch === 0) return { result };
+    if (trained.bestEpoch === 0) return { report };
 
     // 4. Its recognition threshold, from this run's own images (its neck moved every score): the training share
     // is the gallery, the validation share the queries, each also as an unknown against the other labels.
@@ -212,7 +236,7 @@ export async function runFineTune(
           }
         : {}),
     });
-    return { result: { ...result, modelId }, encoded };
+    return { report: { ...report, modelId }, model: encoded };
   } finally {
     tf.dispose(kept);
   }
@@ -225,9 +249,15 @@ const MIN_CALIBRATION_QUERIES = 10;
 
 const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
 
-function recognitionOf(train: FeatureSet, validation: FeatureSet, neck: NeckWeights, classes: readonly string[]): LeaveLabelOutCalibration | undefined {
+function recognitionOf(
+  train: FeatureSet,
+  validation: FeatureSet,
+  neck: NeckWeights,
+  classes: readonly string[],
+): LeaveLabelOutCalibration | undefined {
   if (validation.labels.length < MIN_CALIBRATION_QUERIES) return undefined;
-  const rows = (set: FeatureSet) => neckEmbeddings(set, neck).map((embedding, i) => ({ embedding, label: classes[set.labels[i]!]! }));
+  const rows = (set: FeatureSet) =>
+    neckEmbeddings(set, neck).map((embedding, i) => ({ embedding, label: classes[set.labels[i]!]! }));
   const c = leaveLabelOutThreshold(rows(train), rows(validation), FINE_TUNE_FAR);
   return c && { ...c, threshold: Number(c.threshold.toFixed(4)) };
 }

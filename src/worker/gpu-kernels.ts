@@ -66,6 +66,10 @@ export function registerGpuKernels(): void {
   if (registered) return;
   registered = true;
   for (const [backendName, run] of Object.entries(RUNNERS)) {
-    tf.registerKernel({ kernelName: HARDSWISH_TIMES_SIX_KERNEL, backendName, kernelFunc: ({ inputs, backend }) => run(backend, inputs.x as tf.TensorInfo) });
+    tf.registerKernel({
+      kernelName: HARDSWISH_TIMES_SIX_KERNEL,
+      backendName,
+      kernelFunc: ({ inputs, backend }) => run(backend, inputs.x as tf.TensorInfo),
+    });
   }
 }

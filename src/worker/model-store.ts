@@ -27,7 +27,13 @@ export async function cachedFetch(url: string): Promise<Response> {
   if (typeof caches !== 'undefined' && isStoredModelUrl(url)) {
     const hit = await (await caches.open(MODEL_CACHE)).match(url);
     // Never ask the server for a virtual URL: say what happened instead.
-    return hit ?? new Response('this imported model is no longer in the browser cache: import it again', { status: 404, statusText: 'Not in cache' });
+    return (
+      hit ??
+      new Response('this imported model is no longer in the browser cache: import it again', {
+        status: 404,
+        statusText: 'Not in cache',
+      })
+    );
   }
   return fetch(url);
 }
@@ -44,11 +50,20 @@ export async function storeModel(encoded: EncodedModel, origin: StoredModelOrigi
   const url = storedModelUrl(encoded.manifest.modelId);
   // Shards first, manifest last: a manifest in the cache means its shards are there too.
   for (const shard of encoded.shards) {
-    await cache.put(new URL(shard.file, url).href, new Response(shard.bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }));
+    await cache.put(
+      new URL(shard.file, url).href,
+      new Response(shard.bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }),
+    );
   }
   const record: OriginRecord = { ...origin, createdAt: Date.now() };
-  await cache.put(new URL(ORIGIN_FILE, url).href, new Response(JSON.stringify(record), { headers: { 'content-type': 'application/json' } }));
-  await cache.put(url, new Response(JSON.stringify(encoded.manifest), { headers: { 'content-type': 'application/json' } }));
+  await cache.put(
+    new URL(ORIGIN_FILE, url).href,
+    new Response(JSON.stringify(record), { headers: { 'content-type': 'application/json' } }),
+  );
+  await cache.put(
+    url,
+    new Response(JSON.stringify(encoded.manifest), { headers: { 'content-type': 'application/json' } }),
+  );
   return describe(encoded.manifest, url, record);
 }
 
@@ -102,7 +117,9 @@ export async function deleteStoredModel(id: string): Promise<void> {
 /** A stored model's files (manifest.json and its shards), e.g. to download them. */
 export async function readStoredModelFiles(url: string): Promise<[string, Blob][]> {
   const manifest = validateManifest(await (await cachedFetch(url)).json(), url);
-  const files: [string, Blob][] = [['manifest.json', new Blob([JSON.stringify(manifest, null, 2)], { type: 'application/json' })]];
+  const files: [string, Blob][] = [
+    ['manifest.json', new Blob([JSON.stringify(manifest, null, 2)], { type: 'application/json' })],
+  ];
   for (const shard of manifest.shards) {
     const r = await cachedFetch(new URL(shard.file, url).href);
     if (!r.ok) throw new Error(`${shard.file} is missing from the browser cache`);

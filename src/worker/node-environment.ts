@@ -25,7 +25,11 @@ export const NODE_PROBES: BackendProbes = Object.freeze({
   cpu: cpuProbe,
 });
 
-const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'] as const;
+const WASM_FILES = [
+  'tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm',
+] as const;
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 let wasmModule: Promise<{ module?: WasmModule; missing?: string }> | undefined;
@@ -41,7 +45,9 @@ function loadWasmBackend(): Promise<{ module?: WasmModule; missing?: string }> {
     try {
       const module = await import('@tensorflow/tfjs-backend-wasm');
       const require = createRequire(import.meta.url);
-      const paths = Object.fromEntries(WASM_FILES.map((f) => [f, require.resolve(`@tensorflow/tfjs-backend-wasm/dist/${f}`)]));
+      const paths = Object.fromEntries(
+        WASM_FILES.map((f) => [f, require.resolve(`@tensorflow/tfjs-backend-wasm/dist/${f}`)]),
+      );
       module.setWasmPaths(paths);
       return { module };
     } catch (e) {
@@ -81,8 +87,12 @@ export async function nodeWasmFeatures(): Promise<NodeWasmFeatures | undefined> 
 function isPixels(x: unknown): x is RgbaPixels {
   const p = x as RgbaPixels;
   return (
-    typeof p === 'object' && p !== null && Number.isInteger(p.width) && Number.isInteger(p.height) &&
-    (p.data instanceof Uint8Array || p.data instanceof Uint8ClampedArray) && p.data.length === p.width * p.height * 4
+    typeof p === 'object' &&
+    p !== null &&
+    Number.isInteger(p.width) &&
+    Number.isInteger(p.height) &&
+    (p.data instanceof Uint8Array || p.data instanceof Uint8ClampedArray) &&
+    p.data.length === p.width * p.height * 4
   );
 }
 
@@ -93,10 +103,16 @@ function pixelDecoder(decodeBlob: NodeBlobDecoder | undefined): EngineEnvironmen
   return async (image: ImageSource, name: string, options: { maxPixels: number }): Promise<DecodedPixels> => {
     if (decodeBlob && image instanceof Blob) return decodeBlob(image, name, options);
     if (!isPixels(image)) {
-      throw new UnsupportedImageFormatError(name, `in Node, pass decoded RGBA pixels ({ data, width, height })${decodeBlob ? ' or a Blob' : ''}`);
+      throw new UnsupportedImageFormatError(
+        name,
+        `in Node, pass decoded RGBA pixels ({ data, width, height })${decodeBlob ? ' or a Blob' : ''}`,
+      );
     }
     if (image.width * image.height > options.maxPixels) {
-      throw new ImageTooLargeError(name, `${image.width} x ${image.height} is over the ${options.maxPixels}-pixel limit`);
+      throw new ImageTooLargeError(
+        name,
+        `${image.width} x ${image.height} is over the ${options.maxPixels}-pixel limit`,
+      );
     }
     return { pixels: image, width: image.width, height: image.height, decodeMs: 0 };
   };
@@ -124,7 +140,10 @@ export interface NodeEnvironmentOptions {
   readonly decodeBlob?: NodeBlobDecoder;
 }
 
-export function nodeEnvironment(defaultModelPath = 'models/default/manifest.json', options: NodeEnvironmentOptions = {}): EngineEnvironment {
+export function nodeEnvironment(
+  defaultModelPath = 'models/default/manifest.json',
+  options: NodeEnvironmentOptions = {},
+): EngineEnvironment {
   return {
     probes: options.wasm ? NODE_WASM_PROBES : NODE_PROBES,
     decode: pixelDecoder(options.decodeBlob),

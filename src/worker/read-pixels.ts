@@ -51,7 +51,12 @@ let gl: WebGL2RenderingContext | null | undefined;
 
 function context(): WebGL2RenderingContext | null {
   if (gl === undefined || gl?.isContextLost()) {
-    gl = new OffscreenCanvas(1, 1).getContext('webgl2', { antialias: false, depth: false, stencil: false, premultipliedAlpha: false });
+    gl = new OffscreenCanvas(1, 1).getContext('webgl2', {
+      antialias: false,
+      depth: false,
+      stencil: false,
+      premultipliedAlpha: false,
+    });
   }
   return gl;
 }

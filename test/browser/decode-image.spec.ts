@@ -20,7 +20,9 @@ const meanAbsDiff = (page: Page, a: string, b: string) =>
 
 function expectNear(actual: number[], expected: number[], tolerance: number): void {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((v, i) => expect(Math.abs(v - expected[i]!), `channel ${i}: ${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance));
+  actual.forEach((v, i) =>
+    expect(Math.abs(v - expected[i]!), `channel ${i}: ${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance),
+  );
 }
 
 test.beforeEach(async ({ page }) => open(page));
@@ -61,28 +63,60 @@ test('straight-alpha.png keeps the colour under every alpha, as cv2.imread does'
   // As make-fixtures.ts writes them; through a 2D canvas (200, 100, 50, 3) reads (170, 85, 85, 3) and
   // (255, 255, 255, 0) reads (0, 0, 0, 0).
   const rows = [
-    [[200, 100, 50, 3], [255, 255, 255, 0], [10, 20, 30, 128], [17, 33, 250, 254]],
-    [[1, 2, 3, 1], [9, 9, 9, 255], [0, 0, 0, 0], [255, 0, 255, 255]],
+    [
+      [200, 100, 50, 3],
+      [255, 255, 255, 0],
+      [10, 20, 30, 128],
+      [17, 33, 250, 254],
+    ],
+    [
+      [1, 2, 3, 1],
+      [9, 9, 9, 255],
+      [0, 0, 0, 0],
+      [255, 0, 255, 255],
+    ],
   ];
   const result = await decode(page, 'straight-alpha.png', { fixture: 'straight-alpha.png' });
   expect(result).toMatchObject({ ok: true, width: 4, height: 2, readBack: 'webgl2' });
   for (const [y, row] of rows.entries()) {
-    for (const [x, rgba] of row.entries()) expect(await pixel(page, 'straight-alpha.png', x, y), `(${x}, ${y})`).toEqual(rgba);
+    for (const [x, rgba] of row.entries())
+      expect(await pixel(page, 'straight-alpha.png', x, y), `(${x}, ${y})`).toEqual(rgba);
   }
 });
 
 test('bad files give typed errors that name the file, and the worker goes on', async ({ page }) => {
   const cases: [string, DecodeSource, string, string, RegExp][] = [
     ['empty.jpg', { fixture: 'empty.jpg' }, 'EmptyImageError', 'image-empty', /empty \(0 bytes\)/],
-    ['not-an-image.jpg', { fixture: 'not-an-image.jpg' }, 'UnsupportedImageFormatError', 'image-format',
-      /not an image \(text: "This is a plain text file.*supported: JPEG, PNG, GIF, WebP, BMP, AVIF/],
+    [
+      'not-an-image.jpg',
+      { fixture: 'not-an-image.jpg' },
+      'UnsupportedImageFormatError',
+      'image-format',
+      /not an image \(text: "This is a plain text file.*supported: JPEG, PNG, GIF, WebP, BMP, AVIF/,
+    ],
     ['vector.svg', { fixture: 'vector.svg' }, 'UnsupportedImageFormatError', 'image-format', /SVG.*convert it to PNG/],
-    ['huge-declared.png', { fixture: 'huge-declared.png' }, 'ImageTooLargeError', 'image-too-large',
-      /declares 20000 x 20000 pixels \(400\.0 megapixels\), over the limit of 50\.0 megapixels/],
-    ['truncated.jpg', { fixture: 'truncated.jpg' }, 'ImageDecodeError', 'image-decode', /truncated JPEG \(no end-of-image marker\)/],
+    [
+      'huge-declared.png',
+      { fixture: 'huge-declared.png' },
+      'ImageTooLargeError',
+      'image-too-large',
+      /declares 20000 x 20000 pixels \(400\.0 megapixels\), over the limit of 50\.0 megapixels/,
+    ],
+    [
+      'truncated.jpg',
+      { fixture: 'truncated.jpg' },
+      'ImageDecodeError',
+      'image-decode',
+      /truncated JPEG \(no end-of-image marker\)/,
+    ],
     // SOI + EOI: passes every header check, so this is the browser's own refusal, passed on with its reason.
-    ['hollow.jpg', { bytes: [0xff, 0xd8, 0xff, 0xd9] }, 'ImageDecodeError', 'image-decode',
-      /browser could not decode this JPEG file \(\w+Error: .+\)/],
+    [
+      'hollow.jpg',
+      { bytes: [0xff, 0xd8, 0xff, 0xd9] },
+      'ImageDecodeError',
+      'image-decode',
+      /browser could not decode this JPEG file \(\w+Error: .+\)/,
+    ],
   ];
   for (const [name, source, errorName, code, message] of cases) {
     const result = await decode(page, name, source);
@@ -94,10 +128,16 @@ test('bad files give typed errors that name the file, and the worker goes on', a
   const tooSmallLimit = await decode(page, 'gradient.jpg', { fixture: 'gradient.jpg' }, 1000);
   expect(tooSmallLimit).toMatchObject({ ok: false, error: { code: 'image-too-large' } });
   // The same worker still decodes a good file.
-  expect(await decode(page, 'gradient.jpg', { fixture: 'gradient.jpg' })).toMatchObject({ ok: true, width: 320, height: 240 });
+  expect(await decode(page, 'gradient.jpg', { fixture: 'gradient.jpg' })).toMatchObject({
+    ok: true,
+    width: 320,
+    height: 240,
+  });
 });
 
-test('ImageBitmap and ImageData inputs: read as they are, size-checked, bitmaps left to their owner', async ({ page }) => {
+test('ImageBitmap and ImageData inputs: read as they are, size-checked, bitmaps left to their owner', async ({
+  page,
+}) => {
   await decode(page, 'gradient.jpg', { fixture: 'gradient.jpg' });
   const bitmap = await decode(page, 'bitmap', { fixture: 'gradient.jpg', as: 'bitmap' });
   expect(bitmap).toMatchObject({ ok: true, width: 320, height: 240, format: 'imagebitmap', bitmapWidthAfter: 320 });

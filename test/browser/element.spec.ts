@@ -18,10 +18,17 @@ let site: StaticServer;
 test.beforeAll(async () => {
   test.setTimeout(300_000);
   libDir = join(await mkdtemp(join(tmpdir(), 'shitu-lib-')), 'lib');
-  execFileSync('npx', ['vite', 'build', '-c', 'vite.lib.config.ts', '--mode', 'lib', '--outDir', libDir, '--logLevel', 'error'], { stdio: 'inherit' });
+  execFileSync(
+    'npx',
+    ['vite', 'build', '-c', 'vite.lib.config.ts', '--mode', 'lib', '--outDir', libDir, '--logLevel', 'error'],
+    { stdio: 'inherit' },
+  );
   lib = await startStaticServer(libDir, { cors: true });
   const siteDir = await mkdtemp(join(tmpdir(), 'shitu-site-'));
-  const html = (await readFile('examples/embed.html', 'utf8')).replace('../dist/lib/shitu-web.js', `${lib.url}shitu-web.js`);
+  const html = (await readFile('examples/embed.html', 'utf8')).replace(
+    '../dist/lib/shitu-web.js',
+    `${lib.url}shitu-web.js`,
+  );
   expect(html).toContain(lib.url);
   await writeFile(join(siteDir, 'embed.html'), html);
   site = await startStaticServer(siteDir);
@@ -35,39 +42,88 @@ test.afterAll(async () => {
 /** Collects the element's events (bubbling and composed, so the document sees them) into window.__events. */
 async function recordEvents(page: Page): Promise<void> {
   await page.addInitScript(() => {
-    const w = window as unknown as { __events: { type: string; target: string; name?: string; length?: number; values?: number[]; code?: string }[] };
+    const w = window as unknown as {
+      __events: { type: string; target: string; name?: string; length?: number; values?: number[]; code?: string }[];
+    };
     w.__events = [];
     for (const type of ['shitu-ready', 'shitu-progress', 'shitu-embedding', 'shitu-error']) {
       document.addEventListener(type, (e) => {
-        const d = (e as CustomEvent).detail as { name?: string; embedding?: Float32Array; code?: string; info?: { backend: string } };
-        w.__events.push({ type, target: (e.target as HTMLElement).id, name: d.name ?? d.info?.backend, length: d.embedding?.length, values: d.embedding && Array.from(d.embedding), code: d.code });
+        const d = (e as CustomEvent).detail as {
+          name?: string;
+          embedding?: Float32Array;
+          code?: string;
+          info?: { backend: string };
+        };
+        w.__events.push({
+          type,
+          target: (e.target as HTMLElement).id,
+          name: d.name ?? d.info?.backend,
+          length: d.embedding?.length,
+          values: d.embedding && Array.from(d.embedding),
+          code: d.code,
+        });
       });
     }
   });
 }
 
 const events = (page: Page) =>
-  page.evaluate(() => (window as unknown as { __events: { type: string; target: string; name?: string; length?: number; values?: number[]; code?: string }[] }).__events);
+  page.evaluate(
+    () =>
+      (
+        window as unknown as {
+          __events: {
+            type: string;
+            target: string;
+            name?: string;
+            length?: number;
+            values?: number[];
+            code?: string;
+          }[];
+        }
+      ).__events,
+  );
 
-test('cross-origin: the element embeds dropped images exactly as createEmbedder() does; two elements share one worker', async ({ page }) => {
+test('cross-origin: the element embeds dropped images exactly as createEmbedder() does; two elements share one worker', async ({
+  page,
+}) => {
   await recordEvents(page);
   await page.goto(`${site.url}embed.html`);
-  await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-ready').map((e) => e.target).sort(), { timeout: 90_000 }).toEqual(['headless', 'main']);
+  await expect
+    .poll(
+      async () =>
+        (await events(page))
+          .filter((e) => e.type === 'shitu-ready')
+          .map((e) => e.target)
+          .sort(),
+      { timeout: 90_000 },
+    )
+    .toEqual(['headless', 'main']);
   // Two elements, one model: one worker.
   expect(page.workers()).toHaveLength(1);
   const libUrl = `${lib.url}shitu-web.js`;
   expect(await page.evaluate(async (u) => (await import(u)).sharedEmbedderCount(), libUrl)).toBe(1);
   // Registering again (a second import, or an explicit call) is harmless.
-  expect(await page.evaluate(async (u) => {
-    const m = await import(u);
-    m.defineShituEmbedder();
-    return customElements.get('shitu-embedder') === m.ShituEmbedderElement;
-  }, libUrl)).toBe(true);
+  expect(
+    await page.evaluate(async (u) => {
+      const m = await import(u);
+      m.defineShituEmbedder();
+      return customElements.get('shitu-embedder') === m.ShituEmbedderElement;
+    }, libUrl),
+  ).toBe(true);
 
-  await page.locator('#main').locator('input[type="file"]').setInputFiles([photo('cat-view-1.jpg'), photo('coffee.jpg')]);
-  await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-embedding').length, { timeout: 60_000 }).toBe(2);
+  await page
+    .locator('#main')
+    .locator('input[type="file"]')
+    .setInputFiles([photo('cat-view-1.jpg'), photo('coffee.jpg')]);
+  await expect
+    .poll(async () => (await events(page)).filter((e) => e.type === 'shitu-embedding').length, { timeout: 60_000 })
+    .toBe(2);
   const got = (await events(page)).filter((e) => e.type === 'shitu-embedding');
-  expect(got.map((e) => [e.target, e.name, e.length])).toEqual([['main', 'cat-view-1.jpg', 512], ['main', 'coffee.jpg', 512]]);
+  expect(got.map((e) => [e.target, e.name, e.length])).toEqual([
+    ['main', 'cat-view-1.jpg', 512],
+    ['main', 'coffee.jpg', 512],
+  ]);
   await expect(page.locator('#main').locator('[data-testid="image-card"][data-status="done"]')).toHaveCount(2);
 
   // The same images through the library's createEmbedder: the same vectors.
@@ -76,7 +132,9 @@ test('cross-origin: the element embeds dropped images exactly as createEmbedder(
     async ({ u, bytes }) => {
       const m = await import(u);
       const embedder = await m.createEmbedder();
-      const results = await embedder.embed(bytes.map((b: number[]) => new Blob([new Uint8Array(b)], { type: 'image/jpeg' })));
+      const results = await embedder.embed(
+        bytes.map((b: number[]) => new Blob([new Uint8Array(b)], { type: 'image/jpeg' })),
+      );
       await embedder.dispose();
       return results.map((r: { embedding: Float32Array }) => Array.from(r.embedding));
     },
@@ -96,7 +154,9 @@ test('cross-origin: the element embeds dropped images exactly as createEmbedder(
       gallery: { id: string; label: string; embedding: Float32Array }[];
       embeddings: { name: string }[];
     };
-    const files = bytes.map((b: number[], i: number) => new File([new Uint8Array(b)], ['cat.jpg', 'coffee.jpg'][i]!, { type: 'image/jpeg' }));
+    const files = bytes.map(
+      (b: number[], i: number) => new File([new Uint8Array(b)], ['cat.jpg', 'coffee.jpg'][i]!, { type: 'image/jpeg' }),
+    );
     const results = await el.embed(files);
     el.gallery = [{ id: 'g1', label: 'cat', embedding: results[0]!.embedding! }];
     return {
@@ -121,15 +181,27 @@ test('cross-origin: the element embeds dropped images exactly as createEmbedder(
 test('bad files give shitu-error with their name; the other images are still embedded', async ({ page }) => {
   await recordEvents(page);
   await page.goto(`${site.url}embed.html`);
-  await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-ready').length, { timeout: 90_000 }).toBe(2);
-  await page.locator('#main').locator('input[type="file"]').setInputFiles([photo('rocket.jpg'), 'test/fixtures/images/not-an-image.jpg', photo('coffee.jpg')]);
-  await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-embedding' || e.type === 'shitu-error').length, { timeout: 60_000 }).toBe(3);
+  await expect
+    .poll(async () => (await events(page)).filter((e) => e.type === 'shitu-ready').length, { timeout: 90_000 })
+    .toBe(2);
+  await page
+    .locator('#main')
+    .locator('input[type="file"]')
+    .setInputFiles([photo('rocket.jpg'), 'test/fixtures/images/not-an-image.jpg', photo('coffee.jpg')]);
+  await expect
+    .poll(
+      async () => (await events(page)).filter((e) => e.type === 'shitu-embedding' || e.type === 'shitu-error').length,
+      { timeout: 60_000 },
+    )
+    .toBe(3);
   const all = await events(page);
   // Picked files are taken in natural name order, whatever order the picker gives them in.
   expect(all.filter((e) => e.type === 'shitu-embedding').map((e) => e.name)).toEqual(['coffee.jpg', 'rocket.jpg']);
   const errors = all.filter((e) => e.type === 'shitu-error');
   expect(errors.map((e) => [e.name, e.code])).toEqual([['not-an-image.jpg', 'image-format']]);
-  await expect(page.locator('#main').locator('[data-testid="image-card"][data-status="error"]')).toContainText('not an image');
+  await expect(page.locator('#main').locator('[data-testid="image-card"][data-status="error"]')).toContainText(
+    'not an image',
+  );
 });
 
 for (const { csp, wasm } of [
@@ -152,10 +224,19 @@ for (const { csp, wasm } of [
     try {
       await recordEvents(page);
       await page.goto(`${server.url}csp.html`);
-      await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-ready').length, { timeout: 90_000 }).toBe(1);
+      await expect
+        .poll(async () => (await events(page)).filter((e) => e.type === 'shitu-ready').length, { timeout: 90_000 })
+        .toBe(1);
       const backend = (await events(page)).find((e) => e.type === 'shitu-ready')!.name;
-      await page.locator('#main').locator('input[type="file"]').setInputFiles([photo('astronaut.jpg')]);
-      await expect.poll(async () => (await events(page)).filter((e) => e.type === 'shitu-embedding').map((e) => e.length), { timeout: 120_000 }).toEqual([512]);
+      await page
+        .locator('#main')
+        .locator('input[type="file"]')
+        .setInputFiles([photo('astronaut.jpg')]);
+      await expect
+        .poll(async () => (await events(page)).filter((e) => e.type === 'shitu-embedding').map((e) => e.length), {
+          timeout: 120_000,
+        })
+        .toEqual([512]);
       console.log(`CSP ${csp}: backend ${backend}; ${violations.length} CSP console messages`);
       if (wasm) {
         expect(backend).toBe('wasm');
@@ -175,7 +256,9 @@ test('with an imported classifier, shitu-embedding carries the top label and the
   const dir = join(libDir, 'models', 'textline-classifier');
   await cp(CLASSIFIER_MANIFEST_DIR, dir, { recursive: true });
   await page.goto(`${site.url}embed.html`);
-  const lines = await Promise.all(['upright-01.png', 'rotated-01.png'].map(async (f) => [...(await readFile(`test/fixtures/textlines/${f}`))]));
+  const lines = await Promise.all(
+    ['upright-01.png', 'rotated-01.png'].map(async (f) => [...(await readFile(`test/fixtures/textlines/${f}`))]),
+  );
   const got = await page.evaluate(
     async ({ model, bytes }) => {
       const el = document.createElement('shitu-embedder') as HTMLElement & {
@@ -187,7 +270,9 @@ test('with an imported classifier, shitu-embedding carries the top label and the
       const ready = new Promise((resolve) => el.addEventListener('shitu-ready', resolve, { once: true }));
       document.body.append(el);
       await ready;
-      const files = bytes.map((b: number[], i: number) => new File([new Uint8Array(b)], `line-${i}.png`, { type: 'image/png' }));
+      const files = bytes.map(
+        (b: number[], i: number) => new File([new Uint8Array(b)], `line-${i}.png`, { type: 'image/png' }),
+      );
       const results = await el.embed(files);
       return { results: results.map((r) => r.prediction), predicted };
     },

@@ -19,7 +19,9 @@ function pixels(width: number, height: number, seed: number): number[] {
     const p = i >> 2;
     const x = p % width;
     const y = Math.floor(p / width);
-    return (i & 3) === 3 ? 255 : Math.floor((128 + 100 * Math.sin((x + seed) / 7 + (i & 3)) * Math.cos(y / 9) + 20 * rand()) & 255);
+    return (i & 3) === 3
+      ? 255
+      : Math.floor((128 + 100 * Math.sin((x + seed) / 7 + (i & 3)) * Math.cos(y / 9) + 20 * rand()) & 255);
   });
 }
 
@@ -31,7 +33,11 @@ async function openHarness(page: Page): Promise<void> {
 async function nodeEmbeddings(manifestPath: string, images: { bytes: number[]; width: number; height: number }[]) {
   const engine = new EmbedderEngine(nodeEnvironment());
   await engine.load({ model: pathToFileURL(manifestPath).href });
-  const results = await engine.embed(images.map((im) => ({ data: Uint8ClampedArray.from(im.bytes), width: im.width, height: im.height }) as unknown as ImageData));
+  const results = await engine.embed(
+    images.map(
+      (im) => ({ data: Uint8ClampedArray.from(im.bytes), width: im.width, height: im.height }) as unknown as ImageData,
+    ),
+  );
   await engine.dispose();
   return results.map((r) => {
     if (!r.ok) throw new Error(r.error.message);
@@ -60,7 +66,10 @@ for (const backend of ['webgpu', 'webgl'] as const) {
         const h = window.harness;
         const id = await h.create({ model: url, backend });
         const info = await h.info(id);
-        const results = await h.embed(id, images.map((im) => h.imageData(im.bytes, im.width, im.height)));
+        const results = await h.embed(
+          id,
+          images.map((im) => h.imageData(im.bytes, im.width, im.height)),
+        );
         return { backend: info.backend, results };
       },
       { url: modelUrl(m), images, backend },
@@ -139,7 +148,15 @@ test('bad files fail alone, with the file and the reason, and the worker stays u
   const { results, after, memory } = await page.evaluate(async (url) => {
     const h = window.harness;
     const id = await h.create({ model: url, backend: 'wasm', maxPixels: 100_000_000 });
-    const names = ['gradient.jpg', 'not-an-image.jpg', 'truncated.jpg', 'empty.jpg', 'huge-declared.png', 'vector.svg', 'shapes.png'];
+    const names = [
+      'gradient.jpg',
+      'not-an-image.jpg',
+      'truncated.jpg',
+      'empty.jpg',
+      'huge-declared.png',
+      'vector.svg',
+      'shapes.png',
+    ];
     const results = await h.embed(id, await Promise.all(names.map((n) => h.fixture(n))));
     const after = await h.embed(id, [await h.fixture('gradient.jpg')]);
     return { results, after, memory: (await h.info(id)).memory };

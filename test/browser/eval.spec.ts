@@ -28,7 +28,11 @@ test('eval embeds a split through the worker and reports retrieval figures', asy
 test('split files are checked line by line', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'shitu-split-'));
   await writeFile(join(dir, 'bad.txt'), 'a.jpg\tcat\nno-label-here\n');
-  await expect(readSplit(join(dir, 'bad.txt'))).rejects.toThrow(`${join(dir, 'bad.txt')}:2: expected "path<TAB>label", got "no-label-here"`);
+  await expect(readSplit(join(dir, 'bad.txt'))).rejects.toThrow(
+    `${join(dir, 'bad.txt')}:2: expected "path<TAB>label", got "no-label-here"`,
+  );
   await writeFile(join(dir, 'escape.txt'), '../../etc/passwd\tx\n');
-  await expect(readSplit(join(dir, 'escape.txt'))).rejects.toThrow('path must be relative and stay inside the data folder');
+  await expect(readSplit(join(dir, 'escape.txt'))).rejects.toThrow(
+    'path must be relative and stay inside the data folder',
+  );
 });

@@ -16,7 +16,11 @@ test('JSON, CSV and .npy exports carry the same vectors under the file names', a
 
   const json = await exported(page, 'json');
   expect(json.name).toBe('shitu-embeddings-pplcnet-x1_0-distilled-caltech60.json');
-  const parsed = JSON.parse(json.bytes.toString('utf8')) as { model: string; dim: number; embeddings: { name: string; embedding: number[] }[] };
+  const parsed = JSON.parse(json.bytes.toString('utf8')) as {
+    model: string;
+    dim: number;
+    embeddings: { name: string; embedding: number[] }[];
+  };
   expect(parsed.model).toBe('pplcnet-x1_0-distilled-caltech60');
   expect(parsed.dim).toBe(512);
   expect(parsed.embeddings.map((e) => e.name)).toEqual(names);
@@ -32,7 +36,9 @@ test('JSON, CSV and .npy exports carry the same vectors under the file names', a
   csv.slice(1).forEach((line, i) => {
     const [name, ...values] = line.split(',');
     expect(name).toBe(names[i]);
-    expect(values.map(Number)).toEqual(parsed.embeddings[i]!.embedding.map((v) => Number(Math.fround(v).toPrecision(9))));
+    expect(values.map(Number)).toEqual(
+      parsed.embeddings[i]!.embedding.map((v) => Number(Math.fround(v).toPrecision(9))),
+    );
   });
 
   const npy = (await exported(page, 'npy')).bytes;

@@ -17,21 +17,32 @@ async function labelledFolder(labels: Record<string, string[]>): Promise<string>
   return root;
 }
 
-const TWO_LABELS = { cat: ['cat-view-1.jpg', 'cat-view-2.jpg', 'cat-view-1.jpg'], other: ['coffee.jpg', 'rocket.jpg', 'astronaut.jpg'] };
+const TWO_LABELS = {
+  cat: ['cat-view-1.jpg', 'cat-view-2.jpg', 'cat-view-1.jpg'],
+  other: ['coffee.jpg', 'rocket.jpg', 'astronaut.jpg'],
+};
 
 async function exportJson(page: Page): Promise<{ name: string; embedding: number[] }[]> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
-  return (JSON.parse(await readFile((await download.path())!, 'utf8')) as { embeddings: { name: string; embedding: number[] }[] }).embeddings;
+  return (
+    JSON.parse(await readFile((await download.path())!, 'utf8')) as {
+      embeddings: { name: string; embedding: number[] }[];
+    }
+  ).embeddings;
 }
 
-test('fine-tuning on labelled folders: curves, before / after, a saved model that reloads identically', async ({ page }) => {
+test('fine-tuning on labelled folders: curves, before / after, a saved model that reloads identically', async ({
+  page,
+}) => {
   test.setTimeout(300_000);
   const root = await labelledFolder(TWO_LABELS);
   await openPage(page);
   const baseModel = await page.getByTestId('model-status').textContent();
   await page.getByTestId('folder-input').setInputFiles(root);
   await waitSettled(page, 6);
-  await expect(page.getByTestId('training-summary')).toContainText('6 labelled images of this visit, 2 labels: cat (3), other (3)');
+  await expect(page.getByTestId('training-summary')).toContainText(
+    '6 labelled images of this visit, 2 labels: cat (3), other (3)',
+  );
   await page.locator('#ft-epochs').fill('6');
   // With the optional triplet term, so the worker's training path with it runs here too.
   await page.locator('#ft-triplet').fill('1');
@@ -43,13 +54,19 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
   await expect(page.getByTestId('model-status')).toContainText('-ft-', { timeout: 60_000 });
   expect(await page.getByTestId('model-status').textContent()).not.toBe(baseModel);
   await waitSettled(page, 6);
-  const predicted = await page.getByTestId('image-card').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.predicted));
+  const predicted = await page
+    .getByTestId('image-card')
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.predicted));
   expect(predicted.every((p) => p === 'cat' || p === 'other')).toBe(true);
   const tuned = await exportJson(page);
   // The model's files download in the manifest format.
   const [first] = await Promise.all([page.waitForEvent('download'), page.getByTestId('train-download').click()]);
   expect(first.suggestedFilename()).toBe('manifest.json');
-  const manifest = JSON.parse(await readFile((await first.path())!, 'utf8')) as { format: string; head: { labels: string[] }; provenance: string };
+  const manifest = JSON.parse(await readFile((await first.path())!, 'utf8')) as {
+    format: string;
+    head: { labels: string[] };
+    provenance: string;
+  };
   expect(manifest.format).toBe('shitu-web/weights');
   expect(manifest.provenance).toContain('triplet term weight 1');
   expect(manifest.head.labels).toEqual(['cat', 'other']);
@@ -88,7 +105,8 @@ test('fine-tuning refuses one label, and a stop at once leaves the model unchang
   await expect(page.getByTestId('train-status')).toContainText(/stopped|Stopped/, { timeout: 120_000 });
   await expect(page.getByTestId('train-start')).toBeEnabled();
   const status = await page.getByTestId('train-status').textContent();
-  if (/nothing (was changed|saved)/.test(status!)) expect(await page.getByTestId('model-status').textContent()).toBe(baseModel);
+  if (/nothing (was changed|saved)/.test(status!))
+    expect(await page.getByTestId('model-status').textContent()).toBe(baseModel);
   else await expect(page.getByTestId('train-report')).toContainText('Stopped by you');
 
   // A reload in the middle of training saves nothing half-done: the model list is as before.

@@ -8,9 +8,15 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { openPage, photo, waitSettled } from './support/page.ts';
 
-test('folder drop builds a labelled gallery that recognises a query, survives reload, exports and imports', async ({ page }) => {
+test('folder drop builds a labelled gallery that recognises a query, survives reload, exports and imports', async ({
+  page,
+}) => {
   const root = join(await mkdtemp(join(tmpdir(), 'shitu-gallery-')), 'my-gallery');
-  for (const [label, file] of [['cat', 'cat-view-1.jpg'], ['coffee', 'coffee.jpg'], ['rocket', 'rocket.jpg']] as const) {
+  for (const [label, file] of [
+    ['cat', 'cat-view-1.jpg'],
+    ['coffee', 'coffee.jpg'],
+    ['rocket', 'rocket.jpg'],
+  ] as const) {
     await mkdir(join(root, label), { recursive: true });
     await copyFile(photo(file), join(root, label, file));
   }
@@ -19,7 +25,11 @@ test('folder drop builds a labelled gallery that recognises a query, survives re
   await page.getByTestId('folder-input').setInputFiles(root);
   await waitSettled(page, 3);
   await expect(page.getByTestId('gallery-item')).toHaveCount(3);
-  expect(await page.getByTestId('gallery-item').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.label).sort())).toEqual(['cat', 'coffee', 'rocket']);
+  expect(
+    await page
+      .getByTestId('gallery-item')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.label).sort()),
+  ).toEqual(['cat', 'coffee', 'rocket']);
   await expect(page.locator('[data-testid="image-card"][data-name="cat/cat-view-1.jpg"]')).toBeVisible();
 
   // A query: the other view of the cat, not added to the gallery.
@@ -44,7 +54,10 @@ test('folder drop builds a labelled gallery that recognises a query, survives re
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('gallery-export').click()]);
   const file = (await download.path())!;
-  const saved = JSON.parse(await readFile(file, 'utf8')) as { format: string; items: { label: string; embedding: string; thumbnail: string }[] };
+  const saved = JSON.parse(await readFile(file, 'utf8')) as {
+    format: string;
+    items: { label: string; embedding: string; thumbnail: string }[];
+  };
   expect(saved.format).toBe('shitu-web/gallery');
   expect(saved.items.map((i) => i.label).sort()).toEqual(['cat', 'coffee', 'rocket']);
   for (const item of saved.items) {
@@ -60,7 +73,9 @@ test('folder drop builds a labelled gallery that recognises a query, survives re
   await expect(page.getByTestId('gallery-message')).toContainText('Imported 3 gallery images');
 
   // A file that is not a gallery is refused with a message; the gallery is untouched.
-  await page.getByTestId('gallery-import').setInputFiles({ name: 'nope.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"other"}') });
+  await page
+    .getByTestId('gallery-import')
+    .setInputFiles({ name: 'nope.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"other"}') });
   await expect(page.getByTestId('gallery-message')).toContainText('not a gallery file');
   await expect(page.getByTestId('gallery-item')).toHaveCount(3);
 });

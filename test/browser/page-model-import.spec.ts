@@ -20,11 +20,17 @@ test('a Paddle inference model is imported, used, and still offered after a relo
 
   // One file alone is refused with what to do, apart from the line saying which model is in use.
   await page.getByTestId('model-import').setInputFiles(`${PADDLE_FIXTURE_DIR}/inference.pdmodel`);
-  await expect(page.getByTestId('model-import-error')).toContainText('inference.pdmodel needs its weights file (inference.pdiparams)');
+  await expect(page.getByTestId('model-import-error')).toContainText(
+    'inference.pdmodel needs its weights file (inference.pdiparams)',
+  );
   await expect(page.getByTestId('model-status')).toHaveText(inUse);
 
-  await page.getByTestId('model-import').setInputFiles([`${PADDLE_FIXTURE_DIR}/inference.pdmodel`, `${PADDLE_FIXTURE_DIR}/inference.pdiparams`]);
-  await expect(page.getByTestId('model-status')).toContainText(/inference-[0-9a-f]{8}: PP-LCNet x0.25, 512-d/, { timeout: 90_000 });
+  await page
+    .getByTestId('model-import')
+    .setInputFiles([`${PADDLE_FIXTURE_DIR}/inference.pdmodel`, `${PADDLE_FIXTURE_DIR}/inference.pdiparams`]);
+  await expect(page.getByTestId('model-status')).toContainText(/inference-[0-9a-f]{8}: PP-LCNet x0.25, 512-d/, {
+    timeout: 90_000,
+  });
   await expect(page.getByTestId('model-import-error')).toBeHidden();
   // The images were embedded again with the new model.
   await waitSettled(page, 2);
@@ -43,7 +49,10 @@ test('a Paddle inference model is imported, used, and still offered after a relo
 const TEXT_LINES = ['upright-01.png', 'rotated-01.png'].map((f) => `test/fixtures/textlines/${f}`);
 
 async function expectClassifierInUse(page: Page): Promise<void> {
-  await expect(page.getByTestId('model-status')).toContainText(/PP-LCNet x0.25, 128-d, input 160 x 80, classifier of 2 labels \(0_degree, 180_degree\)/, { timeout: 90_000 });
+  await expect(page.getByTestId('model-status')).toContainText(
+    /PP-LCNet x0.25, 128-d, input 160 x 80, classifier of 2 labels \(0_degree, 180_degree\)/,
+    { timeout: 90_000 },
+  );
   await waitSettled(page, 2);
   for (const card of await page.getByTestId('image-card').all()) {
     await expect(card).toHaveAttribute('data-predicted', /^(0|180)_degree$/);
@@ -51,7 +60,9 @@ async function expectClassifierInUse(page: Page): Promise<void> {
   }
 }
 
-test('a classifier folder (Paddle 3 program, weights, inference.yml) picked as a folder: labels on the cards', async ({ page }) => {
+test('a classifier folder (Paddle 3 program, weights, inference.yml) picked as a folder: labels on the cards', async ({
+  page,
+}) => {
   await openPage(page);
   await page.getByTestId('file-input').setInputFiles(TEXT_LINES);
   await waitSettled(page, 2);
@@ -76,28 +87,45 @@ test('a model folder dropped on the page is imported, not turned into image card
   await expect(page.getByTestId('image-card')).toHaveCount(2);
 });
 
-test('an fc without softmax or labels is ambiguous: the last-layer choice reads it as a classifier', async ({ page }) => {
+test('an fc without softmax or labels is ambiguous: the last-layer choice reads it as a classifier', async ({
+  page,
+}) => {
   const dir = mkdtempSync(join(tmpdir(), 'shitu-logits-'));
   const t = fixture('textline');
   const file = join(dir, 'textline-logits.onnx');
-  writeFileSync(file, writePPLCNetOnnx({ network: t.network, stateDict: t.stateDict, classifier: t.classifier }, { inputSize: t.inputSize }));
+  writeFileSync(
+    file,
+    writePPLCNetOnnx(
+      { network: t.network, stateDict: t.stateDict, classifier: t.classifier },
+      { inputSize: t.inputSize },
+    ),
+  );
   await openPage(page);
   await page.getByTestId('file-input').setInputFiles(TEXT_LINES);
   await waitSettled(page, 2);
   // auto: read as a PP-ShiTu neck (a 2-d embedding, no labels).
   await page.getByTestId('model-import').setInputFiles(file);
-  await expect(page.getByTestId('model-status')).toContainText(/PP-LCNet x0.25, 2-d, input 160 x 80, fp32/, { timeout: 90_000 });
+  await expect(page.getByTestId('model-status')).toContainText(/PP-LCNet x0.25, 2-d, input 160 x 80, fp32/, {
+    timeout: 90_000,
+  });
   await page.getByTestId('model-import-role').selectOption('classifier');
   await page.getByTestId('model-import').setInputFiles(file);
-  await expect(page.getByTestId('model-status')).toContainText(/PP-LCNet x0.25, 128-d, input 160 x 80, classifier of 2 labels \(class_0, class_1\)/, { timeout: 90_000 });
+  await expect(page.getByTestId('model-status')).toContainText(
+    /PP-LCNet x0.25, 128-d, input 160 x 80, classifier of 2 labels \(class_0, class_1\)/,
+    { timeout: 90_000 },
+  );
   await waitSettled(page, 2);
-  for (const card of await page.getByTestId('image-card').all()) await expect(card).toHaveAttribute('data-predicted', /^class_[01]$/);
+  for (const card of await page.getByTestId('image-card').all())
+    await expect(card).toHaveAttribute('data-predicted', /^class_[01]$/);
 });
 
 // The real PP-LCNet_x0_25_textline_ori exports (../shared/models/real, absent on a fresh clone): each of the
 // three must read clearly rendered text lines right way up as 0_degree and turned by 180 degrees as 180_degree.
 const REAL = '../shared/models/real/pp-lcnet-x0_25-textline-ori';
-const LINES = ['01', '02', '03', '04', '05', '06'].flatMap((n) => [`test/fixtures/textlines/upright-${n}.png`, `test/fixtures/textlines/rotated-${n}.png`]);
+const LINES = ['01', '02', '03', '04', '05', '06'].flatMap((n) => [
+  `test/fixtures/textlines/upright-${n}.png`,
+  `test/fixtures/textlines/rotated-${n}.png`,
+]);
 for (const form of ['onnx', 'paddle', 'paddle-pir']) {
   test(`the real text-line classifier (${form}) reads upright and upside-down lines`, async ({ page }) => {
     test.skip(!existsSync(REAL), 'needs ../shared/models/real');
@@ -109,7 +137,13 @@ for (const form of ['onnx', 'paddle', 'paddle-pir']) {
     await waitSettled(page, LINES.length);
     for (const line of LINES) {
       // The ONNX file comes without its inference.yml: its labels are class_0 / class_1 (the same order).
-      const want = line.includes('upright') ? (form === 'onnx' ? 'class_0' : '0_degree') : form === 'onnx' ? 'class_1' : '180_degree';
+      const want = line.includes('upright')
+        ? form === 'onnx'
+          ? 'class_0'
+          : '0_degree'
+        : form === 'onnx'
+          ? 'class_1'
+          : '180_degree';
       const card = page.locator(`[data-testid="image-card"][data-name="${line.slice(line.lastIndexOf('/') + 1)}"]`);
       await expect(card, line).toHaveAttribute('data-predicted', want);
     }

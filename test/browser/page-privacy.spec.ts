@@ -26,7 +26,9 @@ test("a whole session requests nothing but the page's own assets", async ({ page
   await Promise.all([page.waitForEvent('download'), page.getByTestId('gallery-export').click()]);
 
   const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('blob:') && !u.startsWith('data:') && new URL(u).origin !== origin);
+  const foreign = requests.filter(
+    (u) => !u.startsWith('blob:') && !u.startsWith('data:') && new URL(u).origin !== origin,
+  );
   expect(foreign).toEqual([]);
   expect(requests.length).toBeGreaterThan(0);
 });
@@ -54,6 +56,8 @@ test('no long task over 100 ms on the main thread while 200 images are embedded'
   await waitSettled(page, 200, 480_000);
   await expect(page.locator('[data-testid="image-card"][data-status="done"]')).toHaveCount(200);
   const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
-  console.log(`long tasks while embedding 200 images: ${longTasks.length}, longest ${Math.max(0, ...longTasks).toFixed(0)} ms`);
+  console.log(
+    `long tasks while embedding 200 images: ${longTasks.length}, longest ${Math.max(0, ...longTasks).toFixed(0)} ms`,
+  );
   expect(Math.max(0, ...longTasks)).toBeLessThanOrEqual(100);
 });

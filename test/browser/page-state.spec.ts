@@ -10,11 +10,17 @@ import { expect, test } from '@playwright/test';
 import { CLASSIFIER_FIXTURE_DIR, PADDLE_FIXTURE_DIR } from '../support/fixture-models.ts';
 import { openPage, photo, waitSettled } from './support/page.ts';
 
-test('a Paddle 3 folder picked as files imports; a refusal is plain, apart, and gone after a model change', async ({ page }) => {
+test('a Paddle 3 folder picked as files imports; a refusal is plain, apart, and gone after a model change', async ({
+  page,
+}) => {
   await openPage(page);
   const inUse = (await page.getByTestId('model-status').textContent())!;
   // Garbage named like a model: refused in plain words; the exact reason is one click away.
-  await page.getByTestId('model-import').setInputFiles({ name: 'model.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not a protobuf at all, just text') });
+  await page.getByTestId('model-import').setInputFiles({
+    name: 'model.onnx',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from('not a protobuf at all, just text'),
+  });
   const error = page.getByTestId('model-import-error');
   await expect(error).toBeVisible();
   await expect(error.locator('strong')).toHaveText(/^Not imported: (A file could not be read|This model's network)/);
@@ -23,8 +29,14 @@ test('a Paddle 3 folder picked as files imports; a refusal is plain, apart, and 
   await expect(page.getByTestId('image-card')).toHaveCount(0);
 
   // inference.json (Paddle 3 PIR) with its weights and yml, through the files picker.
-  await page.getByTestId('model-import').setInputFiles(['inference.json', 'inference.pdiparams', 'inference.yml'].map((f) => `${CLASSIFIER_FIXTURE_DIR}/${f}`));
-  await expect(page.getByTestId('model-status')).toContainText('classifier of 2 labels (0_degree, 180_degree)', { timeout: 90_000 });
+  await page
+    .getByTestId('model-import')
+    .setInputFiles(
+      ['inference.json', 'inference.pdiparams', 'inference.yml'].map((f) => `${CLASSIFIER_FIXTURE_DIR}/${f}`),
+    );
+  await expect(page.getByTestId('model-status')).toContainText('classifier of 2 labels (0_degree, 180_degree)', {
+    timeout: 90_000,
+  });
   await expect(error).toBeHidden();
 
   // A refusal, then a model chosen in the menu: the refusal was about the previous attempt and goes.
@@ -35,10 +47,15 @@ test('a Paddle 3 folder picked as files imports; a refusal is plain, apart, and 
   await expect(error).toBeHidden();
 });
 
-test('the gallery follows the model, the choice survives a reload, and the gallery feeds fine-tuning', async ({ page }) => {
+test('the gallery follows the model, the choice survives a reload, and the gallery feeds fine-tuning', async ({
+  page,
+}) => {
   test.setTimeout(240_000);
   const root = join(await mkdtemp(join(tmpdir(), 'shitu-state-')), 'shop');
-  for (const [label, files] of [['cat', ['cat-view-1.jpg', 'cat-view-2.jpg']], ['things', ['coffee.jpg', 'rocket.jpg']]] as const) {
+  for (const [label, files] of [
+    ['cat', ['cat-view-1.jpg', 'cat-view-2.jpg']],
+    ['things', ['coffee.jpg', 'rocket.jpg']],
+  ] as const) {
     await mkdir(join(root, label), { recursive: true });
     for (const f of files) await copyFile(photo(f), join(root, label, f));
   }
@@ -58,14 +75,20 @@ test('the gallery follows the model, the choice survives a reload, and the galle
 
   // A query outside the gallery: its label box never holds its file name.
   await page.getByTestId('to-gallery').uncheck();
-  await page.getByTestId('file-input').setInputFiles({ name: 'q_astronaut.jpg', mimeType: 'image/jpeg', buffer: await import('node:fs').then((fs) => fs.readFileSync(photo('astronaut.jpg'))) });
+  await page.getByTestId('file-input').setInputFiles({
+    name: 'q_astronaut.jpg',
+    mimeType: 'image/jpeg',
+    buffer: await import('node:fs').then((fs) => fs.readFileSync(photo('astronaut.jpg'))),
+  });
   await waitSettled(page, 5);
   await page.locator('[data-testid="image-card"][data-name="q_astronaut.jpg"]').click();
   const box = page.getByTestId('add-label');
   await expect(box).not.toHaveValue(/q_astronaut/);
 
   // Another model: the same 4 entries, embedded again with it; none stale, none doubled.
-  await page.getByTestId('model-import').setInputFiles([`${PADDLE_FIXTURE_DIR}/inference.pdmodel`, `${PADDLE_FIXTURE_DIR}/inference.pdiparams`]);
+  await page
+    .getByTestId('model-import')
+    .setInputFiles([`${PADDLE_FIXTURE_DIR}/inference.pdmodel`, `${PADDLE_FIXTURE_DIR}/inference.pdiparams`]);
   await expect(page.getByTestId('model-status')).toContainText('PP-LCNet x0.25', { timeout: 90_000 });
   await waitSettled(page, 5);
   await expect(page.locator('[data-testid="gallery-item"][data-current="true"]')).toHaveCount(4, { timeout: 60_000 });
@@ -78,18 +101,26 @@ test('the gallery follows the model, the choice survives a reload, and the galle
   await expect(page.getByTestId('model-status')).toContainText('PP-LCNet x0.25');
   await expect(page.getByTestId('model-select').locator('option:checked')).toContainText('(imported, x0.25, 512-d');
   await expect(page.locator('[data-testid="gallery-item"][data-current="true"]')).toHaveCount(4);
-  await expect(page.getByTestId('training-summary')).toContainText('4 labelled images from the gallery, 2 labels: cat (2), things (2)');
+  await expect(page.getByTestId('training-summary')).toContainText(
+    '4 labelled images from the gallery, 2 labels: cat (2), things (2)',
+  );
   await expect(page.getByTestId('train-start')).toBeEnabled();
 });
 
 test('failed images are not counted as embedded, and the counts follow the cards', async ({ page }) => {
   await openPage(page);
-  await page.getByTestId('file-input').setInputFiles(['test/fixtures/images/not-an-image.jpg', 'test/fixtures/images/empty.jpg']);
+  await page
+    .getByTestId('file-input')
+    .setInputFiles(['test/fixtures/images/not-an-image.jpg', 'test/fixtures/images/empty.jpg']);
   await waitSettled(page, 2);
-  await expect(page.getByTestId('batch-status')).toHaveText('2 images: 0 embedded, 2 could not be read (see their cards).');
+  await expect(page.getByTestId('batch-status')).toHaveText(
+    '2 images: 0 embedded, 2 could not be read (see their cards).',
+  );
   await page.getByTestId('file-input').setInputFiles(photo('coffee.jpg'));
   await waitSettled(page, 3);
-  await expect(page.getByTestId('batch-status')).toHaveText('3 images: 1 embedded, 2 could not be read (see their cards).');
+  await expect(page.getByTestId('batch-status')).toHaveText(
+    '3 images: 1 embedded, 2 could not be read (see their cards).',
+  );
   // The first card (selected on the drop) failed: its panel says why, not "not embedded yet".
   await page.locator('[data-testid="image-card"][data-status="error"]').first().click();
   await expect(page.getByTestId('vector-stats')).toContainText('No vector:');
@@ -103,13 +134,19 @@ test('failed images are not counted as embedded, and the counts follow the cards
   await expect(page.getByTestId('batch-status')).toBeEmpty();
 });
 
-test("the threshold is the model's calibrated one until the user sets theirs, which 'use the model's' hands back", async ({ page }) => {
-  const manifest = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync('models/default/manifest.json', 'utf8'))) as { recognition?: { threshold: number } };
+test("the threshold is the model's calibrated one until the user sets theirs, which 'use the model's' hands back", async ({
+  page,
+}) => {
+  const manifest = JSON.parse(
+    await import('node:fs').then((fs) => fs.readFileSync('models/default/manifest.json', 'utf8')),
+  ) as { recognition?: { threshold: number } };
   const recommended = manifest.recognition?.threshold ?? 0.5;
   await openPage(page);
   const input = page.getByTestId('gallery-threshold');
   await expect(input).toHaveValue(String(recommended));
-  await expect(page.getByTestId('threshold-source')).toContainText(manifest.recognition ? 'calibrated for this model' : "PaddleClas's default");
+  await expect(page.getByTestId('threshold-source')).toContainText(
+    manifest.recognition ? 'calibrated for this model' : "PaddleClas's default",
+  );
   await expect(page.getByTestId('threshold-reset')).toBeHidden();
   await input.fill('0.7');
   await input.dispatchEvent('change');

@@ -22,7 +22,8 @@ test('photos are embedded: 512-d vectors, two views of the cat closer than anyth
   expect(Math.hypot(...copied)).toBeCloseTo(1, 4);
 
   // Picked files are taken in name order: astronaut, the two cat views (1 and 2), coffee, rocket.
-  const index = async (name: string) => Number(await page.locator(`[data-testid="image-card"][data-name="${name}"]`).getAttribute('data-index'));
+  const index = async (name: string) =>
+    Number(await page.locator(`[data-testid="image-card"][data-name="${name}"]`).getAttribute('data-index'));
   const [a, b] = [await index('cat-view-1.jpg'), await index('cat-view-2.jpg')];
   expect([a, b]).toEqual([1, 2]);
   const cats = await matrixValue(page, a, b);
@@ -50,10 +51,15 @@ test('photos are embedded: 512-d vectors, two views of the cat closer than anyth
 test('bad files show their error on their own card; the others are embedded', async ({ page }) => {
   await openPage(page);
   const bad = ['not-an-image.jpg', 'truncated.jpg', 'empty.jpg'];
-  await page.getByTestId('file-input').setInputFiles([photo('coffee.jpg'), ...bad.map((f) => `test/fixtures/images/${f}`), photo('rocket.jpg')]);
+  await page
+    .getByTestId('file-input')
+    .setInputFiles([photo('coffee.jpg'), ...bad.map((f) => `test/fixtures/images/${f}`), photo('rocket.jpg')]);
   await waitSettled(page, 5);
   for (const name of ['coffee.jpg', 'rocket.jpg']) {
-    await expect(page.locator(`[data-testid="image-card"][data-name="${name}"]`)).toHaveAttribute('data-status', 'done');
+    await expect(page.locator(`[data-testid="image-card"][data-name="${name}"]`)).toHaveAttribute(
+      'data-status',
+      'done',
+    );
   }
   for (const name of bad) {
     const card = page.locator(`[data-testid="image-card"][data-name="${name}"]`);
@@ -68,7 +74,9 @@ test('bad files show their error on their own card; the others are embedded', as
 
 test('keyboard: cards are selected with Enter, the matrix is walked with arrow keys', async ({ page }) => {
   await openPage(page);
-  await page.getByTestId('file-input').setInputFiles([photo('cat-view-1.jpg'), photo('coffee.jpg'), photo('rocket.jpg')]);
+  await page
+    .getByTestId('file-input')
+    .setInputFiles([photo('cat-view-1.jpg'), photo('coffee.jpg'), photo('rocket.jpg')]);
   await waitSettled(page, 3);
   const second = page.locator('[data-testid="image-card"][data-index="1"]');
   await second.focus();
@@ -92,17 +100,26 @@ test('keyboard: cards are selected with Enter, the matrix is walked with arrow k
 test('a drop anywhere on the page and a paste add images; pasted screenshots get distinct names', async ({ page }) => {
   await openPage(page);
   await page.evaluate(async () => {
-    const file = async (path: string, name: string) => new File([await (await fetch(path)).blob()], name, { type: 'image/jpeg' });
+    const file = async (path: string, name: string) =>
+      new File([await (await fetch(path)).blob()], name, { type: 'image/jpeg' });
     const drop = new DataTransfer();
     drop.items.add(await file('/test/fixtures/photos/coffee.jpg', 'coffee.jpg'));
     drop.items.add(await file('/test/fixtures/photos/rocket.jpg', 'rocket.jpg'));
-    document.querySelector('main')!.dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }));
+    document
+      .querySelector('main')!
+      .dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }));
     const paste = new DataTransfer();
     paste.items.add(await file('/test/fixtures/photos/astronaut.jpg', 'image.png'));
     document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }));
   });
   await waitSettled(page, 3);
-  await expect(page.locator('[data-testid="image-card"][data-name="coffee.jpg"]')).toHaveAttribute('data-status', 'done');
-  await expect(page.locator('[data-testid="image-card"][data-name="rocket.jpg"]')).toHaveAttribute('data-status', 'done');
+  await expect(page.locator('[data-testid="image-card"][data-name="coffee.jpg"]')).toHaveAttribute(
+    'data-status',
+    'done',
+  );
+  await expect(page.locator('[data-testid="image-card"][data-name="rocket.jpg"]')).toHaveAttribute(
+    'data-status',
+    'done',
+  );
   await expect(page.locator('[data-testid="image-card"][data-name^="pasted-"]')).toHaveAttribute('data-status', 'done');
 });

@@ -55,7 +55,11 @@ export const PADDLE_FIXTURE_DIR = `${GENERATED_DIR}/paddle-${FIXTURE_MODELS.smal
 export async function writePaddleFixture(): Promise<void> {
   const m = FIXTURE_MODELS.small;
   if (existsSync(join(PADDLE_FIXTURE_DIR, 'inference.pdiparams'))) return;
-  const files = writePaddleInference({ scale: m.scale, embeddingDim: m.embeddingDim, stateDict: randomStateDict(m.scale, m.embeddingDim, 'separate', m.seed) });
+  const files = writePaddleInference({
+    scale: m.scale,
+    embeddingDim: m.embeddingDim,
+    stateDict: randomStateDict(m.scale, m.embeddingDim, 'separate', m.seed),
+  });
   await mkdir(PADDLE_FIXTURE_DIR, { recursive: true });
   await writeFile(join(PADDLE_FIXTURE_DIR, 'inference.pdmodel'), files.pdmodel);
   await writeFile(join(PADDLE_FIXTURE_DIR, 'inference.pdiparams'), files.pdiparams);
@@ -71,7 +75,17 @@ export async function writePaddleFixture(): Promise<void> {
 export const CLASSIFIER_FIXTURE_DIR = `${GENERATED_DIR}/paddle-textline-classifier`;
 
 export const CLASSIFIER_NETWORK: NetworkSpec = {
-  geometry: { ...standardGeometry(0.25), strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], useLastConv: false },
+  geometry: {
+    ...standardGeometry(0.25),
+    strideList: [
+      [1, 2],
+      [2, 1],
+      [2, 1],
+      [2, 1],
+      [2, 1],
+    ],
+    useLastConv: false,
+  },
   batchNorm: 'separate',
 };
 
@@ -132,8 +146,14 @@ export async function writeClassifierManifest(): Promise<string> {
   const path = join(CLASSIFIER_MANIFEST_DIR, 'manifest.json');
   if (existsSync(path)) return path;
   const names = ['inference.pdmodel', 'inference.pdiparams', 'inference.yml'];
-  const files = await Promise.all(names.map(async (name) => ({ name, bytes: new Uint8Array(await readFile(join(CLASSIFIER_FIXTURE_DIR, name))) })));
-  const { encoded } = await importModelFiles(files, { modelId: 'textline-classifier', license: 'CC0-1.0', provenance: 'random weights made by test/support/fixture-models.ts' });
+  const files = await Promise.all(
+    names.map(async (name) => ({ name, bytes: new Uint8Array(await readFile(join(CLASSIFIER_FIXTURE_DIR, name))) })),
+  );
+  const { encoded } = await importModelFiles(files, {
+    modelId: 'textline-classifier',
+    license: 'CC0-1.0',
+    provenance: 'random weights made by test/support/fixture-models.ts',
+  });
   return writeModelFiles(CLASSIFIER_MANIFEST_DIR, encoded);
 }
 

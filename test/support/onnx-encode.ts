@@ -23,7 +23,8 @@ import {
   VALUE_INFO,
 } from '../../src/model/convert/onnx/onnx-proto.ts';
 
-export type OnnxTensorDataType = typeof DATA_TYPE.FLOAT | typeof DATA_TYPE.FLOAT16 | typeof DATA_TYPE.DOUBLE | typeof DATA_TYPE.INT64;
+export type OnnxTensorDataType =
+  typeof DATA_TYPE.FLOAT | typeof DATA_TYPE.FLOAT16 | typeof DATA_TYPE.DOUBLE | typeof DATA_TYPE.INT64;
 
 export interface OnnxTensorSpec {
   readonly name: string;
@@ -160,7 +161,10 @@ function writeTypedData(w: ProtoWriter, t: OnnxTensorSpec): ProtoWriter {
       // onnx.proto: float16 goes bit-wise into int32_data.
       return w.packedVarints(TENSOR.int32Data, values.map(toFloat16Bits));
     case DATA_TYPE.INT64:
-      return w.packedVarints(TENSOR.int64Data, values.map((v) => BigInt(Math.trunc(v))));
+      return w.packedVarints(
+        TENSOR.int64Data,
+        values.map((v) => BigInt(Math.trunc(v))),
+      );
     case DATA_TYPE.DOUBLE: {
       const b = new Uint8Array(values.length * 8);
       const view = new DataView(b.buffer);
@@ -173,9 +177,16 @@ function writeTypedData(w: ProtoWriter, t: OnnxTensorSpec): ProtoWriter {
 function encodeValueInfo(v: OnnxValueInfoSpec): ProtoWriter {
   const shape = new ProtoWriter();
   for (const d of v.dims) {
-    const dim = typeof d === 'string' ? new ProtoWriter().string(DIMENSION.dimParam, d) : new ProtoWriter().varint(DIMENSION.dimValue, d);
+    const dim =
+      typeof d === 'string'
+        ? new ProtoWriter().string(DIMENSION.dimParam, d)
+        : new ProtoWriter().varint(DIMENSION.dimValue, d);
     shape.message(SHAPE.dim, dim);
   }
-  const tensorType = new ProtoWriter().varint(TENSOR_TYPE.elemType, v.dataType ?? DATA_TYPE.FLOAT).message(TENSOR_TYPE.shape, shape);
-  return new ProtoWriter().string(VALUE_INFO.name, v.name).message(VALUE_INFO.type, new ProtoWriter().message(TYPE.tensorType, tensorType));
+  const tensorType = new ProtoWriter()
+    .varint(TENSOR_TYPE.elemType, v.dataType ?? DATA_TYPE.FLOAT)
+    .message(TENSOR_TYPE.shape, shape);
+  return new ProtoWriter()
+    .string(VALUE_INFO.name, v.name)
+    .message(VALUE_INFO.type, new ProtoWriter().message(TYPE.tensorType, tensorType));
 }

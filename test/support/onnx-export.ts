@@ -12,7 +12,12 @@
 import { OptionsError, WeightsError } from '../../src/core/errors.ts';
 import type { StateDict } from '../../src/core/state-dict.ts';
 import { BN_EPSILON, INPUT_SIZE, planPPLCNet, type StrideHW } from '../../src/model/architecture.ts';
-import { networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../../src/model/parameters.ts';
+import {
+  networkParameters,
+  standardNetwork,
+  type BatchNormForm,
+  type NetworkSpec,
+} from '../../src/model/parameters.ts';
 import type { ImportedClassifier } from '../../src/model/convert/imported-model.ts';
 import { encodeOnnxModel, type OnnxModelSpec, type OnnxValueInfoSpec } from './onnx-encode.ts';
 import { DATA_TYPE, irVersionForOpset, MAX_OPSET, MIN_OPSET } from '../../src/model/convert/onnx/onnx-proto.ts';
@@ -21,7 +26,13 @@ import { OnnxGraphBuilder, type OnnxNaming, type TensorValues } from './onnx-gra
 export const HARDSWISH_FORMS = ['HardSwish', 'HardSigmoid-Mul', 'Add-Clip-Mul-Div', 'Relu6-form'] as const;
 export const HARDSIGMOID_FORMS = ['HardSigmoid', 'Add-Clip-Div'] as const;
 export const DROPOUT_FORMS = ['Mul', 'none', 'Dropout-Mul', 'Mul-Add'] as const;
-export const FLATTEN_FORMS = ['Flatten', 'Reshape', 'Shape-Slice-Concat-Reshape', 'Shape-Gather-Unsqueeze-Concat-Reshape', 'Squeeze'] as const;
+export const FLATTEN_FORMS = [
+  'Flatten',
+  'Reshape',
+  'Shape-Slice-Concat-Reshape',
+  'Shape-Gather-Unsqueeze-Concat-Reshape',
+  'Squeeze',
+] as const;
 export const IDENTITY_FORMS = ['none', 'elementwise', 'output', 'elementwise+output'] as const;
 export const CONV_BIAS_FORMS = ['input', 'Add', 'Reshape-Add'] as const;
 export const SOFTMAX_FORMS = ['none', 1, -1] as const;
@@ -142,7 +153,9 @@ export const ONNX_PIR_OUTPUT_NAME = 'fetch_name_0';
 
 const choices = <T extends string | number>(key: string, value: unknown, valid: readonly T[]): T => {
   if (!valid.includes(value as T)) {
-    throw new OptionsError(`OnnxExportOptions.${key} must be one of ${valid.map((v) => JSON.stringify(v)).join(', ')}; got ${JSON.stringify(value)}.`);
+    throw new OptionsError(
+      `OnnxExportOptions.${key} must be one of ${valid.map((v) => JSON.stringify(v)).join(', ')}; got ${JSON.stringify(value)}.`,
+    );
   }
   return value as T;
 };
@@ -151,20 +164,33 @@ export function validateOnnxExportOptions(options: OnnxExportOptions = {}): Reso
   const d = DEFAULT_ONNX_EXPORT_OPTIONS;
   const opset = options.opset ?? d.opset;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
-    throw new OptionsError(`OnnxExportOptions.opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}; got ${opset}.`);
+    throw new OptionsError(
+      `OnnxExportOptions.opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}; got ${opset}.`,
+    );
   }
-  const hardswish = choices('hardswish', options.hardswish ?? (opset >= 14 ? 'HardSwish' : 'HardSigmoid-Mul'), HARDSWISH_FORMS);
+  const hardswish = choices(
+    'hardswish',
+    options.hardswish ?? (opset >= 14 ? 'HardSwish' : 'HardSigmoid-Mul'),
+    HARDSWISH_FORMS,
+  );
   if (hardswish === 'HardSwish' && opset < 14) {
-    throw new OptionsError(`OnnxExportOptions.hardswish 'HardSwish' needs opset 14 or later (got opset ${opset}); use 'HardSigmoid-Mul'.`);
+    throw new OptionsError(
+      `OnnxExportOptions.hardswish 'HardSwish' needs opset 14 or later (got opset ${opset}); use 'HardSigmoid-Mul'.`,
+    );
   }
   if (hardswish === 'Relu6-form' && opset < 8) {
-    throw new OptionsError(`OnnxExportOptions.hardswish 'Relu6-form' needs opset 8 or later (Min broadcasts from 8; got opset ${opset}).`);
+    throw new OptionsError(
+      `OnnxExportOptions.hardswish 'Relu6-form' needs opset 8 or later (Min broadcasts from 8; got opset ${opset}).`,
+    );
   }
   const irVersion = options.irVersion ?? irVersionForOpset(opset);
-  if (!Number.isInteger(irVersion) || irVersion < 3) throw new OptionsError(`OnnxExportOptions.irVersion must be an integer >= 3; got ${irVersion}.`);
+  if (!Number.isInteger(irVersion) || irVersion < 3)
+    throw new OptionsError(`OnnxExportOptions.irVersion must be an integer >= 3; got ${irVersion}.`);
   const inputSize = options.inputSize ?? d.inputSize;
   if (inputSize.length !== 2 || !inputSize.every((v) => Number.isInteger(v) && v > 0)) {
-    throw new OptionsError(`OnnxExportOptions.inputSize must be [height, width], positive integers; got ${JSON.stringify(inputSize)}.`);
+    throw new OptionsError(
+      `OnnxExportOptions.inputSize must be [height, width], positive integers; got ${JSON.stringify(inputSize)}.`,
+    );
   }
   return {
     opset,
@@ -199,7 +225,8 @@ export function resolveExportModel(model: OnnxExportModel, who = 'Cannot export'
   checkStateDict(m.network, m.stateDict, who);
   const c = m.classifier;
   if (c) {
-    if (m.network.neckDim !== undefined) throw new WeightsError(`${who}: a network with a neck cannot also have a classifier fc.`);
+    if (m.network.neckDim !== undefined)
+      throw new WeightsError(`${who}: a network with a neck cannot also have a classifier fc.`);
     const featureDim = planPPLCNet(m.network.geometry).featureDim;
     if (c.weight.length !== featureDim * c.classes || c.bias.length !== c.classes) {
       throw new WeightsError(
@@ -221,10 +248,14 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
   const softmax = o.softmax ?? (classifier?.softmax ? 1 : 'none');
   const hasLinear = classifier !== undefined || network.neckDim !== undefined;
   if (!classifier && (softmax !== 'none' || o.extraOutputs !== 'none')) {
-    throw new OptionsError('OnnxExportOptions.softmax and extraOutputs apply to a classifier only; this model has no classifier fc.');
+    throw new OptionsError(
+      'OnnxExportOptions.softmax and extraOutputs apply to a classifier only; this model has no classifier fc.',
+    );
   }
   if (useLastConv && o.dropout === 'none' && !hasLinear) {
-    throw new OptionsError(`OnnxExportOptions.dropout 'none' folds the dropout factor into the next fc, and this network has none.`);
+    throw new OptionsError(
+      `OnnxExportOptions.dropout 'none' folds the dropout factor into the next fc, and this network has none.`,
+    );
   }
 
   const g = new OnnxGraphBuilder({ weights: o.weights, opset: o.opset, naming: o.naming });
@@ -234,7 +265,9 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
 
   /** An Add or Mul standing for a Paddle elementwise op; PIR-era paddle2onnx follows each with an Identity. */
   const elementwise = (opType: 'Add' | 'Mul', inputs: readonly string[], paddleOp: string): string =>
-    identityAfterElementwise ? g.op('Identity', [g.op(opType, inputs)], undefined, g.value(paddleOp)) : g.op(opType, inputs, undefined, g.value(paddleOp));
+    identityAfterElementwise
+      ? g.op('Identity', [g.op(opType, inputs)], undefined, g.value(paddleOp))
+      : g.op(opType, inputs, undefined, g.value(paddleOp));
 
   const hardswish = (x: string): string => {
     const out = g.value('hardswish');
@@ -259,11 +292,14 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
   const hardsigmoid = (x: string): string => {
     const out = g.value('hardsigmoid');
     // Paddle's nn.Hardsigmoid records slope 0.1666667, which the PIR-era file carries; older files write 1/6.
-    if (o.hardsigmoid === 'HardSigmoid') return g.op('HardSigmoid', [x], { alpha: g.float(pir ? 0.1666667 : 1 / 6), beta: g.float(0.5) }, out);
+    if (o.hardsigmoid === 'HardSigmoid')
+      return g.op('HardSigmoid', [x], { alpha: g.float(pir ? 0.1666667 : 1 / 6), beta: g.float(0.5) }, out);
     return g.op('Div', [g.clip(g.op('Add', [x, g.scalar(3)]), 0, 6), g.scalar(6)], undefined, out);
   };
   const pool = (x: string): string =>
-    o.pool === 'GlobalAveragePool' ? g.op('GlobalAveragePool', [x], undefined, g.value('pool2d')) : g.reduceMean(x, [2, 3], true, g.value('pool2d'));
+    o.pool === 'GlobalAveragePool'
+      ? g.op('GlobalAveragePool', [x], undefined, g.value('pool2d'))
+      : g.reduceMean(x, [2, 3], true, g.value('pool2d'));
   const conv = (x: string, weight: string, bias: string | undefined, stride: StrideHW, group: number): string => {
     const k = sd.get(weight)!.shape[2]!;
     const p = (k - 1) / 2;
@@ -272,7 +308,8 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
     if (bias) {
       const b = sd.get(bias)!.data;
       if (o.convBias === 'input') inputs.push(g.param('conv2d', 'b_0', t(bias)));
-      else if (o.convBias === 'Reshape-Add') biasTerm = g.reshape(g.param('conv2d', 'b_0', t(bias)), g.int64s([1, b.length, 1, 1]));
+      else if (o.convBias === 'Reshape-Add')
+        biasTerm = g.reshape(g.param('conv2d', 'b_0', t(bias)), g.int64s([1, b.length, 1, 1]));
       else {
         // PIR-era paddle2onnx folds Paddle 3's reshape of the bias into a [1, C, 1, 1] constant named after the
         // reshape; the parameter's own name still uses up its _deepcopy_ number.
@@ -296,12 +333,22 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
     return biasTerm === undefined ? y : elementwise('Add', [y, biasTerm], 'add');
   };
   const convBnHardswish = (x: string, prefix: string, stride: StrideHW, group: number): string => {
-    if (network.batchNorm === 'folded') return hardswish(conv(x, `${prefix}.conv.weight`, `${prefix}.conv.bias`, stride, group));
+    if (network.batchNorm === 'folded')
+      return hardswish(conv(x, `${prefix}.conv.weight`, `${prefix}.conv.bias`, stride, group));
     const c = conv(x, `${prefix}.conv.weight`, undefined, stride, group);
     // Paddle's parameter names: w_0 scale, b_0 shift, w_1 running mean, w_2 running variance.
-    const bn = ['weight', 'bias', '_mean', '_variance'].map((s, i) => g.param('batch_norm', ['w_0', 'b_0', 'w_1', 'w_2'][i]!, t(`${prefix}.bn.${s}`)));
+    const bn = ['weight', 'bias', '_mean', '_variance'].map((s, i) =>
+      g.param('batch_norm', ['w_0', 'b_0', 'w_1', 'w_2'][i]!, t(`${prefix}.bn.${s}`)),
+    );
     g.nextLayer('batch_norm');
-    return hardswish(g.op('BatchNormalization', [c, ...bn], { epsilon: g.float(BN_EPSILON), momentum: g.float(0.9) }, g.value('batch_norm_')));
+    return hardswish(
+      g.op(
+        'BatchNormalization',
+        [c, ...bn],
+        { epsilon: g.float(BN_EPSILON), momentum: g.float(0.9) },
+        g.value('batch_norm_'),
+      ),
+    );
   };
   const dropout = (x: string): string => {
     switch (o.dropout) {
@@ -340,10 +387,15 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
   };
   /** x W + b with W [in, out] (Paddle's Linear layout), scaled by `factor` (the folded dropout). */
   const linear = (x: string, weight: TensorValues, bias: TensorValues, factor: number): string => {
-    const w = g.param('linear', 'w_0', factor === 1 ? weight : { dims: weight.dims, values: Array.from(weight.values, (v) => v * factor) });
+    const w = g.param(
+      'linear',
+      'w_0',
+      factor === 1 ? weight : { dims: weight.dims, values: Array.from(weight.values, (v) => v * factor) },
+    );
     const b = g.param('linear', 'b_0', bias);
     g.nextLayer('linear');
-    if (o.neck === 'Gemm') return g.op('Gemm', [x, w, b], { alpha: g.float(1), beta: g.float(1), transB: g.int(0) }, g.value('linear'));
+    if (o.neck === 'Gemm')
+      return g.op('Gemm', [x, w, b], { alpha: g.float(1), beta: g.float(1), transB: g.int(0) }, g.value('linear'));
     return elementwise('Add', [g.op('MatMul', [x, w], undefined, g.value('matmul')), b], 'add');
   };
 
@@ -369,7 +421,12 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
     x = linear(x, t('neck.fc.weight'), t('neck.fc.bias'), factor);
     outDim = network.neckDim;
   } else if (classifier) {
-    x = linear(x, { dims: [plan.featureDim, classifier.classes], values: classifier.weight }, { dims: [classifier.classes], values: classifier.bias }, factor);
+    x = linear(
+      x,
+      { dims: [plan.featureDim, classifier.classes], values: classifier.weight },
+      { dims: [classifier.classes], values: classifier.bias },
+      factor,
+    );
     if (softmax !== 'none') x = g.op('Softmax', [x], { axis: g.int(softmax) }, g.value('softmax'));
     outDim = classifier.classes;
   }
@@ -380,7 +437,9 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
   const batch = pir ? 'DynamicDimension.0' : 'N';
   const outputs: OnnxValueInfoSpec[] = [{ name: output, dims: [batch, outDim] }];
   if (o.extraOutputs === 'ArgMax-Cast') {
-    const label = g.op('Cast', [g.op('ArgMax', [output], { axis: g.int(1), keepdims: g.int(0) })], { to: g.int(DATA_TYPE.INT32) });
+    const label = g.op('Cast', [g.op('ArgMax', [output], { axis: g.int(1), keepdims: g.int(0) })], {
+      to: g.int(DATA_TYPE.INT32),
+    });
     outputs.push({ name: label, dims: [batch], dataType: DATA_TYPE.INT32 });
   } else if (o.extraOutputs === 'TopK') {
     const [values, indices] = g.topK(output, 1);
@@ -391,14 +450,19 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
   const spatial = o.dynamicShape ? (pir ? ['DynamicDimension.1', 'DynamicDimension.2'] : ['H', 'W']) : [h, w];
   const inputs: OnnxValueInfoSpec[] = [{ name: ONNX_INPUT_NAME, dims: [batch, 3, ...spatial] }];
   // Before IR 4 every initializer had to be a graph input too (onnx IR.md; the checker enforces it).
-  if (o.irVersion < 4) for (const i of g.initializers) inputs.push({ name: i.name, dims: i.dims, dataType: i.dataType });
+  if (o.irVersion < 4)
+    for (const i of g.initializers) inputs.push({ name: i.name, dims: i.dims, dataType: i.dataType });
 
   return {
     opset: o.opset,
     irVersion: o.irVersion,
     producerName: pir ? '' : 'shitu-web',
     producerVersion: pir ? '' : '0.1.0',
-    graphName: pir ? 'PaddlePaddle Graph in PIR mode' : classifier ? 'pp_lcnet_classifier' : 'pp_shitu_feature_extractor',
+    graphName: pir
+      ? 'PaddlePaddle Graph in PIR mode'
+      : classifier
+        ? 'pp_lcnet_classifier'
+        : 'pp_shitu_feature_extractor',
     nodes: g.nodes,
     initializers: g.initializers,
     inputs,
@@ -410,7 +474,8 @@ export function buildPPLCNetOnnx(model: OnnxExportModel, options: OnnxExportOpti
 function checkStateDict(network: NetworkSpec, sd: StateDict, who: string): void {
   for (const spec of networkParameters(network)) {
     const tensor = sd.get(spec.name);
-    if (!tensor) throw new WeightsError(`${who}: the state dict has no "${spec.name}" (batchNorm '${network.batchNorm}').`);
+    if (!tensor)
+      throw new WeightsError(`${who}: the state dict has no "${spec.name}" (batchNorm '${network.batchNorm}').`);
     const n = spec.shape.reduce((a, b) => a * b, 1);
     if (tensor.shape.join() !== spec.shape.join() || tensor.data.length !== n) {
       throw new WeightsError(

@@ -52,7 +52,9 @@ export class OnnxGraphBuilder {
   /** The name `param` would give; it uses up the PIR-era `_deepcopy_<n>` number even when the tensor is written under another name. */
   paramName(kind: string, suffix: string): string {
     const layer = this.layerCounts.get(kind) ?? 0;
-    return this.options.naming === 'pir' ? `${PIR_LAYER_NAMES[kind] ?? kind}_${layer}.${suffix}_deepcopy_${this.paramCount++}` : `${kind}_${layer}.${suffix}`;
+    return this.options.naming === 'pir'
+      ? `${PIR_LAYER_NAMES[kind] ?? kind}_${layer}.${suffix}_deepcopy_${this.paramCount++}`
+      : `${kind}_${layer}.${suffix}`;
   }
 
   /** A float tensor of the model's (a parameter, or one derived from it), placed where `weights` says. */
@@ -86,7 +88,12 @@ export class OnnxGraphBuilder {
   }
 
   /** Appends one node and returns its (single) output's name. */
-  op(opType: string, inputs: readonly string[], attributes?: Record<string, OnnxAttributeValue>, output?: string): string {
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attributes?: Record<string, OnnxAttributeValue>,
+    output?: string,
+  ): string {
     return this.opOutputs(opType, inputs, 1, attributes, output === undefined ? undefined : [output])[0]!;
   }
 
@@ -101,7 +108,9 @@ export class OnnxGraphBuilder {
     const pir = this.options.naming === 'pir';
     const lower = opType.toLowerCase();
     const name = pir ? `${opType}.${this.next(opType)}` : `${lower}_${this.next(lower)}`;
-    const outs = outputs ? [...outputs] : Array.from({ length: count }, (_, i) => (pir ? `${opType}.${this.next(opType)}` : `${name}.tmp_${i}`));
+    const outs = outputs
+      ? [...outputs]
+      : Array.from({ length: count }, (_, i) => (pir ? `${opType}.${this.next(opType)}` : `${name}.tmp_${i}`));
     this.nodes.push({ opType, name, inputs, outputs: outs, attributes });
     return outs;
   }
@@ -139,8 +148,15 @@ export class OnnxGraphBuilder {
   }
 
   /** Slice: starts / ends / axes attributes before opset 10, inputs (data, starts, ends, axes) from 10. */
-  slice(x: string, starts: readonly number[], ends: readonly number[], axes: readonly number[], output = this.helperOutput('Slice')): string {
-    if (this.opset < 10) return this.op('Slice', [x], { axes: this.ints(axes), starts: this.ints(starts), ends: this.ints(ends) }, output);
+  slice(
+    x: string,
+    starts: readonly number[],
+    ends: readonly number[],
+    axes: readonly number[],
+    output = this.helperOutput('Slice'),
+  ): string {
+    if (this.opset < 10)
+      return this.op('Slice', [x], { axes: this.ints(axes), starts: this.ints(starts), ends: this.ints(ends) }, output);
     // OnnxHelper::Slice makes the axes constant first, then starts and ends.
     const a = this.int64s(axes);
     const s = this.int64s(starts);
@@ -217,8 +233,15 @@ export class OnnxGraphBuilder {
 
   private constantNode(tensor: OnnxTensorSpec): string {
     const out = tensor.name;
-    const name = this.options.naming === 'pir' ? `Constant.${this.next('Constant')}` : `Constant_${this.next('Constant')}`;
-    this.nodes.push({ opType: 'Constant', name, inputs: [], outputs: [out], attributes: { value: { type: 'tensor', value: tensor } } });
+    const name =
+      this.options.naming === 'pir' ? `Constant.${this.next('Constant')}` : `Constant_${this.next('Constant')}`;
+    this.nodes.push({
+      opType: 'Constant',
+      name,
+      inputs: [],
+      outputs: [out],
+      attributes: { value: { type: 'tensor', value: tensor } },
+    });
     return out;
   }
 

@@ -11,11 +11,22 @@
 import { WeightsError } from '../../src/core/errors.ts';
 import type { NamedTensor, StateDict } from '../../src/core/state-dict.ts';
 import { BN_EPSILON, INPUT_SIZE, planPPLCNet, type StrideHW } from '../../src/model/architecture.ts';
-import { networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../../src/model/parameters.ts';
+import {
+  networkParameters,
+  standardNetwork,
+  type BatchNormForm,
+  type NetworkSpec,
+} from '../../src/model/parameters.ts';
 import type { PaddleFloatType } from '../../src/model/convert/paddle/paddle-params.ts';
 import { writePaddleParams } from './paddle-params-writer.ts';
 import type { ExportClassifier } from './onnx-export.ts';
-import { savedVarNames, type PaddleAttr, type PaddleOp, type PaddleProgram, type PaddleVar } from '../../src/model/convert/paddle/paddle-program.ts';
+import {
+  savedVarNames,
+  type PaddleAttr,
+  type PaddleOp,
+  type PaddleProgram,
+  type PaddleVar,
+} from '../../src/model/convert/paddle/paddle-program.ts';
 import { attrs, writePaddleProgram } from './paddle-program-writer.ts';
 import { ATTR_TYPE, VAR_TYPE_CODE } from '../../src/model/convert/paddle/paddle-proto.ts';
 
@@ -147,7 +158,13 @@ class ProgramBuilder {
   }
   param(layer: string, suffix: string, t: { dims: readonly number[]; data: ArrayLike<number> }): string {
     const name = this.version === 2 ? `${layer}.${suffix}` : `${layer}.${suffix}_deepcopy_${this.paramCount++}`;
-    this.vars.set(name, { name, type: VAR_TYPE_CODE.LOD_TENSOR, persistable: true, dataType: this.dataType, dims: t.dims });
+    this.vars.set(name, {
+      name,
+      type: VAR_TYPE_CODE.LOD_TENSOR,
+      persistable: true,
+      dataType: this.dataType,
+      dims: t.dims,
+    });
     this.tensors.set(name, t);
     return name;
   }
@@ -156,7 +173,12 @@ class ProgramBuilder {
     return name;
   }
   op(type: string, inputs: PaddleOp['inputs'], outputs: PaddleOp['outputs'], opAttrs: PaddleAttr[] = []): void {
-    this.ops.push({ type, inputs, outputs, attrs: this.version === 3 ? [...opAttrs, ...PADDLE_3_COMMON_ATTRS] : opAttrs });
+    this.ops.push({
+      type,
+      inputs,
+      outputs,
+      attrs: this.version === 3 ? [...opAttrs, ...PADDLE_3_COMMON_ATTRS] : opAttrs,
+    });
   }
   /** A one-input activation-like op; returns its output. */
   unary(type: string, key: string, x: string, dims: Dims, opAttrs: PaddleAttr[] = []): string {
@@ -177,9 +199,12 @@ function resolveModel(model: PaddleExportModel): NetworkPaddleModel {
     const c = model.classifier;
     if (c) {
       const featureDim = planPPLCNet(model.network.geometry).featureDim;
-      if (model.network.neckDim !== undefined) throw new WeightsError('writePaddleInference: a network with a neck cannot also have a classifier fc');
+      if (model.network.neckDim !== undefined)
+        throw new WeightsError('writePaddleInference: a network with a neck cannot also have a classifier fc');
       if (c.weight.length !== featureDim * c.classes || c.bias.length !== c.classes) {
-        throw new WeightsError(`writePaddleInference: the classifier needs a [${featureDim}, ${c.classes}] weight and a [${c.classes}] bias`);
+        throw new WeightsError(
+          `writePaddleInference: the classifier needs a [${featureDim}, ${c.classes}] weight and a [${c.classes}] bias`,
+        );
       }
     }
     return { network: model.network, stateDict: model.stateDict, classifier: c };
@@ -196,26 +221,40 @@ function checkStateDict(network: NetworkSpec, sd: StateDict): void {
     if (!t) throw new WeightsError(`writePaddleInference: the state dict has no ${spec.name}`);
     if (t.shape.join() !== spec.shape.join()) {
       const want = spec.shape.join(', ');
-      throw new WeightsError(`writePaddleInference: ${spec.name} has shape [${t.shape.join(', ')}], expected [${want}]`);
+      throw new WeightsError(
+        `writePaddleInference: ${spec.name} has shape [${t.shape.join(', ')}], expected [${want}]`,
+      );
     }
   }
 }
 
 const HARD_SWISH_ATTRS = [attrs.float('threshold', 6), attrs.float('scale', 6), attrs.float('offset', 3)];
-const scaleAttrs = (scale: number): PaddleAttr[] => [attrs.float('scale', scale), attrs.float('bias', 0), attrs.bool('bias_after_scale', true)];
+const scaleAttrs = (scale: number): PaddleAttr[] => [
+  attrs.float('scale', scale),
+  attrs.float('bias', 0),
+  attrs.bool('bias_after_scale', true),
+];
 
 /** The `inference.pdmodel` and `inference.pdiparams` bytes. */
-export function writePaddleInference(model: PaddleExportModel, options: PaddleExportOptions = {}): PaddleInferenceFiles {
+export function writePaddleInference(
+  model: PaddleExportModel,
+  options: PaddleExportOptions = {},
+): PaddleInferenceFiles {
   const { program, params } = buildPaddleInference(model, options);
   const dataType = options.dataType ?? DEFAULT_PADDLE_EXPORT_OPTIONS.dataType;
   return { pdmodel: writePaddleProgram(program), pdiparams: writePaddleParams([...params.values()], dataType) };
 }
 
 /** The same model before serialisation: the ProgramDesc as data and each saved tensor by name. */
-export function buildPaddleInference(model: PaddleExportModel, options: PaddleExportOptions = {}): PaddleInferenceProgram {
+export function buildPaddleInference(
+  model: PaddleExportModel,
+  options: PaddleExportOptions = {},
+): PaddleInferenceProgram {
   const o = { ...DEFAULT_PADDLE_EXPORT_OPTIONS, ...options };
-  if (o.neckOp === 'fc' && o.transposeNeck) throw new RangeError('writePaddleInference: the fc op has no transposed weight');
-  if (o.programVersion !== 2 && o.programVersion !== 3) throw new RangeError(`writePaddleInference: programVersion must be 2 or 3, got ${o.programVersion}`);
+  if (o.neckOp === 'fc' && o.transposeNeck)
+    throw new RangeError('writePaddleInference: the fc op has no transposed weight');
+  if (o.programVersion !== 2 && o.programVersion !== 3)
+    throw new RangeError(`writePaddleInference: programVersion must be 2 or 3, got ${o.programVersion}`);
   const { network, stateDict, classifier } = resolveModel(model);
   const softmax = options.softmax ?? classifier?.softmax ?? false;
   if (softmax && !classifier) throw new RangeError('writePaddleInference: softmax applies to a classifier only');
@@ -241,9 +280,12 @@ export function buildPaddleInference(model: PaddleExportModel, options: PaddleEx
     if (!v3) return b.add(y, param, 1, nchw(c));
     const r = b.unique('reshape2');
     const reshaped = b.tmp(`${r}.tmp_0`, [1, c, 1, 1]);
-    b.op('reshape2', { Shape: [], ShapeTensor: [], X: [param] }, { Out: [reshaped], XShape: [b.tmp(`${r}.tmp_1`, [0, c])] }, [
-      attrs.ints('shape', [1, c, 1, 1]),
-    ]);
+    b.op(
+      'reshape2',
+      { Shape: [], ShapeTensor: [], X: [param] },
+      { Out: [reshaped], XShape: [b.tmp(`${r}.tmp_1`, [0, c])] },
+      [attrs.ints('shape', [1, c, 1, 1])],
+    );
     return b.add(y, reshaped, -1, nchw(c), y.replace(/\.tmp_0$/, '.tmp_1'));
   };
   const conv = (input: string, weight: NamedTensor, stride: StrideHW, groups: number, bias?: NamedTensor): string => {
@@ -272,15 +314,28 @@ export function buildPaddleInference(model: PaddleExportModel, options: PaddleEx
     if (form === 'folded') return hardSwish(conv(input, weight, stride, groups, get(`${prefix}.conv.bias`)), c);
     const y = conv(input, weight, stride, groups);
     const layer = b.layer('batch_norm');
-    const p = (suffix: string, stat: string): string => b.param(layer, suffix, { dims: [c], data: get(`${prefix}.bn.${stat}`).data });
-    const [scale, bias, mean, variance] = [p('w_0', 'weight'), p('b_0', 'bias'), p('w_1', '_mean'), p('w_2', '_variance')];
+    const p = (suffix: string, stat: string): string =>
+      b.param(layer, suffix, { dims: [c], data: get(`${prefix}.bn.${stat}`).data });
+    const [scale, bias, mean, variance] = [
+      p('w_0', 'weight'),
+      p('b_0', 'bias'),
+      p('w_1', '_mean'),
+      p('w_2', '_variance'),
+    ];
     const bn = v3 ? b.unique('batch_norm') : layer;
     // Paddle 3 records the saved statistics without dims.
     const saved = [b.tmp(`${bn}.tmp_0`, v3 ? [] : [c]), b.tmp(`${bn}.tmp_1`, v3 ? [] : [c])];
     const out = b.tmp(`${bn}.tmp_2`, nchw(c));
     b.op(
       'batch_norm',
-      { X: [y], Scale: [scale], Bias: [bias], Mean: [mean], Variance: [variance], ...(v3 ? { MomentumTensor: [] } : {}) },
+      {
+        X: [y],
+        Scale: [scale],
+        Bias: [bias],
+        Mean: [mean],
+        Variance: [variance],
+        ...(v3 ? { MomentumTensor: [] } : {}),
+      },
       { Y: [out], MeanOut: [mean], VarianceOut: [variance], SavedMean: [saved[0]!], SavedVariance: [saved[1]!] },
       [
         attrs.float('epsilon', BN_EPSILON),
@@ -296,20 +351,38 @@ export function buildPaddleInference(model: PaddleExportModel, options: PaddleEx
   const pool = (input: string, c: number): string => {
     hw = [1, 1];
     if (o.pool === 'pool2d') {
-      const v3Attrs = v3 ? [attrs.bool('ceil_mode', false), attrs.string('padding_algorithm', 'EXPLICIT'), attrs.bool('use_cudnn', false)] : [];
-      return b.unary('pool2d', 'pool2d', input, [-1, c, 1, 1], [
-        attrs.string('pooling_type', 'avg'),
-        attrs.ints('ksize', [1, 1]),
-        attrs.bool('adaptive', true),
-        attrs.bool('global_pooling', false),
-        attrs.ints('strides', [1, 1]),
-        attrs.ints('paddings', [0, 0]),
-        attrs.bool('exclusive', true),
-        attrs.string('data_format', 'NCHW'),
-        ...v3Attrs,
-      ]);
+      const v3Attrs = v3
+        ? [
+            attrs.bool('ceil_mode', false),
+            attrs.string('padding_algorithm', 'EXPLICIT'),
+            attrs.bool('use_cudnn', false),
+          ]
+        : [];
+      return b.unary(
+        'pool2d',
+        'pool2d',
+        input,
+        [-1, c, 1, 1],
+        [
+          attrs.string('pooling_type', 'avg'),
+          attrs.ints('ksize', [1, 1]),
+          attrs.bool('adaptive', true),
+          attrs.bool('global_pooling', false),
+          attrs.ints('strides', [1, 1]),
+          attrs.ints('paddings', [0, 0]),
+          attrs.bool('exclusive', true),
+          attrs.string('data_format', 'NCHW'),
+          ...v3Attrs,
+        ],
+      );
     }
-    const mean = b.unary('reduce_mean', 'mean', input, [-1, c], [attrs.ints('dim', [2, 3]), attrs.bool('keep_dim', false), attrs.bool('reduce_all', false)]);
+    const mean = b.unary(
+      'reduce_mean',
+      'mean',
+      input,
+      [-1, c],
+      [attrs.ints('dim', [2, 3]), attrs.bool('keep_dim', false), attrs.bool('reduce_all', false)],
+    );
     const out = b.tmp(`${b.unique('reshape2')}.tmp_0`, [-1, c, 1, 1]);
     const xshape = b.tmp(`${out}.xshape`, [0, -1, c]);
     b.op('reshape2', { X: [mean] }, { Out: [out], XShape: [xshape] }, [attrs.ints('shape', [-1, c, 1, 1])]);
@@ -342,7 +415,13 @@ export function buildPaddleInference(model: PaddleExportModel, options: PaddleEx
   const keep = 1 - geometry.dropoutProb;
   let graphFactor = 1;
   if (geometry.useLastConv) {
-    x = b.unary('hard_swish', 'hardswish', conv(x, get('backbone.last_conv.weight'), [1, 1], 1), feature, HARD_SWISH_ATTRS);
+    x = b.unary(
+      'hard_swish',
+      'hardswish',
+      conv(x, get('backbone.last_conv.weight'), [1, 1], 1),
+      feature,
+      HARD_SWISH_ATTRS,
+    );
     if (o.dropout === 'downgrade_in_infer' || o.dropout === 'upscale_in_train') {
       const out = b.tmp(`${b.unique('dropout')}.tmp_0`, feature);
       const mask = b.tmp(`${out.slice(0, -1)}1`, feature, VAR_TYPE_CODE.UINT8);
@@ -364,7 +443,10 @@ export function buildPaddleInference(model: PaddleExportModel, options: PaddleEx
   if (v3) {
     // Paddle 3 records the normalised stop_axis and keeps the XShape var without writing it.
     b.tmp(`${flatKey}.tmp_1`, [0, ...feature]);
-    b.op('flatten_contiguous_range', { X: [x] }, { Out: [flat] }, [attrs.int('start_axis', 1), attrs.int('stop_axis', 3)]);
+    b.op('flatten_contiguous_range', { X: [x] }, { Out: [flat] }, [
+      attrs.int('start_axis', 1),
+      attrs.int('stop_axis', 3),
+    ]);
   } else {
     b.op('flatten_contiguous_range', { X: [x] }, { Out: [flat], XShape: [b.tmp(`${flat}.xshape`, [0, ...feature])] }, [
       attrs.int('start_axis', 1),
@@ -378,13 +460,18 @@ export function buildPaddleInference(model: PaddleExportModel, options: PaddleEx
     const factor = geometry.useLastConv ? keep / graphFactor : 1;
     const data = new Float32Array(w.length);
     for (let i = 0; i < featureDim; i++) {
-      for (let j = 0; j < outDim; j++) data[o.transposeNeck ? j * featureDim + i : i * outDim + j] = factor === 1 ? w[i * outDim + j]! : w[i * outDim + j]! * factor;
+      for (let j = 0; j < outDim; j++)
+        data[o.transposeNeck ? j * featureDim + i : i * outDim + j] =
+          factor === 1 ? w[i * outDim + j]! : w[i * outDim + j]! * factor;
     }
     const weight = b.param(layer, 'w_0', { dims: o.transposeNeck ? [outDim, featureDim] : [featureDim, outDim], data });
     const biasVar = b.param(layer, 'b_0', { dims: [outDim], data: bias });
     if (o.neckOp === 'fc') {
       const out = b.tmp(`${layer}.tmp_1`, [-1, outDim]);
-      b.op('fc', { Input: [x], W: [weight], Bias: [biasVar] }, { Out: [out] }, [attrs.int('in_num_col_dims', 1), attrs.string('activation_type', '')]);
+      b.op('fc', { Input: [x], W: [weight], Bias: [biasVar] }, { Out: [out] }, [
+        attrs.int('in_num_col_dims', 1),
+        attrs.string('activation_type', ''),
+      ]);
       return out;
     }
     const mm = b.tmp(`${layer}.tmp_0`, [-1, outDim]);

@@ -14,12 +14,16 @@ export interface PaddleTensorInput {
 }
 
 /** Writes records exactly as save_combine does (no LoD), all in one element type. */
-export function writePaddleParams(tensors: readonly PaddleTensorInput[], dataType: PaddleFloatType = 'fp32'): Uint8Array {
+export function writePaddleParams(
+  tensors: readonly PaddleTensorInput[],
+  dataType: PaddleFloatType = 'fp32',
+): Uint8Array {
   const { code, bytes: size } = FLOAT_TYPES[dataType];
   const parts: Uint8Array[] = [];
   for (const t of tensors) {
     const numel = t.dims.reduce((a, b) => a * b, 1);
-    if (numel !== t.data.length) throw new RangeError(`dims [${t.dims.join(', ')}] hold ${numel} values, data has ${t.data.length}`);
+    if (numel !== t.data.length)
+      throw new RangeError(`dims [${t.dims.join(', ')}] hold ${numel} values, data has ${t.data.length}`);
     const desc = new ProtoWriter().varint(TENSOR_DESC.dataType, code);
     for (const d of t.dims) desc.varint(TENSOR_DESC.dims, d); // proto2 repeated int64: unpacked, as Paddle's C++ writes it
     const descBytes = desc.finish();

@@ -2,16 +2,34 @@
  * Writes a Paddle ProgramDesc (`inference.pdmodel`), for test fixtures and scripts: the inverse of
  * src/model/convert/paddle/paddle-program.ts's parser. Not shipped.
  */
-import { ATTR_TYPE, BLOCK_DESC, LOD_TENSOR_DESC, OP_ATTR, OP_DESC, OP_VAR, PROGRAM_DESC, TENSOR_DESC, VAR_DESC, VAR_TYPE, VERSION } from '../../src/model/convert/paddle/paddle-proto.ts';
-import type { PaddleAttr, PaddleBlock, PaddleOp, PaddleProgram, PaddleVar } from '../../src/model/convert/paddle/paddle-program.ts';
+import {
+  ATTR_TYPE,
+  BLOCK_DESC,
+  LOD_TENSOR_DESC,
+  OP_ATTR,
+  OP_DESC,
+  OP_VAR,
+  PROGRAM_DESC,
+  TENSOR_DESC,
+  VAR_DESC,
+  VAR_TYPE,
+  VERSION,
+} from '../../src/model/convert/paddle/paddle-proto.ts';
+import type {
+  PaddleAttr,
+  PaddleBlock,
+  PaddleOp,
+  PaddleProgram,
+  PaddleVar,
+} from '../../src/model/convert/paddle/paddle-program.ts';
 import { ProtoWriter, WIRE_FIXED64 } from '../../src/model/convert/wire/protobuf.ts';
 import { concatBytes } from '../../src/model/convert/wire/bytes.ts';
-
 
 export function writePaddleProgram(program: PaddleProgram): Uint8Array {
   const w = new ProtoWriter();
   for (const b of program.blocks) w.message(PROGRAM_DESC.blocks, writeBlock(b));
-  if (program.version !== undefined) w.message(PROGRAM_DESC.version, new ProtoWriter().varint(VERSION.version, program.version));
+  if (program.version !== undefined)
+    w.message(PROGRAM_DESC.version, new ProtoWriter().varint(VERSION.version, program.version));
   return w.finish();
 }
 
@@ -27,7 +45,10 @@ function writeVar(v: PaddleVar): ProtoWriter {
   if (v.dataType !== undefined) {
     const tensor = new ProtoWriter().varint(TENSOR_DESC.dataType, v.dataType);
     for (const d of v.dims ?? []) tensor.varint(TENSOR_DESC.dims, d); // unpacked, as proto2 C++ writes it
-    type.message(VAR_TYPE.lodTensor, new ProtoWriter().message(LOD_TENSOR_DESC.tensor, tensor).varint(LOD_TENSOR_DESC.lodLevel, 0));
+    type.message(
+      VAR_TYPE.lodTensor,
+      new ProtoWriter().message(LOD_TENSOR_DESC.tensor, tensor).varint(LOD_TENSOR_DESC.lodLevel, 0),
+    );
   }
   const w = new ProtoWriter().string(VAR_DESC.name, v.name).message(VAR_DESC.type, type);
   return v.persistable ? w.varint(VAR_DESC.persistable, true) : w;
@@ -55,23 +76,46 @@ function writeAttr(a: PaddleAttr): Uint8Array {
   const nums = (v ?? []) as readonly number[];
   const T = ATTR_TYPE;
   switch (a.type) {
-    case T.INT: return w.varint(OP_ATTR.i, v as number).finish();
-    case T.FLOAT: return w.float(OP_ATTR.f, v as number).finish();
-    case T.STRING: return w.string(OP_ATTR.s, v as string).finish();
-    case T.INTS: nums.forEach((x) => w.varint(OP_ATTR.ints, x)); return w.finish();
-    case T.FLOATS: nums.forEach((x) => w.float(OP_ATTR.floats, x)); return w.finish();
-    case T.STRINGS: (v as readonly string[]).forEach((x) => w.string(OP_ATTR.strings, x)); return w.finish();
-    case T.BOOLEAN: return w.varint(OP_ATTR.b, v as boolean).finish();
-    case T.BOOLEANS: (v as readonly boolean[]).forEach((x) => w.varint(OP_ATTR.bools, x)); return w.finish();
-    case T.BLOCK: return w.varint(OP_ATTR.blockIdx, v as number).finish();
-    case T.LONG: return w.varint(OP_ATTR.l, v as number).finish();
-    case T.BLOCKS: nums.forEach((x) => w.varint(OP_ATTR.blocksIdx, x)); return w.finish();
-    case T.LONGS: nums.forEach((x) => w.varint(OP_ATTR.longs, x)); return w.finish();
-    case T.VAR: return w.string(OP_ATTR.varName, v as string).finish();
-    case T.VARS: (v as readonly string[]).forEach((x) => w.string(OP_ATTR.varsName, x)); return w.finish();
+    case T.INT:
+      return w.varint(OP_ATTR.i, v as number).finish();
+    case T.FLOAT:
+      return w.float(OP_ATTR.f, v as number).finish();
+    case T.STRING:
+      return w.string(OP_ATTR.s, v as string).finish();
+    case T.INTS:
+      nums.forEach((x) => w.varint(OP_ATTR.ints, x));
+      return w.finish();
+    case T.FLOATS:
+      nums.forEach((x) => w.float(OP_ATTR.floats, x));
+      return w.finish();
+    case T.STRINGS:
+      (v as readonly string[]).forEach((x) => w.string(OP_ATTR.strings, x));
+      return w.finish();
+    case T.BOOLEAN:
+      return w.varint(OP_ATTR.b, v as boolean).finish();
+    case T.BOOLEANS:
+      (v as readonly boolean[]).forEach((x) => w.varint(OP_ATTR.bools, x));
+      return w.finish();
+    case T.BLOCK:
+      return w.varint(OP_ATTR.blockIdx, v as number).finish();
+    case T.LONG:
+      return w.varint(OP_ATTR.l, v as number).finish();
+    case T.BLOCKS:
+      nums.forEach((x) => w.varint(OP_ATTR.blocksIdx, x));
+      return w.finish();
+    case T.LONGS:
+      nums.forEach((x) => w.varint(OP_ATTR.longs, x));
+      return w.finish();
+    case T.VAR:
+      return w.string(OP_ATTR.varName, v as string).finish();
+    case T.VARS:
+      (v as readonly string[]).forEach((x) => w.string(OP_ATTR.varsName, x));
+      return w.finish();
     // ProtoWriter has no fixed64 writer: append key + 8 little-endian bytes by hand.
-    case T.FLOAT64: return concatBytes([w.finish(), fixed64(OP_ATTR.float64, v as number)]);
-    case T.FLOAT64S: return concatBytes([w.finish(), ...nums.map((x) => fixed64(OP_ATTR.float64s, x))]);
+    case T.FLOAT64:
+      return concatBytes([w.finish(), fixed64(OP_ATTR.float64, v as number)]);
+    case T.FLOAT64S:
+      return concatBytes([w.finish(), ...nums.map((x) => fixed64(OP_ATTR.float64s, x))]);
   }
 }
 

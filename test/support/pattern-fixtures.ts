@@ -13,8 +13,20 @@ import { randomNetworkStateDict } from './random-weights.ts';
 import { referenceClassifier, referenceForward, type FeatureMap } from './reference-forward.ts';
 
 /** PaddleOCR's text-line orientation models: the Paddle file's stride list (the ONNX one has a [2, 2] stem). */
-export const TEXTLINE_STRIDES: readonly StrideHW[] = [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]];
-export const TALL_STRIDES: readonly StrideHW[] = [[2, 2], [2, 1], [2, 1], [2, 1], [2, 1]];
+export const TEXTLINE_STRIDES: readonly StrideHW[] = [
+  [1, 2],
+  [2, 1],
+  [2, 1],
+  [2, 1],
+  [2, 1],
+];
+export const TALL_STRIDES: readonly StrideHW[] = [
+  [2, 2],
+  [2, 1],
+  [2, 1],
+  [2, 1],
+  [2, 1],
+];
 
 export interface Fixture {
   readonly network: NetworkSpec;
@@ -23,7 +35,13 @@ export interface Fixture {
   readonly inputSize: [number, number];
 }
 
-export const network = (scale: number, strideList: readonly StrideHW[], useLastConv: boolean, neckDim?: number, folded = false): NetworkSpec => ({
+export const network = (
+  scale: number,
+  strideList: readonly StrideHW[],
+  useLastConv: boolean,
+  neckDim?: number,
+  folded = false,
+): NetworkSpec => ({
   geometry: { ...standardGeometry(scale), strideList, useLastConv },
   batchNorm: folded ? 'folded' : 'separate',
   ...(neckDim === undefined ? {} : { neckDim }),
@@ -66,7 +84,8 @@ export function fixture(name: FixtureName): Fixture {
 
 function image(h: number, w: number, f: (c: number, y: number, x: number) => number): FeatureMap {
   const data = new Float32Array(3 * h * w);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(c * h + y) * w + x] = f(c, y, x);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(c * h + y) * w + x] = f(c, y, x);
   return { channels: 3, height: h, width: w, data };
 }
 
@@ -95,7 +114,13 @@ export function images(h: number, w: number): FeatureMap[] {
 
 /** What the model computes for each image: the neck's embedding, the feature, or the classifier's output. */
 export function reference(f: Fixture, imgs: readonly FeatureMap[], softmax: boolean): Float32Array[] {
-  const model = { scale: f.network.geometry.scale, embeddingDim: 0, batchNorm: f.network.batchNorm, stateDict: f.stateDict, network: f.network };
+  const model = {
+    scale: f.network.geometry.scale,
+    embeddingDim: 0,
+    batchNorm: f.network.batchNorm,
+    stateDict: f.stateDict,
+    network: f.network,
+  };
   const features = referenceForward(model, imgs);
   return f.classifier ? features.map((v) => referenceClassifier(v, f.classifier!, softmax)) : features;
 }
@@ -108,39 +133,117 @@ export const CASES: Case[] = [
   [
     'opset 7 (IR 3): Clip, ReduceMean and Squeeze attributes, Dropout ratio attribute, Constant-node weights',
     'shitu',
-    { opset: 7, hardswish: 'Add-Clip-Mul-Div', hardsigmoid: 'Add-Clip-Div', pool: 'ReduceMean', flatten: 'Squeeze', dropout: 'Dropout-Mul', weights: 'constant' },
+    {
+      opset: 7,
+      hardswish: 'Add-Clip-Mul-Div',
+      hardsigmoid: 'Add-Clip-Div',
+      pool: 'ReduceMean',
+      flatten: 'Squeeze',
+      dropout: 'Dropout-Mul',
+      weights: 'constant',
+    },
   ],
-  ['opset 9: Slice attributes in the computed flatten, Gemm, dropout folded, trailing Identity', 'shitu', { opset: 9, flatten: 'Shape-Slice-Concat-Reshape', neck: 'Gemm', dropout: 'none', identity: 'output' }],
+  [
+    'opset 9: Slice attributes in the computed flatten, Gemm, dropout folded, trailing Identity',
+    'shitu',
+    { opset: 9, flatten: 'Shape-Slice-Concat-Reshape', neck: 'Gemm', dropout: 'none', identity: 'output' },
+  ],
   [
     'opset 18: ReduceMean and Unsqueeze axes inputs, scale-style dropout, PIR names, both Identity forms',
     'shitu',
-    { opset: 18, pool: 'ReduceMean', flatten: 'Shape-Gather-Unsqueeze-Concat-Reshape', dropout: 'Mul-Add', naming: 'pir', identity: 'elementwise+output' },
+    {
+      opset: 18,
+      pool: 'ReduceMean',
+      flatten: 'Shape-Gather-Unsqueeze-Concat-Reshape',
+      dropout: 'Mul-Add',
+      naming: 'pir',
+      identity: 'elementwise+output',
+    },
   ],
-  ['opset 21: HardSwish, Squeeze axes input, Dropout ratio input, dynamic H x W (run at 96 x 64)', 'shitu', { opset: 21, flatten: 'Squeeze', dropout: 'Dropout-Mul', dynamicShape: true }, [96, 64]],
+  [
+    'opset 21: HardSwish, Squeeze axes input, Dropout ratio input, dynamic H x W (run at 96 x 64)',
+    'shitu',
+    { opset: 21, flatten: 'Squeeze', dropout: 'Dropout-Mul', dynamicShape: true },
+    [96, 64],
+  ],
   // Folded BatchNorm: every conv has a bias.
-  ['folded, opset 13: biases as Add of [1, C, 1, 1], Identity after Add / Mul, Relu6-form', 'shituFolded', { opset: 13, convBias: 'Add', identity: 'elementwise', hardswish: 'Relu6-form', flatten: 'Squeeze' }],
-  ['folded, opset 17: biases as Reshape + Add, Constant-node weights, Reshape allowzero, PIR names', 'shituFolded', { opset: 17, convBias: 'Reshape-Add', weights: 'constant', flatten: 'Reshape', naming: 'pir' }],
-  ['folded, opset 7: Reshape + Add biases with int64 initializers', 'shituFolded', { opset: 7, convBias: 'Reshape-Add', hardswish: 'HardSigmoid-Mul' }],
-  ['folded, opset 9: Add biases, Constant-node weights', 'shituFolded', { opset: 9, convBias: 'Add', weights: 'constant' }],
+  [
+    'folded, opset 13: biases as Add of [1, C, 1, 1], Identity after Add / Mul, Relu6-form',
+    'shituFolded',
+    { opset: 13, convBias: 'Add', identity: 'elementwise', hardswish: 'Relu6-form', flatten: 'Squeeze' },
+  ],
+  [
+    'folded, opset 17: biases as Reshape + Add, Constant-node weights, Reshape allowzero, PIR names',
+    'shituFolded',
+    { opset: 17, convBias: 'Reshape-Add', weights: 'constant', flatten: 'Reshape', naming: 'pir' },
+  ],
+  [
+    'folded, opset 7: Reshape + Add biases with int64 initializers',
+    'shituFolded',
+    { opset: 7, convBias: 'Reshape-Add', hardswish: 'HardSigmoid-Mul' },
+  ],
+  [
+    'folded, opset 9: Add biases, Constant-node weights',
+    'shituFolded',
+    { opset: 9, convBias: 'Add', weights: 'constant' },
+  ],
   // The text-line classifier: x0.25, [1, 2] / [2, 1] strides, no last_conv, 2 classes, 80 x 160.
   [
     'text-line, like the real PIR-era file (opset 11, IR 10, Identity after Add / Mul, SE biases as Add, Shape-Slice-Concat-Reshape, Softmax)',
     'textline',
-    { opset: 11, irVersion: 10, naming: 'pir', identity: 'elementwise', convBias: 'Add', flatten: 'Shape-Slice-Concat-Reshape', softmax: 1 },
+    {
+      opset: 11,
+      irVersion: 10,
+      naming: 'pir',
+      identity: 'elementwise',
+      convBias: 'Add',
+      flatten: 'Shape-Slice-Concat-Reshape',
+      softmax: 1,
+    },
   ],
-  ['text-line, opset 7: Softmax axis -1, ArgMax -> Cast output, trailing Identity', 'textline', { opset: 7, softmax: -1, extraOutputs: 'ArgMax-Cast', identity: 'output' }],
-  ['text-line, opset 9: TopK k attribute, PIR names', 'textline', { opset: 9, softmax: 1, extraOutputs: 'TopK', naming: 'pir' }],
-  ['text-line, opset 21: logits, TopK K input, dynamic H x W (run at 48 x 96)', 'textline', { opset: 21, extraOutputs: 'TopK', dynamicShape: true }, [48, 96]],
+  [
+    'text-line, opset 7: Softmax axis -1, ArgMax -> Cast output, trailing Identity',
+    'textline',
+    { opset: 7, softmax: -1, extraOutputs: 'ArgMax-Cast', identity: 'output' },
+  ],
+  [
+    'text-line, opset 9: TopK k attribute, PIR names',
+    'textline',
+    { opset: 9, softmax: 1, extraOutputs: 'TopK', naming: 'pir' },
+  ],
+  [
+    'text-line, opset 21: logits, TopK K input, dynamic H x W (run at 48 x 96)',
+    'textline',
+    { opset: 21, extraOutputs: 'TopK', dynamicShape: true },
+    [48, 96],
+  ],
   // x0.5, [2, 1] strides after the stem, last_conv, 10 classes.
-  ['x0.5 10 classes, opset 17: Softmax -1, Gemm fc, Dropout op with ratio input', 'tall', { opset: 17, softmax: -1, neck: 'Gemm', dropout: 'Dropout-Mul' }],
-  ['x0.5 10 classes, opset 13: logits, dropout folded into the fc, Constant-node weights', 'tall', { opset: 13, dropout: 'none', weights: 'constant' }],
+  [
+    'x0.5 10 classes, opset 17: Softmax -1, Gemm fc, Dropout op with ratio input',
+    'tall',
+    { opset: 17, softmax: -1, neck: 'Gemm', dropout: 'Dropout-Mul' },
+  ],
+  [
+    'x0.5 10 classes, opset 13: logits, dropout folded into the fc, Constant-node weights',
+    'tall',
+    { opset: 13, dropout: 'none', weights: 'constant' },
+  ],
   [
     'x0.5 10 classes, opset 18: scale-style dropout, Shape-Gather flatten, Softmax, ArgMax -> Cast',
     'tall',
-    { opset: 18, dropout: 'Mul-Add', flatten: 'Shape-Gather-Unsqueeze-Concat-Reshape', softmax: 1, extraOutputs: 'ArgMax-Cast' },
+    {
+      opset: 18,
+      dropout: 'Mul-Add',
+      flatten: 'Shape-Gather-Unsqueeze-Concat-Reshape',
+      softmax: 1,
+      extraOutputs: 'ArgMax-Cast',
+    },
   ],
   // x1.0 without last_conv, neck over the 512-d last stage, folded BatchNorm.
   ['x1.0 no last_conv + neck, opset 11', 'wideNeck', {}],
-  ['x1.0 no last_conv + neck, opset 21, PIR names, Add biases, Identity after Add / Mul', 'wideNeck', { opset: 21, naming: 'pir', convBias: 'Add', identity: 'elementwise' }],
+  [
+    'x1.0 no last_conv + neck, opset 21, PIR names, Add biases, Identity after Add / Mul',
+    'wideNeck',
+    { opset: 21, naming: 'pir', convBias: 'Add', identity: 'elementwise' },
+  ],
 ];
-

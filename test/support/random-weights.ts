@@ -14,7 +14,12 @@
  * rms ~0.2 to 0.4 that differ by 15% to 85% between unlike images.
  */
 import type { StateDict } from '../../src/core/state-dict.ts';
-import { networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../../src/model/parameters.ts';
+import {
+  networkParameters,
+  standardNetwork,
+  type BatchNormForm,
+  type NetworkSpec,
+} from '../../src/model/parameters.ts';
 import { referenceForward, type FeatureMap } from './reference-forward.ts';
 import { foldStateDict } from '../../src/model/fold-batch-norm.ts';
 import { mulberry32, normalSampler } from '../../src/core/seeded-random.ts';
@@ -31,7 +36,12 @@ export { mulberry32 };
  * Every tensor of modelParameters(scale, embeddingDim, batchNorm), filled deterministically from `seed`.
  * The `folded` form is the `separate` one with its BatchNorm folded into the conv, as an exporter would.
  */
-export function randomStateDict(scale: number, embeddingDim: number, batchNorm: BatchNormForm, seed: number): StateDict {
+export function randomStateDict(
+  scale: number,
+  embeddingDim: number,
+  batchNorm: BatchNormForm,
+  seed: number,
+): StateDict {
   return randomNetworkStateDict(standardNetwork(scale, embeddingDim, batchNorm), seed);
 }
 
@@ -119,31 +129,34 @@ function spatialFilters(shape: readonly number[], depthwise: boolean, normal: ()
 function calibrate(sd: StateDict, network: NetworkSpec, normal: () => number): void {
   const images = Array.from({ length: CALIBRATION_BATCH }, () => calibrationImage(normal));
   const separate = { ...network, batchNorm: 'separate' as const };
-  referenceForward({ scale: network.geometry.scale, embeddingDim: 0, batchNorm: 'separate', stateDict: sd, network: separate }, images, (prefix, ys) => {
-    const weight = sd.get(`${prefix}.conv.weight`)!.data;
-    const variance = sd.get(`${prefix}.bn._variance`)!.data;
-    const mean = sd.get(`${prefix}.bn._mean`)!.data;
-    const channels = ys[0]!.channels;
-    const n = ys[0]!.height * ys[0]!.width;
-    const perOut = weight.length / channels;
-    for (let c = 0; c < channels; c++) {
-      // Statistics over the batch and all positions, as BatchNorm's running statistics are.
-      let s = 0;
-      let s2 = 0;
-      for (const y of ys) {
-        for (let i = c * n; i < (c + 1) * n; i++) {
-          s += y.data[i]!;
-          s2 += y.data[i]! ** 2;
+  referenceForward(
+    { scale: network.geometry.scale, embeddingDim: 0, batchNorm: 'separate', stateDict: sd, network: separate },
+    images,
+    (prefix, ys) => {
+      const weight = sd.get(`${prefix}.conv.weight`)!.data;
+      const variance = sd.get(`${prefix}.bn._variance`)!.data;
+      const mean = sd.get(`${prefix}.bn._mean`)!.data;
+      const channels = ys[0]!.channels;
+      const n = ys[0]!.height * ys[0]!.width;
+      const perOut = weight.length / channels;
+      for (let c = 0; c < channels; c++) {
+        // Statistics over the batch and all positions, as BatchNorm's running statistics are.
+        let s = 0;
+        let s2 = 0;
+        for (const y of ys) {
+          for (let i = c * n; i < (c + 1) * n; i++) {
+            s += y.data[i]!;
+            s2 += y.data[i]! ** 2;
+          }
         }
+        const m = s / (n * ys.length);
+        const v = s2 / (n * ys.length) - m * m;
+        // A channel that is constant on these images keeps its weights (dividing by ~0 would blow it up).
+        const g = v > 1e-12 ? Math.min(MAX_CALIBRATION_GAIN, Math.sqrt(variance[c]! / v)) : 1;
+        for (let i = c * perOut; i < (c + 1) * perOut; i++) weight[i]! *= g;
+        for (const y of ys) for (let i = c * n; i < (c + 1) * n; i++) y.data[i]! *= g;
+        mean[c] = m * g + 0.05 * normal();
       }
-      const m = s / (n * ys.length);
-      const v = s2 / (n * ys.length) - m * m;
-      // A channel that is constant on these images keeps its weights (dividing by ~0 would blow it up).
-      const g = v > 1e-12 ? Math.min(MAX_CALIBRATION_GAIN, Math.sqrt(variance[c]! / v)) : 1;
-      for (let i = c * perOut; i < (c + 1) * perOut; i++) weight[i]! *= g;
-      for (const y of ys) for (let i = c * n; i < (c + 1) * n; i++) y.data[i]! *= g;
-      mean[c] = m * g + 0.05 * normal();
-    }
-  });
+    },
+  );
 }
-

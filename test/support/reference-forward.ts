@@ -38,7 +38,11 @@ export interface ReferenceModel {
  * The embedding (not normalised) for each CHW image (any size; all the same size): the neck's output, or the
  * backbone feature for a network without a neck.
  */
-export function referenceForward(model: ReferenceModel, images: readonly FeatureMap[], hook?: ConvHook): Float32Array[] {
+export function referenceForward(
+  model: ReferenceModel,
+  images: readonly FeatureMap[],
+  hook?: ConvHook,
+): Float32Array[] {
   const sd = model.stateDict;
   const network = model.network ?? standardNetwork(model.scale, model.embeddingDim, model.batchNorm);
   const plan = planPPLCNet(network.geometry);
@@ -48,20 +52,34 @@ export function referenceForward(model: ReferenceModel, images: readonly Feature
     if (!t) throw new Error(`referenceForward: the state dict has no "${name}"`);
     return t.data;
   };
-  const convBnHardswish = (xs: readonly FeatureMap[], prefix: string, stride: StrideHW, groups: number): FeatureMap[] => {
+  const convBnHardswish = (
+    xs: readonly FeatureMap[],
+    prefix: string,
+    stride: StrideHW,
+    groups: number,
+  ): FeatureMap[] => {
     const weight = sd.get(`${prefix}.conv.weight`)!;
     const ys = xs.map((x) => conv2d(x, weight.data, weight.shape, undefined, stride, groups));
     hook?.(prefix, ys);
     return ys.map((y) => {
       if (form === 'folded') addChannelBias(y, get(`${prefix}.conv.bias`));
-      else batchNorm(y, get(`${prefix}.bn.weight`), get(`${prefix}.bn.bias`), get(`${prefix}.bn._mean`), get(`${prefix}.bn._variance`));
+      else
+        batchNorm(
+          y,
+          get(`${prefix}.bn.weight`),
+          get(`${prefix}.bn.bias`),
+          get(`${prefix}.bn._mean`),
+          get(`${prefix}.bn._variance`),
+        );
       return map(y, hardswish);
     });
   };
   const se = (x: FeatureMap, p: string): FeatureMap => {
     const w1 = sd.get(`${p}.se.conv1.weight`)!;
     const w2 = sd.get(`${p}.se.conv2.weight`)!;
-    const s1 = map(conv2d(globalAveragePool(x), w1.data, w1.shape, get(`${p}.se.conv1.bias`), [1, 1], 1), (v) => Math.max(v, 0));
+    const s1 = map(conv2d(globalAveragePool(x), w1.data, w1.shape, get(`${p}.se.conv1.bias`), [1, 1], 1), (v) =>
+      Math.max(v, 0),
+    );
     const gate = map(conv2d(s1, w2.data, w2.shape, get(`${p}.se.conv2.bias`), [1, 1], 1), paddleHardsigmoid);
     return scaleChannels(x, gate.data);
   };
@@ -77,8 +95,12 @@ export function referenceForward(model: ReferenceModel, images: readonly Feature
   const keep = 1 - plan.geometry.dropoutProb;
   return xs.map((x) => {
     const pooled = globalAveragePool(x);
-    const feature = last ? map(conv2d(pooled, last.data, last.shape, undefined, [1, 1], 1), (v) => hardswish(v) * keep) : pooled;
-    return network.neckDim === undefined ? Float32Array.from(feature.data) : linear(feature.data, get('neck.fc.weight'), get('neck.fc.bias'), network.neckDim);
+    const feature = last
+      ? map(conv2d(pooled, last.data, last.shape, undefined, [1, 1], 1), (v) => hardswish(v) * keep)
+      : pooled;
+    return network.neckDim === undefined
+      ? Float32Array.from(feature.data)
+      : linear(feature.data, get('neck.fc.weight'), get('neck.fc.bias'), network.neckDim);
   });
 }
 
@@ -144,7 +166,13 @@ export function globalAveragePool(x: FeatureMap): FeatureMap {
   return { channels: x.channels, height: 1, width: 1, data: out };
 }
 
-function batchNorm(x: FeatureMap, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array): void {
+function batchNorm(
+  x: FeatureMap,
+  gamma: Float32Array,
+  beta: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+): void {
   const n = x.height * x.width;
   for (let c = 0; c < x.channels; c++) {
     const k = gamma[c]! / Math.sqrt(variance[c]! + BN_EPSILON);
@@ -187,8 +215,15 @@ export interface ReferenceClassifierHead {
  * A classifier's output for one backbone feature (referenceForward of the network without a neck): the fc's
  * logits, or with `softmax` their probabilities (max-subtracted, float64), as PaddleClas's Softmax(axis=-1).
  */
-export function referenceClassifier(feature: Float32Array, classifier: ReferenceClassifierHead, softmax: boolean): Float32Array {
-  if (classifier.weight.length !== feature.length * classifier.classes || classifier.bias.length !== classifier.classes) {
+export function referenceClassifier(
+  feature: Float32Array,
+  classifier: ReferenceClassifierHead,
+  softmax: boolean,
+): Float32Array {
+  if (
+    classifier.weight.length !== feature.length * classifier.classes ||
+    classifier.bias.length !== classifier.classes
+  ) {
     throw new Error(
       `referenceClassifier: a ${feature.length}-d feature needs a [${feature.length}, ${classifier.classes}] weight and a [${classifier.classes}] bias`,
     );

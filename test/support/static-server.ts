@@ -61,5 +61,9 @@ export async function startStaticServer(root: string, options: StaticServerOptio
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('static server has no port');
   const origin = `http://127.0.0.1:${address.port}`;
-  return { origin, url: `${origin}${mount}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    origin,
+    url: `${origin}${mount}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

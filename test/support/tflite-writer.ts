@@ -119,8 +119,27 @@ export function writeFlatBuffer(root: FbTable, identifier: string): Uint8Array {
 // Tiny TFLite files.
 
 export const TYPE = { FLOAT32: 0, INT32: 2, UINT8: 3, INT64: 4, INT8: 9 } as const;
-export const OP = { ADD: 0, AVERAGE_POOL_2D: 1, CONV_2D: 3, DEPTHWISE_CONV_2D: 4, DEQUANTIZE: 6, FULLY_CONNECTED: 9, RESHAPE: 22, SOFTMAX: 25, MEAN: 40, QUANTIZE: 114 } as const;
-export const OPTIONS = { CONV_2D: 1, DEPTHWISE_CONV_2D: 2, AVERAGE_POOL_2D: 5, SOFTMAX: 9, ADD: 11, RESHAPE: 17, MEAN: 27 } as const;
+export const OP = {
+  ADD: 0,
+  AVERAGE_POOL_2D: 1,
+  CONV_2D: 3,
+  DEPTHWISE_CONV_2D: 4,
+  DEQUANTIZE: 6,
+  FULLY_CONNECTED: 9,
+  RESHAPE: 22,
+  SOFTMAX: 25,
+  MEAN: 40,
+  QUANTIZE: 114,
+} as const;
+export const OPTIONS = {
+  CONV_2D: 1,
+  DEPTHWISE_CONV_2D: 2,
+  AVERAGE_POOL_2D: 5,
+  SOFTMAX: 9,
+  ADD: 11,
+  RESHAPE: 17,
+  MEAN: 27,
+} as const;
 export const ACT = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3, TANH: 4 } as const;
 export const SAME = 0;
 export const VALID = 1;
@@ -140,13 +159,30 @@ export interface OpSpec {
   options?: FbTable;
 }
 
-export function tfliteFile(m: { tensors: TensorSpec[]; inputs: number[]; outputs: number[]; ops: OpSpec[]; identifier?: string; version?: number }): Uint8Array {
+export function tfliteFile(m: {
+  tensors: TensorSpec[];
+  inputs: number[];
+  outputs: number[];
+  ops: OpSpec[];
+  identifier?: string;
+  version?: number;
+}): Uint8Array {
   const codes = [...new Set(m.ops.map((o) => o.code))];
   const buffers: FbTable[] = [[]];
   const tensors = m.tensors.map((t): FbTable => {
     let buffer = 0;
     if (t.data) buffer = buffers.push([bytes(t.data)]) - 1;
-    const q = t.quant ? table([undefined, undefined, f32s(t.quant.scale), i64s(t.quant.zeroPoint), undefined, undefined, i32(t.quant.axis ?? 0)]) : undefined;
+    const q = t.quant
+      ? table([
+          undefined,
+          undefined,
+          f32s(t.quant.scale),
+          i64s(t.quant.zeroPoint),
+          undefined,
+          undefined,
+          i32(t.quant.axis ?? 0),
+        ])
+      : undefined;
     return [i32s(t.shape), i8(t.type ?? TYPE.FLOAT32), u32(buffer), str(t.name), q];
   });
   const ops = m.ops.map((o): FbTable => [
@@ -171,4 +207,3 @@ export function tfliteFile(m: { tensors: TensorSpec[]; inputs: number[]; outputs
 
 export const f32Bytes = (v: ArrayLike<number>) => new Uint8Array(Float32Array.from(v).buffer);
 export const i32Bytes = (v: ArrayLike<number>) => new Uint8Array(Int32Array.from(v).buffer);
-

@@ -30,7 +30,7 @@ describe("Paddle's activations", () => {
     expect(paddleHardSigmoidScalar(1)).toBeCloseTo(0.666667, 6);
   });
 
-  it("differs from the Keras-style 0.2 x + 0.5 (the trap the reference warns of)", () => {
+  it('differs from the Keras-style 0.2 x + 0.5 (the trap the reference warns of)', () => {
     const keras = (x: number) => Math.min(Math.max(0.2 * x + 0.5, 0), 1);
     expect(Math.abs(paddleHardSigmoidScalar(1) - keras(1))).toBeGreaterThan(0.03);
   });

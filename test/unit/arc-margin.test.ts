@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { arcMarginLogits, arcMarginLoss, DEFAULT_ARC_MARGIN } from '../../src/model/arc-margin.ts';
+import { DEFAULT_ARC_MARGIN } from '../../src/core/options.ts';
+import { arcMarginLogits, arcMarginLoss } from '../../src/model/arc-margin.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -52,7 +53,9 @@ describe('ArcMargin forward', () => {
   });
 
   it('the loss is softmax cross-entropy of those logits', () => {
-    const l = tf.tidy(() => arcMarginLoss(tf.tensor2d([[3, 4]]), tf.tensor2d(W), tf.tensor1d([1], 'int32')).arraySync());
+    const l = tf.tidy(() =>
+      arcMarginLoss(tf.tensor2d([[3, 4]]), tf.tensor2d(W), tf.tensor1d([1], 'int32')).arraySync(),
+    );
     const a = 30 * 0.6;
     const b = 30 * 0.6648514982;
     expect(l).toBeCloseTo(-(b - Math.log(Math.exp(a) + Math.exp(b))), 3);
@@ -72,13 +75,19 @@ describe('ArcMargin gradient', () => {
     ];
     const labels = [0, 1];
     const o = { scale: 4, margin: 0.3, easyMargin: false };
-    const cos = tf.tidy(() => (arcMarginLogits(tf.tensor2d(x0), tf.tensor2d(w0), undefined).arraySync() as number[][]));
+    const cos = tf.tidy(() => arcMarginLogits(tf.tensor2d(x0), tf.tensor2d(w0), undefined).arraySync() as number[][]);
     expect(cos[0]![0]).toBeGreaterThan(Math.cos(Math.PI - 0.3));
     expect(cos[1]![1]).toBeLessThan(Math.cos(Math.PI - 0.3));
     const f = (x: number[][], w: number[][]) =>
-      tf.tidy(() => arcMarginLoss(tf.tensor2d(x), tf.tensor2d(w), tf.tensor1d(labels, 'int32'), o).arraySync() as number);
+      tf.tidy(
+        () => arcMarginLoss(tf.tensor2d(x), tf.tensor2d(w), tf.tensor1d(labels, 'int32'), o).arraySync() as number,
+      );
     const [gx, gw] = tf.tidy(() =>
-      tf.grads((x: tf.Tensor, w: tf.Tensor) => arcMarginLoss(x as tf.Tensor2D, w as tf.Tensor2D, tf.tensor1d(labels, 'int32'), o))([tf.tensor2d(x0), tf.tensor2d(w0)]).map((g) => g.arraySync() as number[][]),
+      tf
+        .grads((x: tf.Tensor, w: tf.Tensor) =>
+          arcMarginLoss(x as tf.Tensor2D, w as tf.Tensor2D, tf.tensor1d(labels, 'int32'), o),
+        )([tf.tensor2d(x0), tf.tensor2d(w0)])
+        .map((g) => g.arraySync() as number[][]),
     );
     const eps = 1e-2;
     const check = (which: 'x' | 'w', analytic: number[][], base: number[][]) => {
@@ -88,7 +97,8 @@ describe('ArcMargin gradient', () => {
           const minus = base.map((r) => [...r]);
           plus[i]![j]! += eps;
           minus[i]![j]! -= eps;
-          const numeric = which === 'x' ? (f(plus, w0) - f(minus, w0)) / (2 * eps) : (f(x0, plus) - f(x0, minus)) / (2 * eps);
+          const numeric =
+            which === 'x' ? (f(plus, w0) - f(minus, w0)) / (2 * eps) : (f(x0, plus) - f(x0, minus)) / (2 * eps);
           expect(Math.abs(numeric - analytic[i]![j]!)).toBeLessThan(2e-3 + 0.02 * Math.abs(numeric));
         }),
       );

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { makeDivisible, planPPLCNet, PPLCNET_SCALES, standardGeometry, type PPLCNetGeometry } from '../../src/model/architecture.ts';
+import {
+  makeDivisible,
+  planPPLCNet,
+  PPLCNET_SCALES,
+  standardGeometry,
+  type PPLCNetGeometry,
+} from '../../src/model/architecture.ts';
 import { backboneParameters, countParameters, modelParameters, networkParameters } from '../../src/model/parameters.ts';
 
 describe('makeDivisible', () => {
@@ -21,7 +27,9 @@ describe('the stage table', () => {
   it('gives the reference channel counts at x2.5', () => {
     const plan = planPPLCNet(2.5);
     expect(plan.stemChannels).toBe(40);
-    expect(plan.blocks.map((b) => b.outChannels)).toEqual([80, 160, 160, 320, 320, 640, 640, 640, 640, 640, 640, 1280, 1280]);
+    expect(plan.blocks.map((b) => b.outChannels)).toEqual([
+      80, 160, 160, 320, 320, 640, 640, 640, 640, 640, 640, 1280, 1280,
+    ]);
     expect(plan.lastConvIn).toBe(1280);
     expect(plan.featureDim).toBe(1280);
   });
@@ -29,15 +37,28 @@ describe('the stage table', () => {
   it('has 13 blocks with strides, kernels and SE as NET_CONFIG', () => {
     const plan = planPPLCNet(1.0);
     expect(plan.blocks.map((b) => b.name)).toEqual([
-      'blocks2.0', 'blocks3.0', 'blocks3.1', 'blocks4.0', 'blocks4.1', 'blocks5.0', 'blocks5.1', 'blocks5.2',
-      'blocks5.3', 'blocks5.4', 'blocks5.5', 'blocks6.0', 'blocks6.1',
+      'blocks2.0',
+      'blocks3.0',
+      'blocks3.1',
+      'blocks4.0',
+      'blocks4.1',
+      'blocks5.0',
+      'blocks5.1',
+      'blocks5.2',
+      'blocks5.3',
+      'blocks5.4',
+      'blocks5.5',
+      'blocks6.0',
+      'blocks6.1',
     ]);
     expect(plan.blocks.map((b) => b.stride[0])).toEqual([1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1]);
     expect(plan.blocks.every((b) => b.stride[0] === b.stride[1])).toBe(true);
     expect(plan.blocks.map((b) => b.kernel)).toEqual([3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 5, 5, 5]);
     expect(plan.blocks.map((b) => b.seChannels)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 128]);
     // Each block's input is the previous block's output.
-    plan.blocks.forEach((b, i) => expect(b.inChannels).toBe(i === 0 ? plan.stemChannels : plan.blocks[i - 1]!.outChannels));
+    plan.blocks.forEach((b, i) =>
+      expect(b.inChannels).toBe(i === 0 ? plan.stemChannels : plan.blocks[i - 1]!.outChannels),
+    );
   });
 
   it('rejects a nonsensical scale', () => {
@@ -48,7 +69,16 @@ describe('the stage table', () => {
 
 describe('parameter counts', () => {
   // PaddleClas docs/en/models/PP-LCNet_en.md, "Params(M)": with the 1000-class ImageNet fc.
-  const PUBLISHED: Record<number, number> = { 0.25: 1.5, 0.35: 1.6, 0.5: 1.9, 0.75: 2.4, 1.0: 3.0, 1.5: 4.5, 2.0: 6.5, 2.5: 9.0 };
+  const PUBLISHED: Record<number, number> = {
+    0.25: 1.5,
+    0.35: 1.6,
+    0.5: 1.9,
+    0.75: 2.4,
+    1.0: 3.0,
+    1.5: 4.5,
+    2.0: 6.5,
+    2.5: 9.0,
+  };
   const IMAGENET_FC = 1280 * 1000 + 1000;
 
   it.each(PPLCNET_SCALES.map((s) => [s]))('x%s matches PaddleClas to its rounding', (scale) => {
@@ -65,20 +95,32 @@ describe('parameter counts', () => {
   it('folded BatchNorm has one bias per conv instead of four BN tensors', () => {
     const separate = backboneParameters(1.0, 'separate');
     const folded = backboneParameters(1.0, 'folded');
-    expect(folded.filter((p) => p.name.endsWith('.conv.bias')).length).toBe(separate.filter((p) => p.name.endsWith('.bn._mean')).length);
+    expect(folded.filter((p) => p.name.endsWith('.conv.bias')).length).toBe(
+      separate.filter((p) => p.name.endsWith('.bn._mean')).length,
+    );
     expect(folded.some((p) => p.name.includes('.bn.'))).toBe(false);
   });
 });
 
-describe('the geometry PaddleClas\'s constructor takes', () => {
-  const textLine: PPLCNetGeometry = { ...standardGeometry(0.25), strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], useLastConv: false };
+describe("the geometry PaddleClas's constructor takes", () => {
+  const textLine: PPLCNetGeometry = {
+    ...standardGeometry(0.25),
+    strideList: [
+      [1, 2],
+      [2, 1],
+      [2, 1],
+      [2, 1],
+      [2, 1],
+    ],
+    useLastConv: false,
+  };
 
   it('puts stride_list on conv1 and the first block of blocks3-6 only', () => {
     const plan = planPPLCNet(textLine);
     expect(plan.stemStride).toEqual([1, 2]);
-    expect(plan.blocks.filter((b) => b.stride[0] !== 1 || b.stride[1] !== 1).map((b) => `${b.name} ${b.stride.join('x')}`)).toEqual([
-      'blocks3.0 2x1', 'blocks4.0 2x1', 'blocks5.0 2x1', 'blocks6.0 2x1',
-    ]);
+    expect(
+      plan.blocks.filter((b) => b.stride[0] !== 1 || b.stride[1] !== 1).map((b) => `${b.name} ${b.stride.join('x')}`),
+    ).toEqual(['blocks3.0 2x1', 'blocks4.0 2x1', 'blocks5.0 2x1', 'blocks6.0 2x1']);
   });
 
   it('without last_conv the feature is the last stage, and there is no last_conv tensor', () => {
@@ -88,7 +130,7 @@ describe('the geometry PaddleClas\'s constructor takes', () => {
     expect(names.some((n) => n.startsWith('neck.'))).toBe(false);
   });
 
-  it('class_expand sets last_conv and the neck\'s input', () => {
+  it("class_expand sets last_conv and the neck's input", () => {
     const g = { ...standardGeometry(0.5), classExpand: 640 };
     const specs = networkParameters({ geometry: g, batchNorm: 'folded', neckDim: 32 });
     expect(specs.find((p) => p.name === 'backbone.last_conv.weight')!.shape).toEqual([640, 256, 1, 1]);
@@ -97,7 +139,18 @@ describe('the geometry PaddleClas\'s constructor takes', () => {
 
   it('refuses what PaddleClas cannot build, naming the field', () => {
     expect(() => planPPLCNet({ ...textLine, strideList: [[2, 2]] })).toThrow('stride_list must have 5 entries');
-    expect(() => planPPLCNet({ ...textLine, strideList: [[0, 2], [2, 2], [2, 2], [2, 2], [2, 2]] })).toThrow('stride_list entries');
+    expect(() =>
+      planPPLCNet({
+        ...textLine,
+        strideList: [
+          [0, 2],
+          [2, 2],
+          [2, 2],
+          [2, 2],
+          [2, 2],
+        ],
+      }),
+    ).toThrow('stride_list entries');
     expect(() => planPPLCNet({ ...textLine, dropoutProb: 1 })).toThrow('dropout_prob must be in [0, 1)');
   });
 });

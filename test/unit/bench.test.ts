@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { measureLoaded, quantile, timeRuns, type BenchBudget, type CaseResult } from '../../scripts/lib/bench-protocol.ts';
-import { benchRatios, checkQuick, resultRows, type BenchReport, type BenchRow } from '../../scripts/lib/bench-report.ts';
+import {
+  measureLoaded,
+  quantile,
+  timeRuns,
+  type BenchBudget,
+  type CaseResult,
+} from '../../scripts/lib/bench-protocol.ts';
+import {
+  benchRatios,
+  checkQuick,
+  resultRows,
+  type BenchReport,
+  type BenchRow,
+} from '../../scripts/lib/bench-report.ts';
 
 /** A clock the measured function advances: each run "takes" what the script says. */
 function fakeClock() {
@@ -74,12 +86,29 @@ function report(cases: BenchRow[], autoBackend: string): BenchReport {
 }
 
 describe('bench report', () => {
-  const ours = (backend: string, p50: number, b8: number): BenchRow => ({ runtime: 'shitu', requested: backend, scale: 1, ...caseResult(backend, p50, b8, 200) });
-  const ort = (backend: string, p50: number, b8: number): BenchRow => ({ runtime: 'ort', requested: backend, scale: 1, ...caseResult(backend, p50, b8, 800) });
+  const ours = (backend: string, p50: number, b8: number): BenchRow => ({
+    runtime: 'shitu',
+    requested: backend,
+    scale: 1,
+    ...caseResult(backend, p50, b8, 200),
+  });
+  const ort = (backend: string, p50: number, b8: number): BenchRow => ({
+    runtime: 'ort',
+    requested: backend,
+    scale: 1,
+    ...caseResult(backend, p50, b8, 800),
+  });
 
   it('pairs each of our rows with ORT on the same backend, scale and batch', () => {
     const r = report([ours('wasm', 10, 90), ours('cpu', 300, 3), ort('wasm', 20, 60)], 'wasm');
-    expect(r.results.map((x) => `${x.runtime} ${x.backend} b${x.batch}`)).toEqual(['shitu wasm b1', 'shitu wasm b8', 'shitu cpu b1', 'shitu cpu b8', 'ort wasm b1', 'ort wasm b8']);
+    expect(r.results.map((x) => `${x.runtime} ${x.backend} b${x.batch}`)).toEqual([
+      'shitu wasm b1',
+      'shitu wasm b8',
+      'shitu cpu b1',
+      'shitu cpu b8',
+      'ort wasm b1',
+      'ort wasm b8',
+    ]);
     expect(r.ratios).toEqual([
       { backend: 'wasm', scale: 1, batch: 1, oursOverOrt: 2, coldStartOursOverOrt: 0.25 },
       { backend: 'wasm', scale: 1, batch: 8, oursOverOrt: 1.5, coldStartOursOverOrt: 0.25 },
@@ -88,9 +117,15 @@ describe('bench report', () => {
   });
 
   it('--quick fails when wasm falls well behind ORT, when auto misses the fastest backend, or when a case failed', () => {
-    expect(checkQuick(report([ours('wasm', 10, 30), ort('wasm', 20, 60)], 'wasm'))[0]).toMatch(/wasm x1 batch 8: ours \/ ORT = 0.50/);
-    expect(checkQuick(report([ours('wasm', 10, 90), ours('cpu', 300, 3), ort('wasm', 20, 60)], 'cpu'))[0]).toMatch(/auto chose cpu/);
+    expect(checkQuick(report([ours('wasm', 10, 30), ort('wasm', 20, 60)], 'wasm'))[0]).toMatch(
+      /wasm x1 batch 8: ours \/ ORT = 0.50/,
+    );
+    expect(checkQuick(report([ours('wasm', 10, 90), ours('cpu', 300, 3), ort('wasm', 20, 60)], 'cpu'))[0]).toMatch(
+      /auto chose cpu/,
+    );
     const failed: BenchRow = { runtime: 'shitu', requested: 'webgl', scale: 1, error: 'no context' };
-    expect(checkQuick(report([ours('wasm', 10, 90), failed, ort('wasm', 20, 60)], 'wasm'))).toEqual(['webgl x1 failed: no context']);
+    expect(checkQuick(report([ours('wasm', 10, 90), failed, ort('wasm', 20, 60)], 'wasm'))).toEqual([
+      'webgl x1 failed: no context',
+    ]);
   });
 });

@@ -44,9 +44,14 @@ describe('the tfjs PP-LCNet builder against the plain-loop reference forward pas
     [0.5, 96, 'folded'],
   ] as const)('x%s at %i px (%s BatchNorm)', async (scale, size, form) => {
     const sd = randomStateDict(scale, 64, 'separate', 7);
-    const model = buildPPLCNet(form === 'folded' ? randomStateDict(scale, 64, 'folded', 7) : sd, standardNetwork(scale, 64, form));
+    const model = buildPPLCNet(
+      form === 'folded' ? randomStateDict(scale, 64, 'folded', 7) : sd,
+      standardNetwork(scale, 64, form),
+    );
     const img = randomImage(size, size, 11);
-    const [want] = referenceForward({ scale, embeddingDim: 64, batchNorm: 'separate', stateDict: sd }, [{ channels: 3, height: size, width: size, data: img.chw }]);
+    const [want] = referenceForward({ scale, embeddingDim: 64, batchNorm: 'separate', stateDict: sd }, [
+      { channels: 3, height: size, width: size, data: img.chw },
+    ]);
     const x = tf.tensor4d(img.nhwc, [1, size, size, 3]);
     const features = model.forwardFeatures(x);
     const embedding = model.embed(x, false);
@@ -63,19 +68,89 @@ describe('the tfjs PP-LCNet builder against the plain-loop reference forward pas
 
   // PaddleClas's constructor options: stride_list with [h, w] pairs, no last_conv, another class_expand and
   // dropout_prob, on non-square inputs (text-line models read 80 x 160).
-  const geometry = (scale: number, over: Partial<PPLCNetGeometry>): PPLCNetGeometry => ({ ...standardGeometry(scale), ...over });
+  const geometry = (scale: number, over: Partial<PPLCNetGeometry>): PPLCNetGeometry => ({
+    ...standardGeometry(scale),
+    ...over,
+  });
   it.each([
-    ['text-line strides, no last_conv, no neck', { geometry: geometry(0.25, { strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], useLastConv: false }), batchNorm: 'separate' }, 48, 96, 128],
-    ['stride-[2, 1] stages, last_conv, neck', { geometry: geometry(0.35, { strideList: [[2, 2], [2, 1], [2, 1], [2, 1], [2, 1]] }), batchNorm: 'folded', neckDim: 24 }, 40, 80, 24],
-    ['class_expand 640, dropout 0, no neck', { geometry: geometry(0.5, { classExpand: 640, dropoutProb: 0 }), batchNorm: 'separate' }, 64, 48, 640],
-    ['stride 1 at the end, square', { geometry: geometry(0.25, { strideList: [[2, 2], [2, 2], [2, 2], [2, 2], [1, 1]] }), batchNorm: 'separate', neckDim: 16 }, 64, 64, 16],
+    [
+      'text-line strides, no last_conv, no neck',
+      {
+        geometry: geometry(0.25, {
+          strideList: [
+            [1, 2],
+            [2, 1],
+            [2, 1],
+            [2, 1],
+            [2, 1],
+          ],
+          useLastConv: false,
+        }),
+        batchNorm: 'separate',
+      },
+      48,
+      96,
+      128,
+    ],
+    [
+      'stride-[2, 1] stages, last_conv, neck',
+      {
+        geometry: geometry(0.35, {
+          strideList: [
+            [2, 2],
+            [2, 1],
+            [2, 1],
+            [2, 1],
+            [2, 1],
+          ],
+        }),
+        batchNorm: 'folded',
+        neckDim: 24,
+      },
+      40,
+      80,
+      24,
+    ],
+    [
+      'class_expand 640, dropout 0, no neck',
+      { geometry: geometry(0.5, { classExpand: 640, dropoutProb: 0 }), batchNorm: 'separate' },
+      64,
+      48,
+      640,
+    ],
+    [
+      'stride 1 at the end, square',
+      {
+        geometry: geometry(0.25, {
+          strideList: [
+            [2, 2],
+            [2, 2],
+            [2, 2],
+            [2, 2],
+            [1, 1],
+          ],
+        }),
+        batchNorm: 'separate',
+        neckDim: 16,
+      },
+      64,
+      64,
+      16,
+    ],
   ] as [string, NetworkSpec, number, number, number][])('%s', async (_, network, h, w, dim) => {
     const sd = randomNetworkStateDict({ ...network, batchNorm: 'separate' }, 5);
     const model = buildPPLCNet(network.batchNorm === 'folded' ? randomNetworkStateDict(network, 5) : sd, network);
     const img = randomImage(h, w, 3);
-    const [want] = referenceForward({ scale: 0, embeddingDim: 0, batchNorm: 'separate', stateDict: sd, network: { ...network, batchNorm: 'separate' } }, [
-      { channels: 3, height: h, width: w, data: img.chw },
-    ]);
+    const [want] = referenceForward(
+      {
+        scale: 0,
+        embeddingDim: 0,
+        batchNorm: 'separate',
+        stateDict: sd,
+        network: { ...network, batchNorm: 'separate' },
+      },
+      [{ channels: 3, height: h, width: w, data: img.chw }],
+    );
     const x = tf.tensor4d(img.nhwc, [1, h, w, 3]);
     const embedding = model.embed(x, false);
     expect(model.embeddingDim).toBe(dim);
@@ -100,11 +175,15 @@ describe('the tfjs PP-LCNet builder against the plain-loop reference forward pas
     const sd = randomStateDict(0.25, 32, 'separate', 1);
     sd.delete('backbone.blocks5.3.dw_conv.bn._variance');
     expect(() => buildPPLCNet(sd, standardNetwork(0.25, 32, 'separate'))).toThrow(
-      new WeightsError('PP-LCNet x0.25 (embedding 32): missing tensor "backbone.blocks5.3.dw_conv.bn._variance" (expected shape [64])'),
+      new WeightsError(
+        'PP-LCNet x0.25 (embedding 32): missing tensor "backbone.blocks5.3.dw_conv.bn._variance" (expected shape [64])',
+      ),
     );
     const sd2 = randomStateDict(0.25, 32, 'separate', 1);
     expect(() => buildPPLCNet(sd2, standardNetwork(0.5, 32, 'separate'))).toThrow(
-      new WeightsError('PP-LCNet x0.5 (embedding 32): tensor "backbone.blocks2.0.pw_conv.conv.weight" has shape [8, 8, 1, 1], expected [16, 8, 1, 1]'),
+      new WeightsError(
+        'PP-LCNet x0.5 (embedding 32): tensor "backbone.blocks2.0.pw_conv.conv.weight" has shape [8, 8, 1, 1], expected [16, 8, 1, 1]',
+      ),
     );
   });
 });

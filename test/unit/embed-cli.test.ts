@@ -55,7 +55,10 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
-async function runJson(backend: string, inputs: string[]): Promise<{ json: JsonOutput; stdout: string; stderr: string }> {
+async function runJson(
+  backend: string,
+  inputs: string[],
+): Promise<{ json: JsonOutput; stdout: string; stderr: string }> {
   const file = join(work, `${backend}-${Math.random().toString(36).slice(2)}.json`);
   const { code, stdout, stderr } = await run(['--model', modelDir, '--backend', backend, '--json', file, ...inputs]);
   expect(code, stderr).toBe(0);
@@ -77,7 +80,9 @@ describe('npm run embed', () => {
     const { json, stdout, stderr } = await runJson('wasm', ['test/fixtures/photos', 'test/fixtures/images']);
     wasm = json;
     expect(json).toMatchObject({ model: FIXTURE_MODELS.small.id, backend: 'wasm' });
-    expect(json.skipped).toEqual(expect.arrayContaining(['test/fixtures/images/README.md', 'test/fixtures/photos/make-photos.py']));
+    expect(json.skipped).toEqual(
+      expect.arrayContaining(['test/fixtures/images/README.md', 'test/fixtures/photos/make-photos.py']),
+    );
     expect(json.results.map((r) => r.name)).toContain('test/fixtures/photos/cat-view-1.jpg');
     expect(json.results).toHaveLength(14);
     for (const r of json.results) {
@@ -93,10 +98,14 @@ describe('npm run embed', () => {
         expect(Math.hypot(...r.embedding!)).toBeCloseTo(1, 4);
       }
     }
-    expect(stdout).toMatch(/^test\/fixtures\/images\/empty\.jpg +failed {2}image-empty {2}the file is empty \(0 bytes\)$/m);
+    expect(stdout).toMatch(
+      /^test\/fixtures\/images\/empty\.jpg +failed {2}image-empty {2}the file is empty \(0 bytes\)$/m,
+    );
     expect(stdout).toMatch(/^test\/fixtures\/photos\/coffee\.jpg +ok {2}512-d {2}norm 1\.000$/m);
     expect(stdout.trim().split('\n')).toHaveLength(14);
-    expect(stderr).toMatch(/^backend: wasm \(SIMD on, 1 thread.*: requested with --backend wasm; model loaded and warmed up in \d+ ms$/m);
+    expect(stderr).toMatch(
+      /^backend: wasm \(SIMD on, 1 thread.*: requested with --backend wasm; model loaded and warmed up in \d+ ms$/m,
+    );
     expect(stderr).toMatch(/^note: skipped 4 file\(s\) without an image extension/m);
     expect(stderr).toMatch(/^embedded 14 \/ 14 \(5 failed\)$/m);
     expect(stderr).toMatch(/^embedded 9 of 14 images \(5 failed\) in /m);
@@ -105,9 +114,13 @@ describe('npm run embed', () => {
   it('gives the same embeddings on cpu as on wasm (max |diff| < 1e-4), and auto picks wasm', async () => {
     const { json } = await runJson('cpu', ['test/fixtures/photos', 'test/fixtures/images']);
     expect(json.backend).toBe('cpu');
-    expect(json.results.map((r) => [r.name, r.ok, r.error?.code])).toEqual(wasm.results.map((r) => [r.name, r.ok, r.error?.code]));
+    expect(json.results.map((r) => [r.name, r.ok, r.error?.code])).toEqual(
+      wasm.results.map((r) => [r.name, r.ok, r.error?.code]),
+    );
     let maxDiff = 0;
-    json.results.forEach((r, i) => r.embedding?.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - wasm.results[i]!.embedding![k]!)))));
+    json.results.forEach((r, i) =>
+      r.embedding?.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - wasm.results[i]!.embedding![k]!)))),
+    );
     expect(maxDiff).toBeLessThan(1e-4);
     const auto = await run(['--model', join(modelDir, 'manifest.json'), 'test/fixtures/photos/rocket.jpg']);
     expect(auto.code).toBe(0);
@@ -180,7 +193,11 @@ describe('npm run embed', () => {
     expect(gif).toMatchObject({ name: join(dir, 'anim.gif'), ok: false, error: { code: 'image-format' } });
     expect(gif!.error!.message).toMatch(/a GIF image: the command line decodes only JPEG, PNG/);
     expect(corrupt).toMatchObject({ name: join(dir, 'corrupt.jpg'), ok: false, error: { code: 'image-decode' } });
-    expect(good).toMatchObject({ name: join(dir, 'sub', 'good.png'), ok: true, prediction: { label: expect.stringMatching(/^(0|180)_degree$/) } });
+    expect(good).toMatchObject({
+      name: join(dir, 'sub', 'good.png'),
+      ok: true,
+      prediction: { label: expect.stringMatching(/^(0|180)_degree$/) },
+    });
     expect(good!.prediction!.score).toBeGreaterThanOrEqual(0.5);
     expect(good!.embedding).toHaveLength(16);
     expect(stdout).toMatch(/good\.png +ok {2}16-d {2}norm 1\.000 {2}(0|180)_degree \d\.\d{3}$/m);
@@ -193,7 +210,9 @@ describe('npm run embed', () => {
     await writeFile(join(raw, 'inference.pdiparams'), '');
     const convert = await run(['--model', raw, 'test/fixtures/photos']);
     expect(convert.code).toBe(1);
-    expect(convert.stderr).toContain(`holds a Paddle / ONNX model (inference.pdiparams, inference.pdmodel), not a converted one`);
+    expect(convert.stderr).toContain(
+      `holds a Paddle / ONNX model (inference.pdiparams, inference.pdmodel), not a converted one`,
+    );
     expect(convert.stderr).toContain(`npm run convert -- ${raw} --out models/raw-model`);
 
     expect((await run(['--model', join(work, 'nowhere'), 'x.png'])).stderr).toMatch(/no such file or folder/);
@@ -218,10 +237,20 @@ describe('npm run embed', () => {
   it('runs as a command: node --import tsx scripts/embed.ts', async () => {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'scripts/embed.ts', '--model', modelDir, 'test/fixtures/images/shapes.png', 'test/fixtures/images/empty.jpg'],
+      [
+        '--import',
+        'tsx',
+        'scripts/embed.ts',
+        '--model',
+        modelDir,
+        'test/fixtures/images/shapes.png',
+        'test/fixtures/images/empty.jpg',
+      ],
       { timeout: 60_000 },
     );
-    expect(stdout).toMatch(/^test\/fixtures\/images\/shapes\.png +ok {2}512-d {2}norm 1\.000\ntest\/fixtures\/images\/empty\.jpg +failed {2}image-empty/);
+    expect(stdout).toMatch(
+      /^test\/fixtures\/images\/shapes\.png +ok {2}512-d {2}norm 1\.000\ntest\/fixtures\/images\/empty\.jpg +failed {2}image-empty/,
+    );
     expect(stderr).toMatch(/embedded 1 of 2 images \(1 failed\)/);
   });
 });

@@ -19,7 +19,17 @@ import { mulberry32, randomNetworkStateDict } from '../support/random-weights.ts
 import { referenceForward } from '../support/reference-forward.ts';
 
 const network: NetworkSpec = {
-  geometry: { ...standardGeometry(0.25), strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], useLastConv: false },
+  geometry: {
+    ...standardGeometry(0.25),
+    strideList: [
+      [1, 2],
+      [2, 1],
+      [2, 1],
+      [2, 1],
+      [2, 1],
+    ],
+    useLastConv: false,
+  },
   batchNorm: 'separate',
 };
 const [H, W, CLASSES] = [80, 160, 3];
@@ -41,7 +51,15 @@ beforeAll(async () => {
     network,
     stateDict,
     dtype: 'fp32',
-    preprocessing: { mode: 'resize', width: W, height: H, resizeShort: 256, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], scale: 1 / 255 },
+    preprocessing: {
+      mode: 'resize',
+      width: W,
+      height: H,
+      resizeShort: 256,
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+      scale: 1 / 255,
+    },
     provenance: 'random weights for tests',
     license: 'CC0',
     head: { settings: { type: 'Linear', labels: LABELS, softmax: true }, weight: headWeight, bias: headBias },
@@ -57,10 +75,15 @@ function image(seed: number): { rgba: Uint8ClampedArray; chw: Float32Array } {
   const r = mulberry32(seed);
   const rgba = new Uint8ClampedArray(W * H * 4);
   const chw = new Float32Array(3 * H * W);
-  const [mean, std] = [[0.485, 0.456, 0.406], [0.229, 0.224, 0.225]];
+  const [mean, std] = [
+    [0.485, 0.456, 0.406],
+    [0.229, 0.224, 0.225],
+  ];
   for (let p = 0; p < W * H; p++) {
     for (let c = 0; c < 3; c++) {
-      const v = Math.floor(128 + 100 * Math.sin((p % W) / (5 + seed) + c) * Math.cos(Math.floor(p / W) / 7) + 20 * (r() - 0.5));
+      const v = Math.floor(
+        128 + 100 * Math.sin((p % W) / (5 + seed) + c) * Math.cos(Math.floor(p / W) / 7) + 20 * (r() - 0.5),
+      );
       rgba[p * 4 + c] = v;
       chw[c * H * W + p] = (Math.min(255, Math.max(0, v)) / 255 - mean[c]!) / std[c]!;
     }
@@ -70,19 +93,30 @@ function image(seed: number): { rgba: Uint8ClampedArray; chw: Float32Array } {
 }
 
 describe('an imported classifier in the engine', () => {
-  it('says it is a classifier, embeds the fc\'s input feature and predicts the top label with its softmax probability', async () => {
+  it("says it is a classifier, embeds the fc's input feature and predicts the top label with its softmax probability", async () => {
     const info = await engine.load({ model: modelUrl, backend: 'cpu', normalize: false });
     expect(info).toMatchObject({ embeddingDim: 128, classes: LABELS, headType: 'Linear' });
     expect(info.preprocessing).toMatchObject({ width: W, height: H });
     const images = [1, 2, 3].map(image);
-    const results = await engine.embed(images.map((im, i) => ({ name: `line-${i}.png`, image: { data: im.rgba, width: W, height: H } as unknown as ImageData })));
-    const wanted = referenceForward({ scale: 0.25, embeddingDim: 0, batchNorm: 'separate', stateDict, network }, images.map((im) => ({ channels: 3, height: H, width: W, data: im.chw })));
+    const results = await engine.embed(
+      images.map((im, i) => ({
+        name: `line-${i}.png`,
+        image: { data: im.rgba, width: W, height: H } as unknown as ImageData,
+      })),
+    );
+    const wanted = referenceForward(
+      { scale: 0.25, embeddingDim: 0, batchNorm: 'separate', stateDict, network },
+      images.map((im) => ({ channels: 3, height: H, width: W, data: im.chw })),
+    );
     results.forEach((r, i) => {
       if (!r.ok) throw new Error(r.error.message);
       const feature = wanted[i]!;
       const scale = Math.max(...feature.map(Math.abs));
       expect(Math.max(...Array.from(r.embedding, (v, k) => Math.abs(v - feature[k]!))) / scale).toBeLessThan(1e-4);
-      const logits = Array.from({ length: CLASSES }, (_, c) => headBias[c]! + feature.reduce((s, v, k) => s + v * headWeight[k * CLASSES + c]!, 0));
+      const logits = Array.from(
+        { length: CLASSES },
+        (_, c) => headBias[c]! + feature.reduce((s, v, k) => s + v * headWeight[k * CLASSES + c]!, 0),
+      );
       const e = logits.map((z) => Math.exp(z - Math.max(...logits)));
       const p = e.map((v) => v / e.reduce((a, b) => a + b, 0));
       const top = p.indexOf(Math.max(...p));
@@ -107,7 +141,11 @@ describe('an imported classifier in the engine', () => {
   it('refuses to fine-tune a model without a neck, saying why', async () => {
     await engine.load({ model: modelUrl, backend: 'cpu' });
     const im = image(3);
-    const sample = (label: string) => ({ name: label, label, image: { data: im.rgba, width: W, height: H } as unknown as ImageData });
+    const sample = (label: string) => ({
+      name: label,
+      label,
+      image: { data: im.rgba, width: W, height: H } as unknown as ImageData,
+    });
     await expect(engine.fineTune([sample('a'), sample('b')])).rejects.toThrow(/has no neck \(an imported classifier/);
   });
 });

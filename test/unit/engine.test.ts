@@ -45,12 +45,19 @@ async function loadedEngine(options = {}) {
 describe('the embedder engine (Node, cpu backend)', () => {
   it('loads, reports what runs and why, and embeds to unit vectors of the model width', async () => {
     const { engine, info } = await loadedEngine();
-    expect(info).toMatchObject({ backend: 'cpu', modelId: 'engine-test', scale: 0.25, embeddingDim: 48, normalize: true, batchSize: 8 });
+    expect(info).toMatchObject({
+      backend: 'cpu',
+      modelId: 'engine-test',
+      scale: 0.25,
+      embeddingDim: 48,
+      normalize: true,
+      batchSize: 8,
+    });
     expect(info.backendReasons.webgpu).toBe('unavailable: not available in Node (browser only)');
     expect(info.backendReasons.cpu).toMatch(/^chosen/);
     const [r] = await engine.embed([{ name: 'a.png', image: pixels(64, 48, 1) }]);
     expect(r!.ok).toBe(true);
-    if (!r?.ok) throw new Error("embedding failed");
+    if (!r?.ok) throw new Error('embedding failed');
     expect(r.name).toBe('a.png');
     expect(r.id).toBe('a.png');
     expect(r.embedding).toBeInstanceOf(Float32Array);
@@ -112,9 +119,15 @@ describe('the embedder engine (Node, cpu backend)', () => {
     await expect(engine.load({ model: modelUrl, backend: 'cuda' as never })).rejects.toThrow(
       new OptionsError('backend must be one of auto, webgpu, webgl, wasm, cpu; got "cuda"'),
     );
-    await expect(engine.load({ model: modelUrl, batchSize: 0 })).rejects.toThrow('batchSize must be an integer from 1 to 256; got 0');
-    await expect(engine.load({ model: modelUrl, backend: 'webgpu' })).rejects.toThrow(/no backend could run \(webgpu: unavailable/);
-    await expect(engine.embed([pixels(8, 8, 1)])).rejects.toThrow(new EmbedderError('no model loaded: call load() first'));
+    await expect(engine.load({ model: modelUrl, batchSize: 0 })).rejects.toThrow(
+      'batchSize must be an integer from 1 to 256; got 0',
+    );
+    await expect(engine.load({ model: modelUrl, backend: 'webgpu' })).rejects.toThrow(
+      /no backend could run \(webgpu: unavailable/,
+    );
+    await expect(engine.embed([pixels(8, 8, 1)])).rejects.toThrow(
+      new EmbedderError('no model loaded: call load() first'),
+    );
   });
 
   it('serialises concurrent calls and refuses calls after dispose()', async () => {

@@ -30,7 +30,9 @@ describe('embedding exports', () => {
     const headerLen = new DataView(npy.buffer).getUint16(8, true);
     expect((10 + headerLen) % 64).toBe(0);
     const header = new TextDecoder().decode(npy.subarray(10, 10 + headerLen));
-    expect(header).toMatch(/^\{'descr': \[\('name', '<U17'\), \('embedding', '<f4', \(3,\)\)\], 'fortran_order': False, 'shape': \(2,\), \} *\n$/);
+    expect(header).toMatch(
+      /^\{'descr': \[\('name', '<U17'\), \('embedding', '<f4', \(3,\)\)\], 'fortran_order': False, 'shape': \(2,\), \} *\n$/,
+    );
     const view = new DataView(npy.buffer, 10 + headerLen);
     const record = 17 * 4 + 3 * 4;
     expect(npy.byteLength).toBe(10 + headerLen + 2 * record);
@@ -40,6 +42,8 @@ describe('embedding exports', () => {
   });
 
   it('refuses rows of different widths, naming the row', () => {
-    expect(() => embeddingsToCsv([...rows, { name: 'short', embedding: [1] }])).toThrow('embedding 2 ("short") has 1 values, the first has 3');
+    expect(() => embeddingsToCsv([...rows, { name: 'short', embedding: [1] }])).toThrow(
+      'embedding 2 ("short") has 1 values, the first has 3',
+    );
   });
 });

@@ -9,19 +9,41 @@ import { describe, expect, it } from 'vitest';
 import { OptionsError } from '../../src/core/errors.ts';
 import { planPPLCNet } from '../../src/model/architecture.ts';
 import { DATA_TYPE } from '../../src/model/convert/onnx/onnx-proto.ts';
-import { attr, parsePaddleProgram, savedVarNames, type PaddleOp } from '../../src/model/convert/paddle/paddle-program.ts';
+import {
+  attr,
+  parsePaddleProgram,
+  savedVarNames,
+  type PaddleOp,
+} from '../../src/model/convert/paddle/paddle-program.ts';
 import { readPaddleParams } from '../../src/model/convert/paddle/paddle-params.ts';
 import type { OnnxModelSpec, OnnxNodeSpec } from '../support/onnx-encode.ts';
-import { buildPPLCNetOnnx, writePPLCNetOnnx, type OnnxExportModel, type OnnxExportOptions } from '../support/onnx-export.ts';
+import {
+  buildPPLCNetOnnx,
+  writePPLCNetOnnx,
+  type OnnxExportModel,
+  type OnnxExportOptions,
+} from '../support/onnx-export.ts';
 import { buildPaddleInference, PADDLE_3_PROGRAM_VERSION, writePaddleInference } from '../support/paddle-export.ts';
 import { randomStateDict } from '../support/random-weights.ts';
 import { referenceForward, type FeatureMap } from '../support/reference-forward.ts';
-import { CASES, fixture, images, network, reference, TEXTLINE_STRIDES, type Fixture, type FixtureName } from '../support/pattern-fixtures.ts';
+import {
+  CASES,
+  fixture,
+  images,
+  network,
+  reference,
+  TEXTLINE_STRIDES,
+  type Fixture,
+  type FixtureName,
+} from '../support/pattern-fixtures.ts';
 
 // Node has no cross-origin isolation, so ORT's threaded wasm would only warn and fall back: ask for one thread.
 ort.env.wasm.numThreads = 1;
 
-async function runOnnx(bytes: Uint8Array, imgs: readonly FeatureMap[]): Promise<{ names: readonly string[]; outputs: Record<string, ort.Tensor> }> {
+async function runOnnx(
+  bytes: Uint8Array,
+  imgs: readonly FeatureMap[],
+): Promise<{ names: readonly string[]; outputs: Record<string, ort.Tensor> }> {
   const [h, w] = [imgs[0]!.height, imgs[0]!.width];
   const batch = new Float32Array(imgs.length * 3 * h * w);
   imgs.forEach((im, i) => batch.set(im.data, i * im.data.length));
@@ -35,8 +57,10 @@ async function runOnnx(bytes: Uint8Array, imgs: readonly FeatureMap[]): Promise<
 }
 
 const maxAbs = (a: ArrayLike<number>): number => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
-const argmax = (a: ArrayLike<number>): number => Array.from(a).reduce((best, v, i, all) => (v > all[best]! ? i : best), 0);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+const argmax = (a: ArrayLike<number>): number =>
+  Array.from(a).reduce((best, v, i, all) => (v > all[best]! ? i : best), 0);
 
 describe('ONNX fixtures run in onnxruntime-web and compute the reference function', () => {
   it.each(CASES)('%s', async (_label, name, options, runSize) => {
@@ -62,7 +86,12 @@ describe('ONNX fixtures run in onnxruntime-web and compute the reference functio
       expect(Array.from(outputs[names[1]!]!.data as Int32Array)).toEqual(want.map(argmax));
     } else if (options.extraOutputs === 'TopK') {
       expect(names).toHaveLength(3);
-      expect(maxAbsDiff(outputs[names[1]!]!.data as Float32Array, want.map((v) => Math.max(...v)))).toBeLessThan(1e-5);
+      expect(
+        maxAbsDiff(
+          outputs[names[1]!]!.data as Float32Array,
+          want.map((v) => Math.max(...v)),
+        ),
+      ).toBeLessThan(1e-5);
       expect(Array.from(outputs[names[2]!]!.data as BigInt64Array, Number)).toEqual(want.map(argmax));
     } else {
       expect(names).toHaveLength(1);
@@ -70,7 +99,12 @@ describe('ONNX fixtures run in onnxruntime-web and compute the reference functio
   });
 
   it('writes the standard PP-ShiTu model from the scale / embeddingDim / batchNorm form (x1.0, opset 17)', async () => {
-    const model = { scale: 1, embeddingDim: 32, batchNorm: 'separate' as const, stateDict: randomStateDict(1, 32, 'separate', 5) };
+    const model = {
+      scale: 1,
+      embeddingDim: 32,
+      batchNorm: 'separate' as const,
+      stateDict: randomStateDict(1, 32, 'separate', 5),
+    };
     const imgs = images(64, 64);
     const want = referenceForward(model, imgs).flatMap((v) => Array.from(v));
     const { names, outputs } = await runOnnx(writePPLCNetOnnx(model, { opset: 17, inputSize: [64, 64] }), imgs);
@@ -79,7 +113,8 @@ describe('ONNX fixtures run in onnxruntime-web and compute the reference functio
 });
 
 const nodesOf = (s: OnnxModelSpec, opType: string): OnnxNodeSpec[] => s.nodes.filter((n) => n.opType === opType);
-const attrOf = (n: OnnxNodeSpec, name: string): unknown => (n.attributes?.[name] as { value: unknown } | undefined)?.value;
+const attrOf = (n: OnnxNodeSpec, name: string): unknown =>
+  (n.attributes?.[name] as { value: unknown } | undefined)?.value;
 const spec = (name: FixtureName, options: OnnxExportOptions): OnnxModelSpec => {
   const f = fixture(name);
   return buildPPLCNetOnnx({ network: f.network, stateDict: f.stateDict, classifier: f.classifier }, options);
@@ -91,11 +126,15 @@ describe('ONNX fixtures spell each op as their opset requires', () => {
     for (const clip of nodesOf(spec('shitu', { ...form, opset: 10 }), 'Clip')) {
       expect([clip.inputs.length, attrOf(clip, 'min'), attrOf(clip, 'max')]).toEqual([1, 0, 6]);
     }
-    for (const clip of nodesOf(spec('shitu', { ...form, opset: 11 }), 'Clip')) expect([clip.inputs.length, clip.attributes]).toEqual([3, undefined]);
+    for (const clip of nodesOf(spec('shitu', { ...form, opset: 11 }), 'Clip'))
+      expect([clip.inputs.length, clip.attributes]).toEqual([3, undefined]);
   });
 
   it('axes: Squeeze / Unsqueeze attributes before 13, ReduceMean before 18; inputs after', () => {
-    const axes = (s: OnnxModelSpec, op: string): [number, unknown] => [nodesOf(s, op)[0]!.inputs.length, attrOf(nodesOf(s, op)[0]!, 'axes')];
+    const axes = (s: OnnxModelSpec, op: string): [number, unknown] => [
+      nodesOf(s, op)[0]!.inputs.length,
+      attrOf(nodesOf(s, op)[0]!, 'axes'),
+    ];
     expect(axes(spec('shitu', { opset: 12, flatten: 'Squeeze' }), 'Squeeze')).toEqual([1, [2, 3]]);
     expect(axes(spec('shitu', { opset: 13, flatten: 'Squeeze' }), 'Squeeze')).toEqual([2, undefined]);
     const gather = 'Shape-Gather-Unsqueeze-Concat-Reshape';
@@ -109,11 +148,16 @@ describe('ONNX fixtures spell each op as their opset requires', () => {
     const slice = 'Shape-Slice-Concat-Reshape';
     expect(nodesOf(spec('shitu', { opset: 9, flatten: slice }), 'Slice')[0]!.inputs).toHaveLength(1);
     expect(nodesOf(spec('shitu', { opset: 10, flatten: slice }), 'Slice')[0]!.inputs).toHaveLength(4);
-    expect(attrOf(nodesOf(spec('shitu', { opset: 11, dropout: 'Dropout-Mul' }), 'Dropout')[0]!, 'ratio')).toBeCloseTo(0.2, 6);
+    expect(attrOf(nodesOf(spec('shitu', { opset: 11, dropout: 'Dropout-Mul' }), 'Dropout')[0]!, 'ratio')).toBeCloseTo(
+      0.2,
+      6,
+    );
     expect(nodesOf(spec('shitu', { opset: 12, dropout: 'Dropout-Mul' }), 'Dropout')[0]!.inputs).toHaveLength(2);
     expect(attrOf(nodesOf(spec('textline', { opset: 9, extraOutputs: 'TopK' }), 'TopK')[0]!, 'k')).toBe(1);
     expect(nodesOf(spec('textline', { opset: 10, extraOutputs: 'TopK' }), 'TopK')[0]!.inputs).toHaveLength(2);
-    expect(attrOf(nodesOf(spec('shitu', { opset: 13, flatten: 'Reshape' }), 'Reshape')[0]!, 'allowzero')).toBeUndefined();
+    expect(
+      attrOf(nodesOf(spec('shitu', { opset: 13, flatten: 'Reshape' }), 'Reshape')[0]!, 'allowzero'),
+    ).toBeUndefined();
     expect(attrOf(nodesOf(spec('shitu', { opset: 14, flatten: 'Reshape' }), 'Reshape')[0]!, 'allowzero')).toBe(0);
   });
 
@@ -123,7 +167,9 @@ describe('ONNX fixtures spell each op as their opset requires', () => {
     expect(s.inputs.map((i) => i.name)).toEqual(['x', ...s.initializers.map((t) => t.name)]);
     expect(s.initializers.length).toBeGreaterThan(0);
     expect(s.initializers.every((t) => t.dataType === DATA_TYPE.INT64)).toBe(true);
-    expect(nodesOf(s, 'Constant').every((n) => (attrOf(n, 'value') as { dataType: number }).dataType === DATA_TYPE.FLOAT)).toBe(true);
+    expect(
+      nodesOf(s, 'Constant').every((n) => (attrOf(n, 'value') as { dataType: number }).dataType === DATA_TYPE.FLOAT),
+    ).toBe(true);
     expect(spec('shitu', { opset: 9 }).inputs).toHaveLength(1);
   });
 
@@ -134,16 +180,30 @@ describe('ONNX fixtures spell each op as their opset requires', () => {
       .filter(([sh, sw]) => sh !== 1 || sw !== 1);
     expect(strided).toEqual(TEXTLINE_STRIDES);
     expect(s.inputs[0]!.dims).toEqual(['N', 3, 80, 160]);
-    const tail = s.nodes.filter((n) => n.opType !== 'Constant').slice(-4).map((n) => n.opType);
+    const tail = s.nodes
+      .filter((n) => n.opType !== 'Constant')
+      .slice(-4)
+      .map((n) => n.opType);
     expect(tail).toEqual(['GlobalAveragePool', 'Flatten', 'MatMul', 'Add']);
   });
 
   it('PIR-era naming: p2o / helper / deepcopy names, constants as initializers, fetch_name_0, symbolic dims', () => {
-    const s = spec('textline', { naming: 'pir', identity: 'elementwise', convBias: 'Add', flatten: 'Shape-Slice-Concat-Reshape', softmax: 1, dynamicShape: true });
+    const s = spec('textline', {
+      naming: 'pir',
+      identity: 'elementwise',
+      convBias: 'Add',
+      flatten: 'Shape-Slice-Concat-Reshape',
+      softmax: 1,
+      dynamicShape: true,
+    });
     expect(nodesOf(s, 'Constant')).toHaveLength(0);
     expect(s.outputs[0]!.name).toBe('fetch_name_0');
     expect(s.inputs[0]!.dims).toEqual(['DynamicDimension.0', 3, 'DynamicDimension.1', 'DynamicDimension.2']);
-    expect(s.initializers.map((t) => t.name).filter((n) => !/_deepcopy_\d+$|^helper\.constant\.\d+$|^p2o\.pd_op\.reshape\.\d+\.0$/.test(n))).toEqual([]);
+    expect(
+      s.initializers
+        .map((t) => t.name)
+        .filter((n) => !/_deepcopy_\d+$|^helper\.constant\.\d+$|^p2o\.pd_op\.reshape\.\d+\.0$/.test(n)),
+    ).toEqual([]);
     // SE: Conv -> Add([1, C, 1, 1]) -> Identity, as in the real file.
     const seAdd = s.nodes.find((n) => n.opType === 'Add' && n.inputs[1]!.startsWith('p2o.pd_op.reshape'))!;
     expect(s.initializers.find((t) => t.name === seAdd.inputs[1])!.dims).toEqual([1, 16, 1, 1]);
@@ -160,7 +220,10 @@ describe('ONNX fixtures spell each op as their opset requires', () => {
     expect(build('shitu', { softmax: 1 })).toThrow(/classifier only/);
     expect(build('shitu', { flatten: 'View' as never })).toThrow(/flatten must be one of "Flatten", "Reshape"/);
     const backbone = fixture('textline');
-    const noHead = { network: { ...backbone.network, geometry: { ...backbone.network.geometry, useLastConv: true } }, stateDict: fixture('tall').stateDict };
+    const noHead = {
+      network: { ...backbone.network, geometry: { ...backbone.network.geometry, useLastConv: true } },
+      stateDict: fixture('tall').stateDict,
+    };
     expect(() => buildPPLCNetOnnx(noHead, {})).toThrow(/state dict has no|has shape/);
   });
 });
@@ -180,10 +243,19 @@ describe('Paddle fixtures: the text-line classifier without last_conv parses bac
     const ops = ['feed', ...convBn('conv2d')];
     for (const b of plan.blocks) {
       ops.push(...convBn('depthwise_conv2d'));
-      if (b.seChannels > 0) ops.push('pool2d', 'conv2d', ...bias, 'relu', 'conv2d', ...bias, 'hard_sigmoid', 'elementwise_mul');
+      if (b.seChannels > 0)
+        ops.push('pool2d', 'conv2d', ...bias, 'relu', 'conv2d', ...bias, 'hard_sigmoid', 'elementwise_mul');
       ops.push(...convBn('conv2d'));
     }
-    ops.push('pool2d', 'flatten_contiguous_range', 'matmul_v2', 'elementwise_add', 'softmax', ...(version === 2 ? ['scale'] : []), 'fetch');
+    ops.push(
+      'pool2d',
+      'flatten_contiguous_range',
+      'matmul_v2',
+      'elementwise_add',
+      'softmax',
+      ...(version === 2 ? ['scale'] : []),
+      'fetch',
+    );
     return ops;
   }
 
@@ -227,7 +299,9 @@ describe('Paddle fixtures: the text-line classifier without last_conv parses bac
   }
 
   it('dynamic shape: -1 for H and W in x and after it', () => {
-    const program = parsePaddleProgram(writePaddleInference(model(), { programVersion: 3, dynamicShape: true }).pdmodel);
+    const program = parsePaddleProgram(
+      writePaddleInference(model(), { programVersion: 3, dynamicShape: true }).pdmodel,
+    );
     const dims = new Map(program.blocks[0]!.vars.map((v) => [v.name, v.dims]));
     expect(dims.get('x')).toEqual([-1, 3, -1, -1]);
     const conv = program.blocks[0]!.ops.find((op) => op.type === 'conv2d')!;
@@ -248,15 +322,28 @@ describe('Paddle fixtures: the text-line classifier without last_conv parses bac
   it('without softmax the fc output is fetched (through scale(1.0) in Paddle 2)', () => {
     const logits = { ...model(), classifier: { ...f().classifier!, softmax: false } };
     const tail = (version: 2 | 3): string[] =>
-      parsePaddleProgram(writePaddleInference(logits, { programVersion: version }).pdmodel).blocks[0]!.ops.slice(-4).map((op) => op.type);
+      parsePaddleProgram(writePaddleInference(logits, { programVersion: version }).pdmodel)
+        .blocks[0]!.ops.slice(-4)
+        .map((op) => op.type);
     expect(tail(2)).toEqual(['matmul_v2', 'elementwise_add', 'scale', 'fetch']);
     expect(tail(3)).toEqual(['flatten_contiguous_range', 'matmul_v2', 'elementwise_add', 'fetch']);
   });
 
   it('a PP-ShiTu network with last_conv still writes its neck (Paddle 3)', () => {
     const s = fixture('shitu');
-    const program = parsePaddleProgram(writePaddleInference({ network: s.network, stateDict: s.stateDict }, { programVersion: 3 }).pdmodel);
+    const program = parsePaddleProgram(
+      writePaddleInference({ network: s.network, stateDict: s.stateDict }, { programVersion: 3 }).pdmodel,
+    );
     const types = program.blocks[0]!.ops.map((op) => op.type);
-    expect(types.slice(-8)).toEqual(['pool2d', 'conv2d', 'hard_swish', 'dropout', 'flatten_contiguous_range', 'matmul_v2', 'elementwise_add', 'fetch']);
+    expect(types.slice(-8)).toEqual([
+      'pool2d',
+      'conv2d',
+      'hard_swish',
+      'dropout',
+      'flatten_contiguous_range',
+      'matmul_v2',
+      'elementwise_add',
+      'fetch',
+    ]);
   });
 });

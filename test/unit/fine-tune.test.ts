@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImageSource } from '../../src/core/embedder-api.ts';
-import { planSplit, resolveFineTuneOptions } from '../../src/core/finetune-api.ts';
+import { planSplit } from '../../src/core/fine-tune-api.ts';
+import { validateFineTuneOptions } from '../../src/core/options.ts';
 import { validateManifest } from '../../src/core/manifest.ts';
 import { FEATURE_DIM, learningRateAt, trainArcMarginHead, xavierNormal } from '../../src/model/fine-tune.ts';
 import { decodeManifest, encodeManifest } from '../../src/model/weights/manifest-codec.ts';
@@ -21,12 +22,21 @@ import { writeModelFiles } from '../../scripts/lib/model-files.ts';
 
 describe('fine-tuning options and split', () => {
   it('fills PP-ShiTu-like defaults and names what is wrong', () => {
-    const o = resolveFineTuneOptions();
-    expect(o).toMatchObject({ optimizer: 'adam', learningRate: 0.001, trainNeck: true, arcMargin: { scale: 30, margin: 0.2, easyMargin: false } });
-    expect(resolveFineTuneOptions({ optimizer: 'momentum' }).learningRate).toBe(0.05);
-    expect(() => resolveFineTuneOptions({ epochs: 0 })).toThrow('epochs must be an integer from 1 to 1000; got 0');
-    expect(() => resolveFineTuneOptions({ optimizer: 'sgd' as never })).toThrow('optimizer must be "momentum" or "adam"');
-    expect(() => resolveFineTuneOptions({ validationFraction: 1 })).toThrow('validationFraction must be a number from 0 to 0.9');
+    const o = validateFineTuneOptions();
+    expect(o).toMatchObject({
+      optimizer: 'adam',
+      learningRate: 0.001,
+      trainNeck: true,
+      arcMargin: { scale: 30, margin: 0.2, easyMargin: false },
+    });
+    expect(validateFineTuneOptions({ optimizer: 'momentum' }).learningRate).toBe(0.05);
+    expect(() => validateFineTuneOptions({ epochs: 0 })).toThrow('epochs must be an integer from 1 to 1000; got 0');
+    expect(() => validateFineTuneOptions({ optimizer: 'sgd' as never })).toThrow(
+      'optimizer must be one of adam, momentum; got "sgd"',
+    );
+    expect(() => validateFineTuneOptions({ validationFraction: 1 })).toThrow(
+      'validationFraction must be a number from 0 to 0.9',
+    );
   });
 
   it('holds out a share of every label, never a single image, and refuses what cannot train', () => {
@@ -38,7 +48,9 @@ describe('fine-tuning options and split', () => {
     expect(plan.notes[0]).toContain('2 label(s) have a single image');
     expect(planSplit(labels, 0.2, 1)).toEqual(plan);
     expect(() => planSplit([], 0.2, 0)).toThrow('fine-tuning needs labelled images: none were given');
-    expect(() => planSplit(['x', 'x'], 0.2, 0)).toThrow('fine-tuning needs at least 2 labels; all 2 images are labelled "x"');
+    expect(() => planSplit(['x', 'x'], 0.2, 0)).toThrow(
+      'fine-tuning needs at least 2 labels; all 2 images are labelled "x"',
+    );
   });
 
   it('warms up linearly, then decays along a cosine to zero', () => {
@@ -83,7 +95,7 @@ describe('trainArcMarginHead', () => {
       validation: data(4, 2),
       classes: 3,
       neck,
-      options: resolveFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum' }),
+      options: validateFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum' }),
       onEpoch: (e) => epochs.push(e.epoch),
     });
     expect(epochs).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -103,21 +115,44 @@ describe('trainArcMarginHead', () => {
       validation: data(4, 2),
       classes: 3,
       neck,
-      options: resolveFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum', tripletWeight: 1 }),
+      options: validateFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum', tripletWeight: 1 }),
     });
     expect(out.history.at(-1)!.valAccuracy).toBe(1);
     expect(tf.memory().numTensors).toBe(before);
     // The same run without the term ends elsewhere: the term does take part in training.
-    const plain = await trainArcMarginHead({ train: data(12, 1), validation: data(4, 2), classes: 3, neck, options: resolveFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum' }) });
+    const plain = await trainArcMarginHead({
+      train: data(12, 1),
+      validation: data(4, 2),
+      classes: 3,
+      neck,
+      options: validateFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum' }),
+    });
     expect(plain.neck.weight).not.toEqual(out.neck.weight);
-    expect(() => resolveFineTuneOptions({ tripletWeight: -1 })).toThrow('tripletWeight must be a number from 0 to 100; got -1');
-    expect(() => resolveFineTuneOptions({ tripletMargin: 3 })).toThrow('tripletMargin must be a number from 0 to 2; got 3');
+    expect(() => validateFineTuneOptions({ tripletWeight: -1 })).toThrow(
+      'tripletWeight must be a number from 0 to 100; got -1',
+    );
+    expect(() => validateFineTuneOptions({ tripletMargin: 3 })).toThrow(
+      'tripletMargin must be a number from 0 to 2; got 3',
+    );
   });
 
   it('a frozen neck stays as it was; a stop before the first epoch keeps nothing', async () => {
-    const frozen = await trainArcMarginHead({ train: data(6, 3), validation: data(2, 4), classes: 3, neck, options: resolveFineTuneOptions({ epochs: 2, trainNeck: false }) });
+    const frozen = await trainArcMarginHead({
+      train: data(6, 3),
+      validation: data(2, 4),
+      classes: 3,
+      neck,
+      options: validateFineTuneOptions({ epochs: 2, trainNeck: false }),
+    });
     expect(frozen.neck.weight).toEqual(neck.weight);
-    const stopped = await trainArcMarginHead({ train: data(6, 3), validation: data(2, 4), classes: 3, neck, options: resolveFineTuneOptions({ epochs: 5 }), shouldStop: () => true });
+    const stopped = await trainArcMarginHead({
+      train: data(6, 3),
+      validation: data(2, 4),
+      classes: 3,
+      neck,
+      options: validateFineTuneOptions({ epochs: 5 }),
+      shouldStop: () => true,
+    });
     expect(stopped).toMatchObject({ bestEpoch: 0, stopped: true, history: [] });
   });
 });
@@ -126,7 +161,15 @@ describe('the engine fine-tunes; the saved model reloads identically', () => {
   let modelUrl = '';
 
   beforeAll(async () => {
-    const encoded = await encodeManifest({ modelId: 'ft-base', scale: 0.25, embeddingDim: 32, batchNorm: 'separate', stateDict: randomStateDict(0.25, 32, 'separate', 8), provenance: 'random', license: 'CC0' });
+    const encoded = await encodeManifest({
+      modelId: 'ft-base',
+      scale: 0.25,
+      embeddingDim: 32,
+      batchNorm: 'separate',
+      stateDict: randomStateDict(0.25, 32, 'separate', 8),
+      provenance: 'random',
+      license: 'CC0',
+    });
     modelUrl = pathToFileURL(await writeModelFiles(await mkdtemp(join(tmpdir(), 'shitu-ft-')), encoded)).href;
   });
 
@@ -152,17 +195,32 @@ describe('the engine fine-tunes; the saved model reloads identically', () => {
     ];
     const phases = new Set<string>();
     const tensorsBefore = tf.memory().numTensors;
-    const run = await engine.fineTune(samples, { epochs: 4, batchSize: 4, validationFraction: 0.25 }, (p) => phases.add(p.phase));
+    const run = await engine.fineTune(samples, { epochs: 4, batchSize: 4, validationFraction: 0.25 }, (p) =>
+      phases.add(p.phase),
+    );
     expect([...phases]).toEqual(['features', 'train']);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
-    expect(run.result).toMatchObject({ classes: ['blue', 'red'], trainImages: 6, validationImages: 2, skipped: [{ name: 'unlabelled', reason: 'no label' }] });
-    expect(run.result.modelId).toMatch(/^ft-base-ft-[a-z0-9]+$/);
-    const encoded = run.encoded!;
-    expect(validateManifest(JSON.parse(JSON.stringify(encoded.manifest))).head).toMatchObject({ type: 'ArcMargin', labels: ['blue', 'red'], scale: 30, margin: 0.2 });
+    expect(run.report).toMatchObject({
+      classes: ['blue', 'red'],
+      trainImages: 6,
+      validationImages: 2,
+      skipped: [{ name: 'unlabelled', reason: 'no label' }],
+    });
+    expect(run.report.modelId).toMatch(/^ft-base-ft-[a-z0-9]+$/);
+    const encoded = run.model!;
+    expect(validateManifest(JSON.parse(JSON.stringify(encoded.manifest))).head).toMatchObject({
+      type: 'ArcMargin',
+      labels: ['blue', 'red'],
+      scale: 30,
+      margin: 0.2,
+    });
     const dir = await mkdtemp(join(tmpdir(), 'shitu-ft-out-'));
     const url = pathToFileURL(await writeModelFiles(dir, encoded)).href;
     // The neck in the file is the trained one (fp32, exact): decode it back.
-    const decoded = await decodeManifest(encoded.manifest, encoded.shards.map((s) => s.bytes));
+    const decoded = await decodeManifest(
+      encoded.manifest,
+      encoded.shards.map((s) => s.bytes),
+    );
     expect(decoded.get('head.weight')!.shape).toEqual([32, 2]);
 
     const a = new EmbedderEngine(nodeEnvironment());
@@ -191,15 +249,17 @@ describe('the engine fine-tunes; the saved model reloads identically', () => {
       ...Array.from({ length: 10 }, (_, s) => ({ image: image(200 + s, 20), label: 'blue', name: `b${s}` })),
     ];
     const run = await engine.fineTune(samples, { epochs: 3, batchSize: 8, validationFraction: 0.5 });
-    expect(run.result.validationImages).toBe(10);
-    const recognition = run.encoded!.manifest.recognition!;
+    expect(run.report.validationImages).toBe(10);
+    const recognition = run.model!.manifest.recognition!;
     expect(recognition.falseAcceptRate).toBe(0.1);
     expect(recognition.threshold).toBeGreaterThanOrEqual(-1);
     expect(recognition.threshold).toBeLessThanOrEqual(1);
     expect(recognition.calibration).toContain("fine-tuning's validation share: 10 images");
-    expect(run.result.notes.some((n) => n.startsWith(`Recognition threshold for this model: ${recognition.threshold}`))).toBe(true);
+    expect(
+      run.report.notes.some((n) => n.startsWith(`Recognition threshold for this model: ${recognition.threshold}`)),
+    ).toBe(true);
     const tuned = new EmbedderEngine(nodeEnvironment());
-    const url = pathToFileURL(await writeModelFiles(await mkdtemp(join(tmpdir(), 'shitu-ft-rec-')), run.encoded!)).href;
+    const url = pathToFileURL(await writeModelFiles(await mkdtemp(join(tmpdir(), 'shitu-ft-rec-')), run.model!)).href;
     const info = await tuned.load({ model: url });
     expect(info.recognitionThreshold).toBe(recognition.threshold);
     expect(info.recognitionThresholdSource).toBe('manifest');

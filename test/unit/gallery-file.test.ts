@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decodeGalleryFile, encodeGalleryFile, GalleryFileError, type GalleryItem } from '../../src/core/gallery-file.ts';
+import {
+  decodeGalleryFile,
+  encodeGalleryFile,
+  GalleryFileError,
+  type GalleryItem,
+} from '../../src/core/gallery-file.ts';
 
 const item = (id: string, values: number[]): GalleryItem => ({
   id,
@@ -23,14 +28,21 @@ describe('gallery file', () => {
   });
 
   it('handles an embedding larger than one String.fromCharCode chunk', () => {
-    const big = item('big', Array.from({ length: 20_000 }, (_, i) => Math.sin(i)));
+    const big = item(
+      'big',
+      Array.from({ length: 20_000 }, (_, i) => Math.sin(i)),
+    );
     expect(Array.from(decodeGalleryFile(encodeGalleryFile([big]))[0]!.embedding)).toEqual(Array.from(big.embedding));
   });
 
   it('refuses what is not a gallery file, saying what is wrong', () => {
     expect(() => decodeGalleryFile('nope')).toThrow(/not a gallery file: it is not JSON/);
-    expect(() => decodeGalleryFile('{"format":"x"}')).toThrow('not a gallery file: "format" is not "shitu-web/gallery"');
-    expect(() => decodeGalleryFile('{"format":"shitu-web/gallery","formatVersion":9,"items":[]}')).toThrow('gallery file version 9 is not supported');
+    expect(() => decodeGalleryFile('{"format":"x"}')).toThrow(
+      'not a gallery file: "format" is not "shitu-web/gallery"',
+    );
+    expect(() => decodeGalleryFile('{"format":"shitu-web/gallery","formatVersion":9,"items":[]}')).toThrow(
+      'gallery file version 9 is not supported',
+    );
     const good = JSON.parse(encodeGalleryFile([item('a', [1, 2])]));
     good.items[0].label = 3;
     expect(() => decodeGalleryFile(JSON.stringify(good))).toThrow('gallery item 1: "label" must be a string');

@@ -28,7 +28,9 @@ describe('gallery search', () => {
   });
 
   it('refuses a bad k or a width mismatch', () => {
-    expect(() => searchGallery(unit(1, 0, 0), gallery, 0)).toThrow('searchGallery: k must be a positive integer; got 0');
+    expect(() => searchGallery(unit(1, 0, 0), gallery, 0)).toThrow(
+      'searchGallery: k must be a positive integer; got 0',
+    );
     expect(() => searchGallery([1, 0], gallery)).toThrow('gallery entry "mug-1" has 3 values, the query 2');
   });
 

@@ -26,7 +26,8 @@ function exifBody(orientation: number, order: 'II' | 'MM'): number[] {
   ifd.push(...u16(0x0112), ...u16(3), ...u32(1), ...u16(orientation), 0, 0, ...u32(0));
   return [...bytes('Exif\0\0', order), ...u16(42), ...u32(8), ...ifd];
 }
-const SOF0 = (w: number, h: number) => segment(0xc0, [8, ...be16(h), ...be16(w), 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+const SOF0 = (w: number, h: number) =>
+  segment(0xc0, [8, ...be16(h), ...be16(w), 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
 const SOS = segment(0xda, [3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0]);
 function jpeg(w: number, h: number, before: number[][] = [], scan = [0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56]) {
   const jfif = segment(0xe0, [...bytes('JFIF\0'), 1, 1, 0, 0, 1, 0, 1, 0, 0]);
@@ -35,8 +36,14 @@ function jpeg(w: number, h: number, before: number[][] = [], scan = [0x12, 0xff,
 const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const chunk = (type: string, data: number[]) => [...be32(data.length), ...bytes(type), ...data, 0, 0, 0, 0];
 const png = (w: number, h: number, end = true) =>
-  bytes(PNG_SIG, chunk('IHDR', [...be32(w), ...be32(h), 8, 6, 0, 0, 0]), chunk('IDAT', [0x78, 0x9c]), end ? chunk('IEND', []) : []);
-const riff = (chunkType: string, data: number[]) => bytes('RIFF', le32(4 + 8 + data.length), 'WEBP', chunkType, le32(data.length), data);
+  bytes(
+    PNG_SIG,
+    chunk('IHDR', [...be32(w), ...be32(h), 8, 6, 0, 0, 0]),
+    chunk('IDAT', [0x78, 0x9c]),
+    end ? chunk('IEND', []) : [],
+  );
+const riff = (chunkType: string, data: number[]) =>
+  bytes('RIFF', le32(4 + 8 + data.length), 'WEBP', chunkType, le32(data.length), data);
 const box = (type: string, ...body: (number[] | Uint8Array)[]) => {
   const flat = body.flatMap((part) => [...part]);
   return [...be32(8 + flat.length), ...bytes(type), ...flat];
@@ -71,16 +78,29 @@ describe('sniffImage: format and size', () => {
   });
   it('reads BMP sizes, including a negative (top-down) height and the OS/2 header', () => {
     const bmp = (dib: number[]) => bytes('BM', le32(0), le32(0), le32(54), dib);
-    expect(sniffImage(bmp([...le32(40), ...le32(123), ...le32(45)]))).toEqual({ format: 'bmp', width: 123, height: 45 });
+    expect(sniffImage(bmp([...le32(40), ...le32(123), ...le32(45)]))).toEqual({
+      format: 'bmp',
+      width: 123,
+      height: 45,
+    });
     expect(sniffImage(bmp([...le32(124), ...le32(10), ...le32(-20 >>> 0)]))).toMatchObject({ width: 10, height: 20 });
     expect(sniffImage(bmp([...le32(12), ...le16(8), ...le16(9)]))).toMatchObject({ width: 8, height: 9 });
     expect(sniffImage(bytes('BMW sales report, 2024, with figures').subarray(0, 30)).format).toBe('unknown');
   });
   it('reads ICO (largest entry, 0 meaning 256) and AVIF (largest ispe)', () => {
     const entry = (w: number, h: number) => [w, h, 0, 0, ...le16(1), ...le16(32), ...le32(0), ...le32(22)];
-    expect(sniffImage(bytes([0, 0, 1, 0, 2, 0], entry(16, 16), entry(0, 0)))).toEqual({ format: 'ico', width: 256, height: 256 });
+    expect(sniffImage(bytes([0, 0, 1, 0, 2, 0], entry(16, 16), entry(0, 0)))).toEqual({
+      format: 'ico',
+      width: 256,
+      height: 256,
+    });
     const ftyp = box('ftyp', bytes('avif'), [0, 0, 0, 0], bytes('mif1', 'miaf'));
-    const meta = box('meta', [0, 0, 0, 0], box('hdlr', new Array<number>(25).fill(0)), box('iprp', box('ipco', ispe(512, 512), ispe(4032, 3024))));
+    const meta = box(
+      'meta',
+      [0, 0, 0, 0],
+      box('hdlr', new Array<number>(25).fill(0)),
+      box('iprp', box('ipco', ispe(512, 512), ispe(4032, 3024))),
+    );
     expect(sniffImage(bytes(ftyp, meta))).toEqual({ format: 'avif', width: 4032, height: 3024 });
     expect(sniffImage(bytes(box('ftyp', bytes('mif1'), [0, 0, 0, 0], bytes('avis'))))).toEqual({ format: 'avif' });
   });
@@ -108,7 +128,8 @@ describe('sniffImage: EXIF orientation', () => {
 describe('sniffImage: SVG and non-images', () => {
   const svgs = {
     plain: '<svg xmlns="http://www.w3.org/2000/svg"/>',
-    'BOM, XML declaration, comment, DOCTYPE': '\uFEFF<?xml version="1.0"?>\n<!-- made by hand -->\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd">\n  <svg width="1">',
+    'BOM, XML declaration, comment, DOCTYPE':
+      '\uFEFF<?xml version="1.0"?>\n<!-- made by hand -->\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd">\n  <svg width="1">',
     'DOCTYPE with an entity subset': '<!DOCTYPE svg [ <!ENTITY ns "http://x"> ]>\n<svg>',
     prefixed: '<svg:svg xmlns:svg="http://www.w3.org/2000/svg">',
   };
@@ -162,7 +183,14 @@ describe('sniffImage: truncated and hostile headers', () => {
   it('survives random bytes behind every magic number, quickly', () => {
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
-    const magics = [[0xff, 0xd8, 0xff], PNG_SIG, [...bytes('GIF89a')], [...bytes('RIFF\0\0\0\0WEBP')], [...bytes('BM')], [0, 0, 1, 0]];
+    const magics = [
+      [0xff, 0xd8, 0xff],
+      PNG_SIG,
+      [...bytes('GIF89a')],
+      [...bytes('RIFF\0\0\0\0WEBP')],
+      [...bytes('BM')],
+      [0, 0, 1, 0],
+    ];
     const started = performance.now();
     for (let k = 0; k < 3000; k++) {
       const magic = magics[k % magics.length]!;
@@ -196,7 +224,12 @@ describe('fixtures in test/fixtures/images', () => {
   const read = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)));
   it('sniff as their README says', () => {
     expect(sniffImage(read('gradient.jpg'))).toEqual({ format: 'jpeg', width: 320, height: 240 });
-    expect(sniffImage(read('gradient-exif6.jpg'))).toEqual({ format: 'jpeg', width: 240, height: 320, exifOrientation: 6 });
+    expect(sniffImage(read('gradient-exif6.jpg'))).toEqual({
+      format: 'jpeg',
+      width: 240,
+      height: 320,
+      exifOrientation: 6,
+    });
     expect(sniffImage(read('shapes.png'))).toEqual({ format: 'png', width: 64, height: 48 });
     expect(sniffImage(read('straight-alpha.png'))).toEqual({ format: 'png', width: 4, height: 2 });
     expect(sniffImage(read('huge-declared.png'))).toEqual({ format: 'png', width: 20000, height: 20000 });

@@ -3,7 +3,10 @@ import { explainImportFailure } from '../../src/ui/import-failure.ts';
 
 describe('explainImportFailure', () => {
   it('a missing weights file is a file-set problem, with the folder advice', () => {
-    const f = explainImportFailure('inference.pdmodel needs its weights file (inference.pdiparams): choose a model folder, or: one .onnx file', ['inference.pdmodel']);
+    const f = explainImportFailure(
+      'inference.pdmodel needs its weights file (inference.pdiparams): choose a model folder, or: one .onnx file',
+      ['inference.pdmodel'],
+    );
     expect(f.headline).toBe('inference.pdmodel is not a complete model.');
     expect(f.advice).toMatch(/whole model folder/);
   });
@@ -11,7 +14,9 @@ describe('explainImportFailure', () => {
   it('a damaged file says so and keeps the exact message as details', () => {
     const msg = 'model.onnx: ModelProto at byte 1234: field 7 has wire type 3';
     const f = explainImportFailure(msg, ['model.onnx']);
-    expect(f.headline).toBe('A file could not be read: model.onnx may be damaged, or not the kind of file its name says.');
+    expect(f.headline).toBe(
+      'A file could not be read: model.onnx may be damaged, or not the kind of file its name says.',
+    );
     expect(f.details).toBe(msg);
   });
 

@@ -25,7 +25,10 @@ describe('importModelFiles', () => {
     expect(imported).toMatchObject({ scale: 0.25, embeddingDim: 64 });
     expect(encoded.manifest.modelId).toMatch(/^inference-[0-9a-f]{8}$/);
     expect(encoded.manifest.dtype).toBe('fp32');
-    const back = await decodeManifest(encoded.manifest, encoded.shards.map((s) => s.bytes));
+    const back = await decodeManifest(
+      encoded.manifest,
+      encoded.shards.map((s) => s.bytes),
+    );
     for (const [name, t] of stateDict) expect(Array.from(back.get(name)!.data)).toEqual(Array.from(t.data));
   });
 
@@ -35,9 +38,15 @@ describe('importModelFiles', () => {
   });
 
   it('says which file is missing or why the set makes no model', async () => {
-    await expect(importModelFiles([{ name: 'inference.pdmodel', bytes: new Uint8Array(1) }])).rejects.toThrow('inference.pdmodel needs its weights file (inference.pdiparams)');
-    await expect(importModelFiles([{ name: 'x.pdiparams', bytes: new Uint8Array(1) }])).rejects.toThrow('x.pdiparams needs its program (inference.pdmodel or inference.json)');
-    await expect(importModelFiles([{ name: 'photo.jpg', bytes: new Uint8Array(1) }])).rejects.toThrow('cannot tell what model these files are (photo.jpg)');
+    await expect(importModelFiles([{ name: 'inference.pdmodel', bytes: new Uint8Array(1) }])).rejects.toThrow(
+      'inference.pdmodel needs its weights file (inference.pdiparams)',
+    );
+    await expect(importModelFiles([{ name: 'x.pdiparams', bytes: new Uint8Array(1) }])).rejects.toThrow(
+      'x.pdiparams needs its program (inference.pdmodel or inference.json)',
+    );
+    await expect(importModelFiles([{ name: 'photo.jpg', bytes: new Uint8Array(1) }])).rejects.toThrow(
+      'cannot tell what model these files are (photo.jpg)',
+    );
     await expect(importModelFiles([])).rejects.toThrow('(no files)');
     await expect(importModelFiles([{ name: 'm.onnx', bytes: new Uint8Array([1, 2, 3]) }])).rejects.toThrow();
   });
@@ -62,15 +71,24 @@ PostProcess:
   const text = (s: string) => new TextEncoder().encode(s);
 
   it('reads a dropped folder: the PIR program, its weights and inference.yml (preprocessing), ignoring the rest', async () => {
-    const { encoded, notes } = await importModelFiles([
-      { name: 'my_model/inference.json', bytes: text(writePirProgram(program)) },
-      { name: 'my_model/inference.pdiparams', bytes: paddle.pdiparams },
-      { name: 'my_model/inference.yml', bytes: text('PreProcess:\n  transform_ops:\n  - ResizeImage: {size: [96, 48]}\n') },
-      { name: 'my_model/README.md', bytes: text('# notes') },
-    ], { role: 'embedder' });
+    const { encoded, notes } = await importModelFiles(
+      [
+        { name: 'my_model/inference.json', bytes: text(writePirProgram(program)) },
+        { name: 'my_model/inference.pdiparams', bytes: paddle.pdiparams },
+        {
+          name: 'my_model/inference.yml',
+          bytes: text('PreProcess:\n  transform_ops:\n  - ResizeImage: {size: [96, 48]}\n'),
+        },
+        { name: 'my_model/README.md', bytes: text('# notes') },
+      ],
+      { role: 'embedder' },
+    );
     expect(encoded.manifest.preprocessing).toMatchObject({ mode: 'resize', width: 96, height: 48 });
     expect(notes).toContain('not read: README.md');
-    const back = await decodeManifest(encoded.manifest, encoded.shards.map((s) => s.bytes));
+    const back = await decodeManifest(
+      encoded.manifest,
+      encoded.shards.map((s) => s.bytes),
+    );
     for (const [name, t] of stateDict) expect(Array.from(back.get(name)!.data)).toEqual(Array.from(t.data));
   });
 
@@ -95,16 +113,23 @@ PostProcess:
     const fine = await importModelFiles([{ name: 'm.onnx', bytes: writePPLCNetOnnx(model) }], { dtype: 'fp16' });
     expect(fine.encoded.manifest.dtype).toBe('fp16');
     expect(fine.encoded.manifest.architecture.batchNorm).toBe('folded');
-    expect(fine.notes.join('\n')).toMatch(/fp16: BatchNorm folded in fp32, then rounded; min cosine to fp32 0\.9999\d+/);
+    expect(fine.notes.join('\n')).toMatch(
+      /fp16: BatchNorm folded in fp32, then rounded; min cosine to fp32 0\.9999\d+/,
+    );
     // A neck whose weights lie below fp16's smallest value (6e-8) and no bias: fp16 would embed every image as
     // zeros. The check sees it and fp32 is kept.
     const fragile = new Map(stateDict);
     const w = stateDict.get('neck.fc.weight')!;
     fragile.set('neck.fc.weight', { shape: w.shape, data: w.data.map((v) => v * 1e-9) });
     fragile.set('neck.fc.bias', { shape: [64], data: new Float32Array(64) });
-    const kept = await importModelFiles([{ name: 'm.onnx', bytes: writePPLCNetOnnx({ ...model, stateDict: fragile }) }], { dtype: 'fp16' });
+    const kept = await importModelFiles(
+      [{ name: 'm.onnx', bytes: writePPLCNetOnnx({ ...model, stateDict: fragile }) }],
+      { dtype: 'fp16' },
+    );
     expect(kept.encoded.manifest.dtype).toBe('fp32');
-    expect(kept.notes.join('\n')).toMatch(/kept in fp32: fp16 gave a min cosine of 0\.\d+ to fp32 over the check images, under the bar 0\.9999/);
+    expect(kept.notes.join('\n')).toMatch(
+      /kept in fp32: fp16 gave a min cosine of 0\.\d+ to fp32 over the check images, under the bar 0\.9999/,
+    );
   });
 
   it('the same file read another way is another model, with another id', async () => {
@@ -128,19 +153,48 @@ PostProcess:
 });
 
 // The real files PaddleX / paddle2onnx wrote (../shared/models/real; absent on a fresh clone).
-const REAL = resolve(fileURLToPath(new URL('../../../shared/models/real/pp-lcnet-x0_25-textline-ori', import.meta.url)));
+const REAL = resolve(
+  fileURLToPath(new URL('../../../shared/models/real/pp-lcnet-x0_25-textline-ori', import.meta.url)),
+);
 const readFolder = (dir: string): ModelFile[] =>
-  readdirSync(join(REAL, dir)).map((f) => ({ name: `${dir}/${f}`, bytes: new Uint8Array(readFileSync(join(REAL, dir, f))) }));
+  readdirSync(join(REAL, dir)).map((f) => ({
+    name: `${dir}/${f}`,
+    bytes: new Uint8Array(readFileSync(join(REAL, dir, f))),
+  }));
 
 describe.skipIf(!existsSync(REAL))('the real PP-LCNet_x0_25_textline_ori files', () => {
   it('all three import as 2-class text-line classifiers with their geometry', async () => {
     const onnxModel = await importModelFiles(readFolder('onnx'));
-    expect(onnxModel.imported.network.geometry).toMatchObject({ scale: 0.25, useLastConv: true, strideList: [[2, 2], [2, 1], [2, 1], [2, 1], [2, 1]] });
+    expect(onnxModel.imported.network.geometry).toMatchObject({
+      scale: 0.25,
+      useLastConv: true,
+      strideList: [
+        [2, 2],
+        [2, 1],
+        [2, 1],
+        [2, 1],
+        [2, 1],
+      ],
+    });
     expect(onnxModel.imported.inputSize).toEqual([80, 160]);
     for (const dir of ['paddle', 'paddle-pir']) {
       const { encoded, imported } = await importModelFiles(readFolder(dir));
-      expect(imported.network.geometry).toMatchObject({ scale: 0.25, useLastConv: false, strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]] });
-      expect(encoded.manifest.head).toMatchObject({ type: 'Linear', labels: ['0_degree', '180_degree'], softmax: true });
+      expect(imported.network.geometry).toMatchObject({
+        scale: 0.25,
+        useLastConv: false,
+        strideList: [
+          [1, 2],
+          [2, 1],
+          [2, 1],
+          [2, 1],
+          [2, 1],
+        ],
+      });
+      expect(encoded.manifest.head).toMatchObject({
+        type: 'Linear',
+        labels: ['0_degree', '180_degree'],
+        softmax: true,
+      });
       expect(encoded.manifest.preprocessing).toMatchObject({ mode: 'resize', width: 160, height: 80 });
     }
   });

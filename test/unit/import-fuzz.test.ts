@@ -18,7 +18,12 @@ import { writePaddleInference } from '../support/paddle-export.ts';
 import { writePirProgram } from '../support/pir-program-writer.ts';
 import { randomStateDict } from '../support/random-weights.ts';
 
-const model = { scale: 0.25, embeddingDim: 16, batchNorm: 'separate' as const, stateDict: randomStateDict(0.25, 16, 'separate', 9) };
+const model = {
+  scale: 0.25,
+  embeddingDim: 16,
+  batchNorm: 'separate' as const,
+  stateDict: randomStateDict(0.25, 16, 'separate', 9),
+};
 const onnx = writePPLCNetOnnx(model);
 const paddle = writePaddleInference(model);
 const program = parsePaddleProgram(paddle.pdmodel);
@@ -57,7 +62,11 @@ function damage(bytes: Uint8Array, rand: () => number): Uint8Array {
     case 2:
       return out.subarray(0, at);
     case 3:
-      return new Uint8Array([...out.subarray(0, at), ...Array.from({ length: 1 + Math.floor(rand() * 16) }, () => Math.floor(rand() * 256)), ...out.subarray(at)]);
+      return new Uint8Array([
+        ...out.subarray(0, at),
+        ...Array.from({ length: 1 + Math.floor(rand() * 16) }, () => Math.floor(rand() * 256)),
+        ...out.subarray(at),
+      ]);
     default: {
       // A length or count blown up: the readers must check sizes before allocating.
       out[at] = 0xff;
@@ -70,7 +79,27 @@ function damage(bytes: Uint8Array, rand: () => number): Uint8Array {
 /** Text damage that keeps it text: characters, digits and JSON / YAML punctuation. */
 function damageText(text: string, rand: () => number): string {
   const at = Math.floor(rand() * text.length);
-  const pieces = ['{', '}', '[', ']', ',', ':', '"', '-', ' ', '\n', '0', '9', '-1', '1e308', 'null', 'true', '&a', '*a', '!!python/object:x'];
+  const pieces = [
+    '{',
+    '}',
+    '[',
+    ']',
+    ',',
+    ':',
+    '"',
+    '-',
+    ' ',
+    '\n',
+    '0',
+    '9',
+    '-1',
+    '1e308',
+    'null',
+    'true',
+    '&a',
+    '*a',
+    '!!python/object:x',
+  ];
   const piece = pieces[Math.floor(rand() * pieces.length)]!;
   switch (Math.floor(rand() * 3)) {
     case 0:
@@ -91,28 +120,53 @@ function fuzz<T>(seed: number, cases: number, make: (rand: () => number) => T, r
     try {
       read(input);
     } catch (e) {
-      if (!(e instanceof ImportError)) throw new Error(`case ${i} (seed ${seed}) threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+      if (!(e instanceof ImportError))
+        throw new Error(`case ${i} (seed ${seed}) threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
     }
     expect(performance.now() - start, `case ${i} took too long`).toBeLessThan(2000);
   }
 }
 
 describe('the importers on damaged files', () => {
-  it('ONNX', () => fuzz(1, 200, (r) => damage(onnx, r), (b) => importOnnx(b)));
-  it('Paddle ProgramDesc', () => fuzz(2, 300, (r) => damage(paddle.pdmodel, r), (b) => importPaddleInference(b, paddle.pdiparams)));
+  it('ONNX', () =>
+    fuzz(
+      1,
+      200,
+      (r) => damage(onnx, r),
+      (b) => importOnnx(b),
+    ));
+  it('Paddle ProgramDesc', () =>
+    fuzz(
+      2,
+      300,
+      (r) => damage(paddle.pdmodel, r),
+      (b) => importPaddleInference(b, paddle.pdiparams),
+    ));
   it('Paddle .pdiparams', () => {
     const names = savedVarNames(program);
-    fuzz(3, 150, (r) => damage(paddle.pdiparams, r), (b) => readPaddleParams(b, { names }));
+    fuzz(
+      3,
+      150,
+      (r) => damage(paddle.pdiparams, r),
+      (b) => readPaddleParams(b, { names }),
+    );
   });
   it('Paddle 3 PIR inference.json (bytes and text)', () => {
     const bytes = new TextEncoder().encode(pirJson);
-    const read = (json: string | Uint8Array) => importPaddleProgram(parsePirProgram(json), paddle.pdiparams, { file: 'inference.json' });
+    const read = (json: string | Uint8Array) =>
+      importPaddleProgram(parsePirProgram(json), paddle.pdiparams, { file: 'inference.json' });
     fuzz(4, 200, (r) => damage(bytes, r), read);
     fuzz(5, 300, (r) => damageText(pirJson, r), read);
   });
-  it('inference.yml', () => fuzz(6, 400, (r) => damageText(YML, r), (t) => readInferenceConfig(t)));
+  it('inference.yml', () =>
+    fuzz(
+      6,
+      400,
+      (r) => damageText(YML, r),
+      (t) => readInferenceConfig(t),
+    ));
 
-  it('a whole folder through the page\'s import path', async () => {
+  it("a whole folder through the page's import path", async () => {
     const rand = mulberry32(7);
     for (let i = 0; i < 40; i++) {
       const files: ModelFile[] = [

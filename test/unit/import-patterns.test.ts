@@ -24,7 +24,8 @@ beforeAll(async () => {
 });
 
 const maxAbs = (a: ArrayLike<number>): number => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 /** The import's output per image: the embedding, or the classifier head's logits / probabilities. */
 function run(imported: ImportedModel, imgs: readonly FeatureMap[], softmax: boolean): Float32Array[] {
@@ -52,14 +53,22 @@ function expectReference(imported: ImportedModel, f: Fixture, size: [number, num
   const want = reference(f, imgs, softmax);
   const got = run(imported, imgs, softmax);
   const flat = want.flatMap((v) => Array.from(v));
-  expect(maxAbsDiff(got.flatMap((v) => Array.from(v)), flat)).toBeLessThan(2e-5 * Math.max(1, maxAbs(flat)));
+  expect(
+    maxAbsDiff(
+      got.flatMap((v) => Array.from(v)),
+      flat,
+    ),
+  ).toBeLessThan(2e-5 * Math.max(1, maxAbs(flat)));
 }
 
 describe('ONNX fixtures of every pattern import to the reference function', () => {
   it.each(CASES)('%s', (_label, name, options, runSize) => {
     const f = fixture(name);
     const softmax = options.softmax !== undefined && options.softmax !== 'none';
-    const bytes = writePPLCNetOnnx({ network: f.network, stateDict: f.stateDict, classifier: f.classifier }, { inputSize: f.inputSize, ...options });
+    const bytes = writePPLCNetOnnx(
+      { network: f.network, stateDict: f.stateDict, classifier: f.classifier },
+      { inputSize: f.inputSize, ...options },
+    );
     // A file ending in a linear layer without softmax is ambiguous: a classifier's logits are read as one when asked.
     const imported = importOnnx(bytes, { role: f.classifier ? 'classifier' : 'embedder' });
     expect(imported.network.geometry.strideList).toEqual(f.network.geometry.strideList);
@@ -73,7 +82,12 @@ describe('ONNX fixtures of every pattern import to the reference function', () =
 
   it('reads a classifier ending in a softmax as one without being told', () => {
     const f = fixture('textline');
-    const imported = importOnnx(writePPLCNetOnnx({ network: f.network, stateDict: f.stateDict, classifier: f.classifier }, { inputSize: f.inputSize, softmax: 1 }));
+    const imported = importOnnx(
+      writePPLCNetOnnx(
+        { network: f.network, stateDict: f.stateDict, classifier: f.classifier },
+        { inputSize: f.inputSize, softmax: 1 },
+      ),
+    );
     expect(imported.classifier?.classes).toBe(2);
     expect(imported.embeddingDim).toBe(128);
   });
@@ -92,7 +106,11 @@ describe('Paddle fixtures (ProgramDesc and PIR) import to the reference function
   it.each(PADDLE_CASES)('%s', (_label, name, programVersion) => {
     const f = fixture(name);
     const softmax = f.classifier !== undefined;
-    const model = { network: f.network, stateDict: f.stateDict, ...(f.classifier ? { classifier: { ...f.classifier, softmax } } : {}) };
+    const model = {
+      network: f.network,
+      stateDict: f.stateDict,
+      ...(f.classifier ? { classifier: { ...f.classifier, softmax } } : {}),
+    };
     const options = { programVersion, inputSize: f.inputSize, softmax };
     const files = writePaddleInference(model, options);
     const fromProgramDesc = importPaddleInference(files.pdmodel, files.pdiparams);
@@ -104,7 +122,8 @@ describe('Paddle fixtures (ProgramDesc and PIR) import to the reference function
     const pir = parsePirProgram(writePirProgram(buildPaddleInference(model, options).program));
     const fromPir = importPaddleProgram(pir, files.pdiparams, { file: 'inference.json' });
     expect([...fromPir.stateDict.keys()]).toEqual([...fromProgramDesc.stateDict.keys()]);
-    for (const [k, t] of fromProgramDesc.stateDict) expect(maxAbsDiff(fromPir.stateDict.get(k)!.data, t.data), k).toBe(0);
+    for (const [k, t] of fromProgramDesc.stateDict)
+      expect(maxAbsDiff(fromPir.stateDict.get(k)!.data, t.data), k).toBe(0);
     expect(fromPir.network).toEqual(fromProgramDesc.network);
   });
 });

@@ -26,7 +26,14 @@ describe.skipIf(!existsSync(REAL_MODEL))('readInferenceConfig: real PaddleX expo
   it.each(REAL)('reads %s: 160 x 80 direct resize, x / 255, ImageNet mean / std, two labels', (file) => {
     const config = readInferenceConfig(readFileSync(file, 'utf8'));
     expect(config).toEqual({
-      preprocessing: { mode: 'resize', width: 160, height: 80, scale: 0.00392156862745098, mean: IMAGENET_MEAN, std: IMAGENET_STD },
+      preprocessing: {
+        mode: 'resize',
+        width: 160,
+        height: 80,
+        scale: 0.00392156862745098,
+        mean: IMAGENET_MEAN,
+        std: IMAGENET_STD,
+      },
       labels: ['0_degree', '180_degree'],
       modelName: 'PP-LCNet_x0_25_textline_ori',
       notes: [],
@@ -109,7 +116,13 @@ PostProcess:
   class_id_map_file: "../ppcls/utils/imagenet1k_label_list.txt"
 `;
     const config = readInferenceConfig(text, 'inference_cls.yaml');
-    expect(config.preprocessing).toMatchObject({ mode: 'resize-short-crop', resizeShort: 256, width: 224, height: 224, scale: 0.00392157 });
+    expect(config.preprocessing).toMatchObject({
+      mode: 'resize-short-crop',
+      resizeShort: 256,
+      width: 224,
+      height: 224,
+      scale: 0.00392157,
+    });
     expect(config.labels).toBeUndefined();
     expect(config.modelName).toBeUndefined();
     expect(config.notes).toEqual([
@@ -137,7 +150,14 @@ RecPreProcess:
 RecPostProcess: null
 `;
     const config = readInferenceConfig(text, 'inference_rec.yaml');
-    expect(config.preprocessing).toEqual({ mode: 'resize', width: 224, height: 224, scale: 0.00392157, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    expect(config.preprocessing).toEqual({
+      mode: 'resize',
+      width: 224,
+      height: 224,
+      scale: 0.00392157,
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
+    });
     expect(config.notes).toEqual([]);
   });
 
@@ -174,30 +194,46 @@ RecPreProcess:
   });
 
   it('NormalizeImage without scale: 1 / 255, as PaddleClas and PaddleX default', () => {
-    const { preprocessing } = readInferenceConfig('PreProcess:\n  transform_ops:\n    - NormalizeImage: {mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]}\n');
+    const { preprocessing } = readInferenceConfig(
+      'PreProcess:\n  transform_ops:\n    - NormalizeImage: {mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]}\n',
+    );
     expect(preprocessing).toEqual({ scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
   });
 
   it('[width, height] sizes for ResizeImage and CropImage; order chw accepted', () => {
-    const resize = readInferenceConfig('PreProcess:\n  transform_ops:\n    - ResizeImage: {size: [192, 48]}\n    - NormalizeImage: {order: chw}\n');
+    const resize = readInferenceConfig(
+      'PreProcess:\n  transform_ops:\n    - ResizeImage: {size: [192, 48]}\n    - NormalizeImage: {order: chw}\n',
+    );
     expect(resize.preprocessing).toMatchObject({ mode: 'resize', width: 192, height: 48 });
     expect(resize.notes).toEqual([]);
-    const crop = readInferenceConfig('PreProcess:\n  transform_ops:\n    - ResizeImage: {resize_short: 256}\n    - CropImage: {size: [224, 160]}\n    - NormalizeImage:\n');
+    const crop = readInferenceConfig(
+      'PreProcess:\n  transform_ops:\n    - ResizeImage: {resize_short: 256}\n    - CropImage: {size: [224, 160]}\n    - NormalizeImage:\n',
+    );
     expect(crop.preprocessing).toMatchObject({ mode: 'resize-short-crop', resizeShort: 256, width: 224, height: 160 });
     // PaddleClas takes resize_short over size when both are there and resize_short > 0; resize_short 0 means size.
-    const both = readInferenceConfig('PreProcess:\n  transform_ops:\n    - ResizeImage: {size: 300, resize_short: 256}\n    - CropImage: {size: 224}\n');
+    const both = readInferenceConfig(
+      'PreProcess:\n  transform_ops:\n    - ResizeImage: {size: 300, resize_short: 256}\n    - CropImage: {size: 224}\n',
+    );
     expect(both.preprocessing).toMatchObject({ mode: 'resize-short-crop', resizeShort: 256 });
-    const zero = readInferenceConfig('PreProcess:\n  transform_ops:\n    - ResizeImage: {size: 300, resize_short: 0}\n');
+    const zero = readInferenceConfig(
+      'PreProcess:\n  transform_ops:\n    - ResizeImage: {size: 300, resize_short: 0}\n',
+    );
     expect(zero.preprocessing).toMatchObject({ mode: 'resize', width: 300, height: 300 });
   });
 
   it('labels: label_list directly in PostProcess or in Global; Python str() of YAML 1.1 booleans', () => {
     expect(readInferenceConfig('PostProcess:\n  label_list: [cat, dog]\n').labels).toEqual(['cat', 'dog']);
     expect(readInferenceConfig('Global:\n  label_list: [cat, dog]\n').labels).toEqual(['cat', 'dog']);
-    expect(readInferenceConfig('PostProcess:\n  Topk:\n    label_list: [yes, no, "on"]\n').labels).toEqual(['True', 'False', 'on']);
+    expect(readInferenceConfig('PostProcess:\n  Topk:\n    label_list: [yes, no, "on"]\n').labels).toEqual([
+      'True',
+      'False',
+      'on',
+    ]);
     const bad = readInferenceConfig('PostProcess:\n  Topk:\n    label_list: labels.txt\n');
     expect(bad.labels).toBeUndefined();
-    expect(bad.notes).toContain('PostProcess.Topk.label_list is not a list of class names ("labels.txt"); labels were not read.');
+    expect(bad.notes).toContain(
+      'PostProcess.Topk.label_list is not a list of class names ("labels.txt"); labels were not read.',
+    );
   });
 });
 
@@ -219,7 +255,7 @@ describe('readInferenceConfig: what it cannot follow goes to notes', () => {
       'PreProcess.transform_ops[1].ResizeImage: interpolation "bicubic" is not supported; resized bilinearly (OpenCV INTER_LINEAR) instead.',
       'PreProcess.transform_ops[1].ResizeImage: backend "pil" is not reproduced (PIL\'s resize filters differently when shrinking); resized as OpenCV does.',
       'PreProcess.transform_ops[2].RandFlipImage: transform op "RandFlipImage" is not supported and was skipped.',
-      "PreProcess.transform_ops[3].NormalizeImage: order \"nchw\" is unknown; read as '' (HWC).",
+      'PreProcess.transform_ops[3].NormalizeImage: order "nchw" is unknown; read as \'\' (HWC).',
       'PreProcess.transform_ops[3].NormalizeImage: channel_num 4 is not supported; the network gets 3 channels (RGB).',
       'PreProcess.transform_ops[3].NormalizeImage: output_fp16 is ignored; the input is float32.',
     ]);
@@ -233,17 +269,29 @@ describe('readInferenceConfig: what it cannot follow goes to notes', () => {
   });
 
   it('geometry it approximates: resize_short without a crop, a crop after a direct resize, no resize at all', () => {
-    const short = readInferenceConfig('PreProcess:\n  transform_ops:\n    - ResizeImage: {resize_short: 256}\n    - NormalizeImage:\n');
+    const short = readInferenceConfig(
+      'PreProcess:\n  transform_ops:\n    - ResizeImage: {resize_short: 256}\n    - NormalizeImage:\n',
+    );
     expect(short.preprocessing).toMatchObject({ mode: 'resize-short-crop', resizeShort: 256, width: 256, height: 256 });
-    expect(short.notes).toEqual(['ResizeImage resize_short without a CropImage gives inputs of any size; centre-cropped to 256 x 256 instead.']);
-    const direct = readInferenceConfig('PreProcess:\n  transform_ops:\n    - ResizeImage: {size: 256}\n    - CropImage: {size: 224}\n    - NormalizeImage:\n');
+    expect(short.notes).toEqual([
+      'ResizeImage resize_short without a CropImage gives inputs of any size; centre-cropped to 256 x 256 instead.',
+    ]);
+    const direct = readInferenceConfig(
+      'PreProcess:\n  transform_ops:\n    - ResizeImage: {size: 256}\n    - CropImage: {size: 224}\n    - NormalizeImage:\n',
+    );
     expect(direct.preprocessing).toMatchObject({ mode: 'resize', width: 224, height: 224 });
-    expect(direct.notes).toEqual(['CropImage after a direct resize to 256 x 256 is not supported: images are resized directly to the crop size, 224 x 224.']);
+    expect(direct.notes).toEqual([
+      'CropImage after a direct resize to 256 x 256 is not supported: images are resized directly to the crop size, 224 x 224.',
+    ]);
     const none = readInferenceConfig('PreProcess:\n  transform_ops:\n    - NormalizeImage:\n    - ToCHWImage:\n');
     expect(none.preprocessing).toEqual({ scale: 1 / 255, mean: IMAGENET_MEAN, std: IMAGENET_STD });
     expect(none.notes).toEqual(['No ResizeImage: the input size is not set by this config.']);
     const nothing = readInferenceConfig('Global:\n  model_name: PP-LCNet_x1_0\n');
-    expect(nothing).toEqual({ preprocessing: {}, modelName: 'PP-LCNet_x1_0', notes: ['No PreProcess.transform_ops: the input size and normalisation are not set by this config.'] });
+    expect(nothing).toEqual({
+      preprocessing: {},
+      modelName: 'PP-LCNet_x1_0',
+      notes: ['No PreProcess.transform_ops: the input size and normalisation are not set by this config.'],
+    });
   });
 });
 
@@ -251,40 +299,74 @@ describe('readInferenceConfig: errors', () => {
   it('malformed YAML: ImportError naming the file and the line', () => {
     const text = 'PreProcess:\n  transform_ops:\n    - ResizeImage: {size: [160, 80]\n    - ToCHWImage:\n';
     const e = errorOf(text, 'models/x/inference.yml');
-    expect(e.message).toMatch(/^models\/x\/inference\.yml is not valid YAML \(.+ at line \d+, column \d+\): export the model again, or fix the file there$/);
-    expect(errorOf('Global:\n  model_name: a\n bad: 1\n').message).toContain('inference.yml is not valid YAML (bad indentation of a mapping entry at line 3, column 2)');
+    expect(e.message).toMatch(
+      /^models\/x\/inference\.yml is not valid YAML \(.+ at line \d+, column \d+\): export the model again, or fix the file there$/,
+    );
+    expect(errorOf('Global:\n  model_name: a\n bad: 1\n').message).toContain(
+      'inference.yml is not valid YAML (bad indentation of a mapping entry at line 3, column 2)',
+    );
     expect(errorOf('a: *nowhere\n').message).toContain('unidentified alias "nowhere" at line 1');
   });
 
   it('not a config: a list, a scalar, an empty file', () => {
-    expect(errorOf('- a\n- b\n').message).toBe('inference.yml is not a PaddleX / PaddleClas inference config: expected a mapping with PreProcess, got ["a","b"]');
-    expect(errorOf('').message).toBe('inference.yml is not a PaddleX / PaddleClas inference config: expected a mapping with PreProcess, got nothing');
+    expect(errorOf('- a\n- b\n').message).toBe(
+      'inference.yml is not a PaddleX / PaddleClas inference config: expected a mapping with PreProcess, got ["a","b"]',
+    );
+    expect(errorOf('').message).toBe(
+      'inference.yml is not a PaddleX / PaddleClas inference config: expected a mapping with PreProcess, got nothing',
+    );
     expect(errorOf('# only a comment\n\n').message).toMatch(/got nothing$/);
     expect(errorOf('just text').message).toMatch(/got "just text"$/);
   });
 
   it('malformed values of the ops it reads, by path', () => {
-    const op = (yaml: string) => errorOf(`PreProcess:\n  transform_ops:\n    - ${yaml}\n`, 'inference_cls.yaml').message;
-    expect(op('ResizeImage: {size: [160]}')).toBe('inference_cls.yaml: PreProcess.transform_ops[0].ResizeImage.size must be a positive integer or [width, height]; got [160]');
-    expect(op('ResizeImage: {size: 224.5}')).toBe('inference_cls.yaml: PreProcess.transform_ops[0].ResizeImage.size must be a positive integer or [width, height]; got 224.5');
-    expect(op('ResizeImage: {resize_short: big}')).toBe('inference_cls.yaml: PreProcess.transform_ops[0].ResizeImage.resize_short must be a positive integer; got "big"');
-    expect(op('ResizeImage: {interpolation: bilinear}')).toBe('inference_cls.yaml: PreProcess.transform_ops[0].ResizeImage must be given size or resize_short; got {"interpolation":"bilinear"}');
-    expect(op('CropImage: {size: [0, 10]}')).toBe('inference_cls.yaml: PreProcess.transform_ops[0].CropImage.size must be a positive integer or [width, height]; got [0,10]');
-    expect(op("NormalizeImage: {scale: 'x/255'}")).toBe('inference_cls.yaml: PreProcess.transform_ops[0].NormalizeImage.scale must be a number or a fraction such as 1.0/255.0; got "x/255"');
-    expect(op('NormalizeImage: {mean: [0.5, 0.5]}')).toBe('inference_cls.yaml: PreProcess.transform_ops[0].NormalizeImage.mean must be three numbers (R, G, B); got [0.5,0.5]');
-    expect(op('NormalizeImage: [1, 2]')).toBe('inference_cls.yaml: PreProcess.transform_ops[0].NormalizeImage must be a mapping of parameters or empty; got [1,2]');
+    const op = (yaml: string) =>
+      errorOf(`PreProcess:\n  transform_ops:\n    - ${yaml}\n`, 'inference_cls.yaml').message;
+    expect(op('ResizeImage: {size: [160]}')).toBe(
+      'inference_cls.yaml: PreProcess.transform_ops[0].ResizeImage.size must be a positive integer or [width, height]; got [160]',
+    );
+    expect(op('ResizeImage: {size: 224.5}')).toBe(
+      'inference_cls.yaml: PreProcess.transform_ops[0].ResizeImage.size must be a positive integer or [width, height]; got 224.5',
+    );
+    expect(op('ResizeImage: {resize_short: big}')).toBe(
+      'inference_cls.yaml: PreProcess.transform_ops[0].ResizeImage.resize_short must be a positive integer; got "big"',
+    );
+    expect(op('ResizeImage: {interpolation: bilinear}')).toBe(
+      'inference_cls.yaml: PreProcess.transform_ops[0].ResizeImage must be given size or resize_short; got {"interpolation":"bilinear"}',
+    );
+    expect(op('CropImage: {size: [0, 10]}')).toBe(
+      'inference_cls.yaml: PreProcess.transform_ops[0].CropImage.size must be a positive integer or [width, height]; got [0,10]',
+    );
+    expect(op("NormalizeImage: {scale: 'x/255'}")).toBe(
+      'inference_cls.yaml: PreProcess.transform_ops[0].NormalizeImage.scale must be a number or a fraction such as 1.0/255.0; got "x/255"',
+    );
+    expect(op('NormalizeImage: {mean: [0.5, 0.5]}')).toBe(
+      'inference_cls.yaml: PreProcess.transform_ops[0].NormalizeImage.mean must be three numbers (R, G, B); got [0.5,0.5]',
+    );
+    expect(op('NormalizeImage: [1, 2]')).toBe(
+      'inference_cls.yaml: PreProcess.transform_ops[0].NormalizeImage must be a mapping of parameters or empty; got [1,2]',
+    );
     expect(op('{ResizeImage: {size: 1}, CropImage: {size: 1}}')).toBe(
       'inference_cls.yaml: PreProcess.transform_ops[0] must be one transform op (a mapping with one key); got {"ResizeImage":{"size":1},"CropImage":{"size":1}}',
     );
-    expect(errorOf('PreProcess:\n  transform_ops: ResizeImage\n').message).toBe('inference.yml: PreProcess.transform_ops must be a list of transform ops; got "ResizeImage"');
+    expect(errorOf('PreProcess:\n  transform_ops: ResizeImage\n').message).toBe(
+      'inference.yml: PreProcess.transform_ops must be a list of transform ops; got "ResizeImage"',
+    );
   });
 
-  it('preprocessing the options cannot take: the options\' own message, as an ImportError', () => {
-    const crop = 'PreProcess:\n  transform_ops:\n    - ResizeImage: {resize_short: 200}\n    - CropImage: {size: 224}\n';
-    expect(errorOf(crop).message).toBe("inference.yml: its preprocessing cannot be used: preprocess.resizeShort (200) must be at least the crop's width and height (224 x 224)");
+  it("preprocessing the options cannot take: the options' own message, as an ImportError", () => {
+    const crop =
+      'PreProcess:\n  transform_ops:\n    - ResizeImage: {resize_short: 200}\n    - CropImage: {size: 224}\n';
+    expect(errorOf(crop).message).toBe(
+      "inference.yml: its preprocessing cannot be used: preprocess.resizeShort (200) must be at least the crop's width and height (224 x 224)",
+    );
     const std = 'PreProcess:\n  transform_ops:\n    - NormalizeImage: {std: [0.2, 0, 0.2]}\n';
-    expect(errorOf(std).message).toBe('inference.yml: its preprocessing cannot be used: preprocess.std must not contain 0');
+    expect(errorOf(std).message).toBe(
+      'inference.yml: its preprocessing cannot be used: preprocess.std must not contain 0',
+    );
     const scale = "PreProcess:\n  transform_ops:\n    - NormalizeImage: {scale: '1/0'}\n";
-    expect(errorOf(scale).message).toBe('inference.yml: its preprocessing cannot be used: preprocess.scale must be a positive finite number; got Infinity');
+    expect(errorOf(scale).message).toBe(
+      'inference.yml: its preprocessing cannot be used: preprocess.scale must be a positive finite number; got Infinity',
+    );
   });
 });

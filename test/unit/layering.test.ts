@@ -20,7 +20,9 @@ function files(dir: string): string[] {
 /** Relative imports of a file, as paths from the repository root. */
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => relative(ROOT, resolve(dirname(file), m[1]!)));
+  return [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) =>
+    relative(ROOT, resolve(dirname(file), m[1]!)),
+  );
 }
 
 const ALLOWED: Record<string, readonly string[]> = {
@@ -38,8 +40,26 @@ describe('imports point one way', () => {
     it(rel, () => {
       for (const target of imports(file)) {
         expect(target.startsWith('test/') || target.startsWith('scripts/'), `${rel} imports ${target}`).toBe(false);
-        if (layer) expect(ALLOWED[layer]!.some((a) => target === a || target.startsWith(`${a}/`)), `${rel} imports ${target}`).toBe(true);
+        if (layer)
+          expect(
+            ALLOWED[layer]!.some((a) => target === a || target.startsWith(`${a}/`)),
+            `${rel} imports ${target}`,
+          ).toBe(true);
       }
     });
   }
+});
+
+describe('core has no import cycles', () => {
+  const core = files(join(SRC, 'core')).map((f) => relative(ROOT, f));
+  const edges = new Map(core.map((f) => [f, imports(join(ROOT, f)).filter((t) => t.startsWith('src/core/'))]));
+  it('not even type-only ones (the worker API imports both the embedder and the fine-tuning API)', () => {
+    const cycles: string[] = [];
+    const walk = (f: string, path: string[]) => {
+      if (path.includes(f)) return void cycles.push([...path.slice(path.indexOf(f)), f].join(' -> '));
+      for (const t of edges.get(f) ?? []) walk(t, [...path, f]);
+    };
+    for (const f of core) walk(f, []);
+    expect(cycles).toEqual([]);
+  });
 });

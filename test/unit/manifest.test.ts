@@ -78,7 +78,9 @@ describe('the weight manifest', () => {
     const shard = encoded.shards[0]!;
     await writeFile(join(dir, shard.file), shard.bytes.subarray(0, 1000));
     await expect(loadWeights(pathToFileURL(path).href, fetchOrRead)).rejects.toThrow(
-      new WeightsError(`test-x025: shard "${shard.file}" is 1000 bytes, the manifest declares ${shard.bytes.byteLength} (truncated or wrong file?)`),
+      new WeightsError(
+        `test-x025: shard "${shard.file}" is 1000 bytes, the manifest declares ${shard.bytes.byteLength} (truncated or wrong file?)`,
+      ),
     );
   });
 
@@ -86,13 +88,20 @@ describe('the weight manifest', () => {
     const encoded = await encodeManifest({ ...base, stateDict: randomStateDict(0.25, 32, 'separate', 3) });
     const bad = encoded.shards.map((s) => Uint8Array.from(s.bytes));
     bad[0]![10]! ^= 0xff;
-    await expect(decodeManifest(encoded.manifest, bad)).rejects.toThrow(/has SHA-256 [0-9a-f]{64}, the manifest declares .* \(corrupted download\?\)/);
+    await expect(decodeManifest(encoded.manifest, bad)).rejects.toThrow(
+      /has SHA-256 [0-9a-f]{64}, the manifest declares .* \(corrupted download\?\)/,
+    );
   });
 
   it('names the first tensor that does not fit the architecture', async () => {
     const encoded = await encodeManifest({ ...base, stateDict: randomStateDict(0.25, 32, 'separate', 3) });
     const wrongScale = { ...encoded.manifest, architecture: { ...encoded.manifest.architecture, scale: 0.5 } };
-    await expect(decodeManifest(wrongScale, encoded.shards.map((s) => s.bytes))).rejects.toThrow(
+    await expect(
+      decodeManifest(
+        wrongScale,
+        encoded.shards.map((s) => s.bytes),
+      ),
+    ).rejects.toThrow(
       'test-x025 (PP-LCNet x0.5, 32-d): tensor "backbone.blocks2.0.pw_conv.conv.weight" has shape [8, 8, 1, 1], expected [16, 8, 1, 1]',
     );
   });
@@ -100,7 +109,9 @@ describe('the weight manifest', () => {
   it('checks the structure and declared sizes before any shard is fetched', async () => {
     const encoded = await encodeManifest({ ...base, stateDict: randomStateDict(0.25, 32, 'separate', 3) });
     const m = JSON.parse(JSON.stringify(encoded.manifest));
-    expect(() => validateManifest({ ...m, format: 'tfjs' })).toThrow('manifest: format is "tfjs", expected "shitu-web/weights"');
+    expect(() => validateManifest({ ...m, format: 'tfjs' })).toThrow(
+      'manifest: format is "tfjs", expected "shitu-web/weights"',
+    );
     expect(() => validateManifest({ ...m, formatVersion: 2 })).toThrow('formatVersion 2 is not supported');
     expect(() => validateManifest({ ...m, dtype: 'int8' })).toThrow('dtype must be one of fp32, fp16');
     const grown = { ...m, shards: [{ ...m.shards[0], byteLength: m.shards[0].byteLength + 4 }, ...m.shards.slice(1)] };
@@ -117,8 +128,11 @@ describe('the weight manifest', () => {
     );
     const dir = await mkdtemp(join(tmpdir(), 'shitu-manifest-'));
     await writeFile(join(dir, 'manifest.json'), '{not json');
-    await expect(loadWeights(pathToFileURL(join(dir, 'manifest.json')).href, fetchOrRead)).rejects.toThrow(/is not valid JSON/);
-    const htmlFallback = async () => new Response('<!doctype html><p>app</p>', { headers: { 'content-type': 'text/html' } });
+    await expect(loadWeights(pathToFileURL(join(dir, 'manifest.json')).href, fetchOrRead)).rejects.toThrow(
+      /is not valid JSON/,
+    );
+    const htmlFallback = async () =>
+      new Response('<!doctype html><p>app</p>', { headers: { 'content-type': 'text/html' } });
     await expect(loadWeights('http://localhost/models/default/manifest.json', htmlFallback)).rejects.toThrow(
       'no weight manifest at http://localhost/models/default/manifest.json: the server sent an HTML page instead (wrong path, or no model installed there)',
     );
@@ -126,7 +140,17 @@ describe('the weight manifest', () => {
 });
 
 describe('the manifest of other geometries and of classifiers', () => {
-  const textLine = { ...standardGeometry(0.25), strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]] as const, useLastConv: false };
+  const textLine = {
+    ...standardGeometry(0.25),
+    strideList: [
+      [1, 2],
+      [2, 1],
+      [2, 1],
+      [2, 1],
+      [2, 1],
+    ] as const,
+    useLastConv: false,
+  };
   const network = { geometry: textLine, batchNorm: 'folded' as const };
   const classifier = async () =>
     encodeManifest({
@@ -136,21 +160,41 @@ describe('the manifest of other geometries and of classifiers', () => {
       network,
       stateDict: randomNetworkStateDict(network, 2),
       dtype: 'fp32',
-      head: { settings: { type: 'Linear', labels: ['0_degree', '180_degree'], softmax: true }, weight: new Float32Array(256).fill(0.5), bias: Float32Array.of(1, -1) },
+      head: {
+        settings: { type: 'Linear', labels: ['0_degree', '180_degree'], softmax: true },
+        weight: new Float32Array(256).fill(0.5),
+        bias: Float32Array.of(1, -1),
+      },
     });
 
   it('writes the geometry and the head, and reads them back exactly', async () => {
     const encoded = await classifier();
     expect(encoded.manifest.architecture).toEqual({
-      name: 'PPLCNet', scale: 0.25, batchNorm: 'folded', strideList: [[1, 2], [2, 1], [2, 1], [2, 1], [2, 1]], useLastConv: false, classExpand: 1280, dropoutProb: 0.2, neck: 'none',
+      name: 'PPLCNet',
+      scale: 0.25,
+      batchNorm: 'folded',
+      strideList: [
+        [1, 2],
+        [2, 1],
+        [2, 1],
+        [2, 1],
+        [2, 1],
+      ],
+      useLastConv: false,
+      classExpand: 1280,
+      dropoutProb: 0.2,
+      neck: 'none',
     });
     expect(networkOf(encoded.manifest)).toEqual(network);
-    const sd = await decodeManifest(encoded.manifest, encoded.shards.map((s) => s.bytes));
+    const sd = await decodeManifest(
+      encoded.manifest,
+      encoded.shards.map((s) => s.bytes),
+    );
     expect(Array.from(sd.get('head.bias')!.data)).toEqual([1, -1]);
     expect(sd.has('neck.fc.weight')).toBe(false);
   });
 
-  it('leaves PaddleClas\'s defaults out, so a standard model\'s manifest is as before', async () => {
+  it("leaves PaddleClas's defaults out, so a standard model's manifest is as before", async () => {
     const encoded = await encodeManifest({ ...base, stateDict: randomStateDict(0.25, 32, 'separate', 1) });
     expect(encoded.manifest.architecture).toEqual({ name: 'PPLCNet', scale: 0.25, batchNorm: 'separate' });
   });
@@ -158,8 +202,12 @@ describe('the manifest of other geometries and of classifiers', () => {
   it('names what is wrong in a hand-edited manifest', async () => {
     const m = (await classifier()).manifest;
     const edit = (over: Record<string, unknown>) => () => validateManifest({ ...m, ...over });
-    expect(edit({ architecture: { ...m.architecture, strideList: [[2, 2]] } })).toThrow('architecture.strideList must be 5 [h, w] pairs');
-    expect(edit({ architecture: { ...m.architecture, neck: 'mlp' } })).toThrow('architecture.neck must be "linear" or "none"');
+    expect(edit({ architecture: { ...m.architecture, strideList: [[2, 2]] } })).toThrow(
+      'architecture.strideList must be 5 [h, w] pairs',
+    );
+    expect(edit({ architecture: { ...m.architecture, neck: 'mlp' } })).toThrow(
+      'architecture.neck must be "linear" or "none"',
+    );
     expect(edit({ head: { ...m.head, type: 'Softmax' } })).toThrow('head.type must be "ArcMargin" or "Linear"');
     expect(edit({ tensors: m.tensors.filter((t) => t.name !== 'head.bias') })).toThrow();
     expect(edit({ head: { type: 'Linear', labels: ['a', 'b'] } })).toThrow('a Linear head needs softmax (boolean)');

@@ -17,7 +17,12 @@ function weights(scale: number, form: BatchNormForm): StateDict {
   if (!cache.has(key)) cache.set(key, randomStateDict(scale, DIM, form, 7));
   return cache.get(key)!;
 }
-const model = (scale: number, form: BatchNormForm = 'separate') => ({ scale, embeddingDim: DIM, batchNorm: form, stateDict: weights(scale, form) });
+const model = (scale: number, form: BatchNormForm = 'separate') => ({
+  scale,
+  embeddingDim: DIM,
+  batchNorm: form,
+  stateDict: weights(scale, form),
+});
 
 /** Largest |a - b| / (1 + |b|) over every tensor; also checks names and shapes. */
 function maxDifference(actual: StateDict, expected: StateDict, neckFactor = 1): number {
@@ -27,7 +32,8 @@ function maxDifference(actual: StateDict, expected: StateDict, neckFactor = 1): 
     const a = actual.get(name)!;
     expect(a.shape, name).toEqual(e.shape);
     const f = name === 'neck.fc.weight' ? neckFactor : 1;
-    for (let i = 0; i < e.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i]! - e.data[i]! * f) / (1 + Math.abs(e.data[i]! * f)));
+    for (let i = 0; i < e.data.length; i++)
+      worst = Math.max(worst, Math.abs(a.data[i]! - e.data[i]! * f) / (1 + Math.abs(e.data[i]! * f)));
   }
   return worst;
 }
@@ -39,7 +45,12 @@ const VARIANTS: [string, BatchNormForm, OnnxExportOptions, number][] = [
   ['Constant-node weights', 'separate', { weights: 'constant' }, 0],
   ['Add-Clip-Mul-Div hardswish', 'separate', { hardswish: 'Add-Clip-Mul-Div' }, 0],
   ['Relu6-form hardswish, opset 17', 'separate', { hardswish: 'Relu6-form', opset: 17 }, 0],
-  ['HardSwish op at opset 14, constant weights', 'separate', { hardswish: 'HardSwish', opset: 14, weights: 'constant' }, 0],
+  [
+    'HardSwish op at opset 14, constant weights',
+    'separate',
+    { hardswish: 'HardSwish', opset: 14, weights: 'constant' },
+    0,
+  ],
   ['Add-Clip-Div hardsigmoid', 'separate', { hardsigmoid: 'Add-Clip-Div' }, 0],
   ['folded BatchNorm', 'folded', {}, 0],
   ['folded BatchNorm, opset 17, constants', 'folded', { opset: 17, weights: 'constant' }, 0],
@@ -69,7 +80,9 @@ describe('importOnnx: round trip of writePPLCNetOnnx', () => {
   });
 
   it.each([12, 13, 15, 16])('opset %i', (opset) => {
-    expect(maxDifference(importOnnx(writePPLCNetOnnx(model(0.25), { opset })).stateDict, model(0.25).stateDict)).toBe(0);
+    expect(maxDifference(importOnnx(writePPLCNetOnnx(model(0.25), { opset })).stateDict, model(0.25).stateDict)).toBe(
+      0,
+    );
   });
 });
 
@@ -79,8 +92,10 @@ const withInitializers = (s: OnnxModelSpec, f: (t: OnnxTensorSpec, i: number) =>
   ...s,
   initializers: s.initializers.map(f),
 });
-const attr = (n: OnnxNodeSpec, name: string): unknown => (n.attributes?.[name] as { value: unknown } | undefined)?.value;
-const depthwise = (s: OnnxModelSpec): OnnxNodeSpec[] => s.nodes.filter((n) => n.opType === 'Conv' && (attr(n, 'group') as number) > 1);
+const attr = (n: OnnxNodeSpec, name: string): unknown =>
+  (n.attributes?.[name] as { value: unknown } | undefined)?.value;
+const depthwise = (s: OnnxModelSpec): OnnxNodeSpec[] =>
+  s.nodes.filter((n) => n.opType === 'Conv' && (attr(n, 'group') as number) > 1);
 
 describe('importOnnx: graphs written differently', () => {
   it('maps tensors by structure, not by name (renamed, shuffled initializers)', () => {
@@ -111,13 +126,28 @@ describe('importOnnx: graphs written differently', () => {
     const gemm = s.nodes.find((n) => n.opType === 'Gemm')!;
     const [, bName, cName] = gemm.inputs;
     const edited = withInitializers(
-      { ...s, nodes: s.nodes.map((n) => (n === gemm ? { ...n, attributes: { alpha: { type: 'float', value: 2 }, beta: { type: 'float', value: 0.5 }, transB: { type: 'int', value: 1 } } } : n)) },
+      {
+        ...s,
+        nodes: s.nodes.map((n) =>
+          n === gemm
+            ? {
+                ...n,
+                attributes: {
+                  alpha: { type: 'float', value: 2 },
+                  beta: { type: 'float', value: 0.5 },
+                  transB: { type: 'int', value: 1 },
+                },
+              }
+            : n,
+        ),
+      },
       (t) => {
         if (t.name === cName) return { ...t, values: Array.from(t.values, (v) => v * 2) };
         if (t.name !== bName) return t;
         const [rows, cols] = [t.dims[0]!, t.dims[1]!];
         const transposed = new Float32Array(rows * cols);
-        for (let i = 0; i < rows; i++) for (let o = 0; o < cols; o++) transposed[o * rows + i] = t.values[i * cols + o]! / 2;
+        for (let i = 0; i < rows; i++)
+          for (let o = 0; o < cols; o++) transposed[o * rows + i] = t.values[i * cols + o]! / 2;
         return { ...t, dims: [cols, rows], values: transposed };
       },
     );
@@ -126,14 +156,39 @@ describe('importOnnx: graphs written differently', () => {
 
   it('folds a dropout scale other than 0.8 (a Dropout op, a Mul by 0.5) into the neck weight', () => {
     const s = spec();
-    const mul = s.nodes.find((n) => n.opType === 'Mul' && n.outputs[0] !== undefined && s.nodes.some((f) => f.opType === 'Flatten' && f.inputs[0] === n.outputs[0]))!;
-    const asDropout = { ...s, nodes: s.nodes.map((n) => (n === mul ? { ...n, opType: 'Dropout', inputs: n.inputs.slice(0, 1) } : n)) };
+    const mul = s.nodes.find(
+      (n) =>
+        n.opType === 'Mul' &&
+        n.outputs[0] !== undefined &&
+        s.nodes.some((f) => f.opType === 'Flatten' && f.inputs[0] === n.outputs[0]),
+    )!;
+    const asDropout = {
+      ...s,
+      nodes: s.nodes.map((n) => (n === mul ? { ...n, opType: 'Dropout', inputs: n.inputs.slice(0, 1) } : n)),
+    };
     const imported = importOnnx(encodeOnnxModel(asDropout));
     expect(maxDifference(imported.stateDict, model(0.25).stateDict, 1 / 0.8)).toBeLessThan(1e-6);
     expect(imported.notes.join('\n')).toMatch(/by 1 instead of 0\.8; folded 1\.25 into neck\.fc\.weight/);
 
-    const half = { ...s, nodes: s.nodes.map((n) => (n.outputs[0] === mul.inputs[1] ? { ...n, attributes: { value: { type: 'tensor', value: { name: mul.inputs[1]!, dims: [], dataType: DATA_TYPE.FLOAT, values: [0.5] } } } } : n)) } as OnnxModelSpec;
-    expect(maxDifference(importOnnx(encodeOnnxModel(half)).stateDict, model(0.25).stateDict, 0.5 / 0.8)).toBeLessThan(1e-6);
+    const half = {
+      ...s,
+      nodes: s.nodes.map((n) =>
+        n.outputs[0] === mul.inputs[1]
+          ? {
+              ...n,
+              attributes: {
+                value: {
+                  type: 'tensor',
+                  value: { name: mul.inputs[1]!, dims: [], dataType: DATA_TYPE.FLOAT, values: [0.5] },
+                },
+              },
+            }
+          : n,
+      ),
+    } as OnnxModelSpec;
+    expect(maxDifference(importOnnx(encodeOnnxModel(half)).stateDict, model(0.25).stateDict, 0.5 / 0.8)).toBeLessThan(
+      1e-6,
+    );
   });
 
   it('reads AveragePool over the whole 7 x 7 map and Squeeze as the flatten; rejects a smaller AveragePool', () => {
@@ -141,8 +196,14 @@ describe('importOnnx: graphs written differently', () => {
     const pooled = (kernel: number): OnnxModelSpec => ({
       ...s,
       nodes: s.nodes.map((n) => {
-        if (n.opType === 'GlobalAveragePool') return { ...n, opType: 'AveragePool', attributes: { kernel_shape: { type: 'ints', value: [kernel, kernel] } } };
-        if (n.opType === 'Flatten') return { ...n, opType: 'Squeeze', attributes: { axes: { type: 'ints', value: [2, 3] } } };
+        if (n.opType === 'GlobalAveragePool')
+          return {
+            ...n,
+            opType: 'AveragePool',
+            attributes: { kernel_shape: { type: 'ints', value: [kernel, kernel] } },
+          };
+        if (n.opType === 'Flatten')
+          return { ...n, opType: 'Squeeze', attributes: { axes: { type: 'ints', value: [2, 3] } } };
         return n;
       }),
     });
@@ -155,16 +216,34 @@ describe('importOnnx: graphs written differently', () => {
   it('moves a conv bias in front of a BatchNorm into its running mean', () => {
     const s = spec();
     const stem = s.nodes.find((n) => n.opType === 'Conv')!;
-    const bias: OnnxTensorSpec = { name: 'stem_bias', dims: [8], dataType: DATA_TYPE.FLOAT, values: Float32Array.from({ length: 8 }, (_, i) => i / 4) };
-    const edited = { ...s, initializers: [...s.initializers, bias], nodes: s.nodes.map((n) => (n === stem ? { ...n, inputs: [...n.inputs, 'stem_bias'] } : n)) };
+    const bias: OnnxTensorSpec = {
+      name: 'stem_bias',
+      dims: [8],
+      dataType: DATA_TYPE.FLOAT,
+      values: Float32Array.from({ length: 8 }, (_, i) => i / 4),
+    };
+    const edited = {
+      ...s,
+      initializers: [...s.initializers, bias],
+      nodes: s.nodes.map((n) => (n === stem ? { ...n, inputs: [...n.inputs, 'stem_bias'] } : n)),
+    };
     const imported = importOnnx(encodeOnnxModel(edited));
     const mean = model(0.25).stateDict.get('backbone.conv1.bn._mean')!.data;
-    expect(Array.from(imported.stateDict.get('backbone.conv1.bn._mean')!.data)).toEqual(Array.from(mean, (m, i) => Math.fround(m - i / 4)));
+    expect(Array.from(imported.stateDict.get('backbone.conv1.bn._mean')!.data)).toEqual(
+      Array.from(mean, (m, i) => Math.fround(m - i / 4)),
+    );
   });
 
   it('moves a BatchNorm epsilon other than 1e-5 into the variances', () => {
     const s = spec();
-    const edited = { ...s, nodes: s.nodes.map((n) => (n.opType === 'BatchNormalization' ? { ...n, attributes: { ...n.attributes, epsilon: { type: 'float', value: 1e-3 } } } : n)) } as OnnxModelSpec;
+    const edited = {
+      ...s,
+      nodes: s.nodes.map((n) =>
+        n.opType === 'BatchNormalization'
+          ? { ...n, attributes: { ...n.attributes, epsilon: { type: 'float', value: 1e-3 } } }
+          : n,
+      ),
+    } as OnnxModelSpec;
     const imported = importOnnx(encodeOnnxModel(edited));
     const v = imported.stateDict.get('backbone.conv1.bn._variance')!.data;
     const v0 = model(0.25).stateDict.get('backbone.conv1.bn._variance')!.data;
@@ -201,18 +280,24 @@ describe('importOnnx: malformed and foreign input', () => {
 
   it('rejects a protobuf message that has no graph', () => {
     const bytes = new ProtoWriter().varint(MODEL.irVersion, 8).string(MODEL.producerName, 'x').finish();
-    expect(importError(bytes).message).toBe('Not an ONNX model: the file has no graph (ModelProto field 7 is missing).');
+    expect(importError(bytes).message).toBe(
+      'Not an ONNX model: the file has no graph (ModelProto field 7 is missing).',
+    );
   });
 
   it('rejects a model cut in half', () => {
     const bytes = writePPLCNetOnnx(model(0.25));
-    expect(importError(bytes.subarray(0, bytes.length >> 1)).message).toMatch(/^Not an ONNX model, or a truncated one \(\d+ bytes\): ONNX ModelProto: field 7 declares \d+ bytes but only \d+ remain\.$/);
+    expect(importError(bytes.subarray(0, bytes.length >> 1)).message).toMatch(
+      /^Not an ONNX model, or a truncated one \(\d+ bytes\): ONNX ModelProto: field 7 declares \d+ bytes but only \d+ remain\.$/,
+    );
   });
 
   it('rejects a tensor whose raw_data is shorter than its dims', () => {
     const s = spec();
     const bad = s.initializers[0]!;
-    const edited = withInitializers(s, (t) => (t === bad ? { ...t, values: t.values instanceof Float32Array ? t.values.subarray(0, 10) : [] } : t));
+    const edited = withInitializers(s, (t) =>
+      t === bad ? { ...t, values: t.values instanceof Float32Array ? t.values.subarray(0, 10) : [] } : t,
+    );
     const n = bad.dims.reduce((a, b) => a * b, 1);
     expect(importError(encodeOnnxModel(edited)).message).toBe(
       `Tensor "${bad.name}" (initializer #0): raw_data has 40 bytes, but dims ${JSON.stringify(bad.dims)} (${n} x FLOAT) needs ${n * 4}.`,
@@ -223,20 +308,46 @@ describe('importOnnx: malformed and foreign input', () => {
     const s = spec();
     // The pointwise conv of block 3: the first Conv after its depthwise one.
     const pw = s.nodes.slice(s.nodes.indexOf(depthwise(s)[2]!) + 1).find((n) => n.opType === 'Conv')!;
-    const sigmoid: OnnxNodeSpec = { opType: 'Sigmoid', name: 'inserted_sigmoid', inputs: [pw.inputs[0]!], outputs: ['sigmoid_out'] };
-    const edited = { ...s, nodes: s.nodes.flatMap((n) => (n === pw ? [sigmoid, { ...n, inputs: ['sigmoid_out', ...n.inputs.slice(1)] }] : [n])) };
-    expect(importError(encodeOnnxModel(edited)).message).toMatch(/^Unsupported op Sigmoid \(node "inserted_sigmoid"\) after Mul "mul_\d+": PP-LCNet \(with a linear neck or an fc\) has no such op/);
+    const sigmoid: OnnxNodeSpec = {
+      opType: 'Sigmoid',
+      name: 'inserted_sigmoid',
+      inputs: [pw.inputs[0]!],
+      outputs: ['sigmoid_out'],
+    };
+    const edited = {
+      ...s,
+      nodes: s.nodes.flatMap((n) =>
+        n === pw ? [sigmoid, { ...n, inputs: ['sigmoid_out', ...n.inputs.slice(1)] }] : [n],
+      ),
+    };
+    expect(importError(encodeOnnxModel(edited)).message).toMatch(
+      /^Unsupported op Sigmoid \(node "inserted_sigmoid"\) after Mul "mul_\d+": PP-LCNet \(with a linear neck or an fc\) has no such op/,
+    );
   });
 
   it("rejects tfjs's hardsigmoid (slope 0.2) where Paddle's (1/6) belongs", () => {
     const s = spec();
-    const edited = { ...s, nodes: s.nodes.map((n) => (n.opType === 'HardSigmoid' ? { ...n, attributes: { alpha: { type: 'float', value: 0.2 }, beta: { type: 'float', value: 0.5 } } } : n)) } as OnnxModelSpec;
-    expect(importError(encodeOnnxModel(edited)).message).toMatch(/^stem conv \(conv1\): after Conv "conv_0": the activation \(HardSigmoid -> Mul\) is none of hardswish/);
+    const edited = {
+      ...s,
+      nodes: s.nodes.map((n) =>
+        n.opType === 'HardSigmoid'
+          ? { ...n, attributes: { alpha: { type: 'float', value: 0.2 }, beta: { type: 'float', value: 0.5 } } }
+          : n,
+      ),
+    } as OnnxModelSpec;
+    expect(importError(encodeOnnxModel(edited)).message).toMatch(
+      /^stem conv \(conv1\): after Conv "conv_0": the activation \(HardSigmoid -> Mul\) is none of hardswish/,
+    );
   });
 
-  it('reads PP-LCNet at a scale that is not one of the eight (x3), as PaddleClas\'s constructor takes any', () => {
+  it("reads PP-LCNet at a scale that is not one of the eight (x3), as PaddleClas's constructor takes any", () => {
     // The values do not matter here, only the shapes: zeros skip the random model's calibration pass.
-    const stateDict: StateDict = new Map(modelParameters(3, 64, 'folded').map((p) => [p.name, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }]));
+    const stateDict: StateDict = new Map(
+      modelParameters(3, 64, 'folded').map((p) => [
+        p.name,
+        { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) },
+      ]),
+    );
     const m = { scale: 3, embeddingDim: 64, batchNorm: 'folded' as const, stateDict };
     const imported = importOnnx(writePPLCNetOnnx(m));
     expect(imported.scale).toBe(3);
@@ -259,7 +370,10 @@ describe('importOnnx: malformed and foreign input', () => {
   it('fails with ImportError, quickly, on damaged copies of a model (1,000 random byte edits)', () => {
     const sd = randomStateDict(0.25, 16, 'separate', 1);
     const m = { scale: 0.25, embeddingDim: 16, batchNorm: 'separate' as const, stateDict: sd };
-    const originals = [writePPLCNetOnnx(m, { weights: 'constant', hardswish: 'Add-Clip-Mul-Div' }), writePPLCNetOnnx(m, { neck: 'Gemm' })];
+    const originals = [
+      writePPLCNetOnnx(m, { weights: 'constant', hardswish: 'Add-Clip-Mul-Div' }),
+      writePPLCNetOnnx(m, { neck: 'Gemm' }),
+    ];
     const rand = mulberry32(2024);
     const start = performance.now();
     for (let trial = 0; trial < 1000; trial++) {
@@ -279,9 +393,17 @@ describe('importOnnx: malformed and foreign input', () => {
     const out = s.outputs[0]!.name;
     const nodes: OnnxNodeSpec[] = [
       ...s.nodes.map((n) => (n.outputs[0] === out ? { ...n, outputs: ['raw'] } : n)),
-      { opType: 'ReduceL2', name: 'norm', inputs: ['raw'], outputs: ['norm_out'], attributes: { axes: { type: 'ints', value: [1] } } },
+      {
+        opType: 'ReduceL2',
+        name: 'norm',
+        inputs: ['raw'],
+        outputs: ['norm_out'],
+        attributes: { axes: { type: 'ints', value: [1] } },
+      },
       { opType: 'Div', name: 'normalise', inputs: ['raw', 'norm_out'], outputs: [out] },
     ];
-    expect(importError(encodeOnnxModel({ ...s, nodes })).message).toMatch(/^Unsupported op ReduceL2 \(node "norm"\) after Add/);
+    expect(importError(encodeOnnxModel({ ...s, nodes })).message).toMatch(
+      /^Unsupported op ReduceL2 \(node "norm"\) after Add/,
+    );
   });
 });

@@ -18,7 +18,8 @@ const DIM = 512;
 
 function image(f: (c: number, y: number, x: number) => number): FeatureMap {
   const data = new Float32Array(3 * S * S);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) data[(c * S + y) * S + x] = f(c, y, x);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) data[(c * S + y) * S + x] = f(c, y, x);
   return { channels: 3, height: S, width: S, data };
 }
 
@@ -44,7 +45,8 @@ async function run(bytes: Uint8Array): Promise<Float32Array> {
   }
 }
 
-const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number =>
+  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 const rms = (a: ArrayLike<number>): number => Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0) / a.length);
 
 const VARIANTS: [string, OnnxExportOptions][] = [
@@ -62,7 +64,12 @@ const VARIANTS: [string, OnnxExportOptions][] = [
 ];
 
 describe('onnxruntime-web runs the exported x0.25 graph', () => {
-  const model: OnnxExportModel = { scale: 0.25, embeddingDim: DIM, batchNorm: 'separate', stateDict: randomStateDict(0.25, DIM, 'separate', 3) };
+  const model: OnnxExportModel = {
+    scale: 0.25,
+    embeddingDim: DIM,
+    batchNorm: 'separate',
+    stateDict: randomStateDict(0.25, DIM, 'separate', 3),
+  };
   let reference: Float32Array;
   let baseline: Float32Array;
 
@@ -88,7 +95,11 @@ describe('onnxruntime-web runs the exported x0.25 graph', () => {
   });
 
   it('folded BatchNorm computes the same embedding', async () => {
-    const folded: OnnxExportModel = { ...model, batchNorm: 'folded', stateDict: randomStateDict(0.25, DIM, 'folded', 3) };
+    const folded: OnnxExportModel = {
+      ...model,
+      batchNorm: 'folded',
+      stateDict: randomStateDict(0.25, DIM, 'folded', 3),
+    };
     const out = await run(writePPLCNetOnnx(folded, { hardswish: 'Add-Clip-Mul-Div', weights: 'constant' }));
     expect(maxAbsDiff(out, baseline)).toBeLessThan(1e-5);
   });

@@ -7,8 +7,18 @@ import { importPaddleInference } from '../../src/model/convert/paddle/paddle-imp
 import { writePaddleInference, type PaddleExportOptions } from '../support/paddle-export.ts';
 import { readPaddleParams } from '../../src/model/convert/paddle/paddle-params.ts';
 import { writePaddleParams } from '../support/paddle-params-writer.ts';
-import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from '../../src/model/convert/wire/float16.ts';
-import { parsePaddleProgram, savedVarNames, type PaddleOp, type PaddleProgram } from '../../src/model/convert/paddle/paddle-program.ts';
+import {
+  fromBfloat16Bits,
+  fromFloat16Bits,
+  toBfloat16Bits,
+  toFloat16Bits,
+} from '../../src/model/convert/wire/float16.ts';
+import {
+  parsePaddleProgram,
+  savedVarNames,
+  type PaddleOp,
+  type PaddleProgram,
+} from '../../src/model/convert/paddle/paddle-program.ts';
 import { attrs, writePaddleProgram } from '../support/paddle-program-writer.ts';
 import { ProtoWriter } from '../../src/model/convert/wire/protobuf.ts';
 import { VAR_TYPE_CODE } from '../../src/model/convert/paddle/paddle-proto.ts';
@@ -26,7 +36,10 @@ function randomStateDict(scale: number, dim: number, form: BatchNormForm = 'sepa
     modelParameters(scale, dim, form).map((spec) => {
       const n = spec.shape.reduce((a, b) => a * b, 1);
       const positive = spec.name.endsWith('_variance');
-      return [spec.name, { shape: spec.shape, data: Float32Array.from({ length: n }, () => (positive ? 0.5 + rnd() : rnd() * 2 - 1)) }];
+      return [
+        spec.name,
+        { shape: spec.shape, data: Float32Array.from({ length: n }, () => (positive ? 0.5 + rnd() : rnd() * 2 - 1)) },
+      ];
     }),
   );
 }
@@ -63,7 +76,10 @@ const concat = (...parts: Uint8Array[]): Uint8Array => {
 };
 
 /** Edits a fixture's program through the parser and writer, as a user's odd export would differ. */
-function editProgram(pdmodel: Uint8Array, edit: (ops: PaddleOp[], program: PaddleProgram) => PaddleProgram | void): Uint8Array {
+function editProgram(
+  pdmodel: Uint8Array,
+  edit: (ops: PaddleOp[], program: PaddleProgram) => PaddleProgram | void,
+): Uint8Array {
   const program = parsePaddleProgram(pdmodel);
   const ops = [...program.blocks[0]!.ops];
   const edited = edit(ops, program) ?? { ...program, blocks: [{ ...program.blocks[0]!, ops }] };
@@ -76,7 +92,14 @@ const smallFiles = writePaddleInference(small);
 
 describe('paddle params stream', () => {
   it('converts half and bfloat16 exactly at known points', () => {
-    expect([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x8000].map(fromFloat16Bits)).toEqual([1, -2, 65504, 2 ** -24, Infinity, -0]);
+    expect([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x8000].map(fromFloat16Bits)).toEqual([
+      1,
+      -2,
+      65504,
+      2 ** -24,
+      Infinity,
+      -0,
+    ]);
     // 1e6 overflows to Infinity; 1 + 2^-11 is a tie that rounds to even (down), 1 + 3 * 2^-11 rounds up.
     const values = [1, -2, 65504, 2 ** -24, 1e6, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
     expect(values.map(toFloat16Bits)).toEqual([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x3c00, 0x3c02]);
@@ -90,9 +113,11 @@ describe('paddle params stream', () => {
       expect(got!.dims).toEqual([2, 3]);
       expect(got!.dataType).toBe(type);
       const rounded = (v: number): number =>
-        type === 'fp16' ? fromFloat16Bits(toFloat16Bits(v))
-        : type === 'bf16' ? fromBfloat16Bits(toBfloat16Bits(v))
-        : Math.fround(v);
+        type === 'fp16'
+          ? fromFloat16Bits(toFloat16Bits(v))
+          : type === 'bf16'
+            ? fromBfloat16Bits(toBfloat16Bits(v))
+            : Math.fround(v);
       expect(Array.from(got!.data)).toEqual(t.data.map(rounded));
     }
     // A record with one LoD level of two size_t offsets.
@@ -110,7 +135,10 @@ describe('paddle params stream', () => {
     head.setInt32(16, desc.length, true);
     const huge = concat(new Uint8Array(head.buffer), desc, new Uint8Array(8));
     const start = performance.now();
-    importError(() => readPaddleParams(huge), /tensor 1 .*dims \[100000, 100000, 100000\] of fp32 needs 4000000000000000 bytes but only 8 remain/);
+    importError(
+      () => readPaddleParams(huge),
+      /tensor 1 .*dims \[100000, 100000, 100000\] of fp32 needs 4000000000000000 bytes but only 8 remain/,
+    );
     expect(performance.now() - start).toBeLessThan(100);
     importError(() => readPaddleParams(new Uint8Array([1, 0, 0, 0])), /record version 1, expected 0/);
     head.setInt32(16, -5, true);
@@ -136,7 +164,13 @@ describe('paddle program', () => {
         attrs.float64('d', 0.1),
       ],
     };
-    const a = { name: 'a', type: VAR_TYPE_CODE.LOD_TENSOR, persistable: true, dataType: VAR_TYPE_CODE.FP32, dims: [-1, 4] };
+    const a = {
+      name: 'a',
+      type: VAR_TYPE_CODE.LOD_TENSOR,
+      persistable: true,
+      dataType: VAR_TYPE_CODE.FP32,
+      dims: [-1, 4],
+    };
     const program: PaddleProgram = { blocks: [{ idx: 0, parentIdx: -1, vars: [a], ops: [op] }], version: 2005002 };
     expect(parsePaddleProgram(writePaddleProgram(program))).toEqual(program);
   });
@@ -190,7 +224,9 @@ describe('importPaddleInference: round trip', () => {
 
   it('variant: fp16 and bf16 streams widen to float32', () => {
     const f16 = writePaddleInference(small, { dataType: 'fp16' });
-    expectSameStateDict(importPaddleInference(f16.pdmodel, f16.pdiparams).stateDict, small.stateDict, (v) => fromFloat16Bits(toFloat16Bits(v)));
+    expectSameStateDict(importPaddleInference(f16.pdmodel, f16.pdiparams).stateDict, small.stateDict, (v) =>
+      fromFloat16Bits(toFloat16Bits(v)),
+    );
     const bf16 = writePaddleInference(small, { dataType: 'bf16' });
     expect(importPaddleInference(bf16.pdmodel, bf16.pdiparams).notes[0]).toMatch(/bf16/);
   });
@@ -204,7 +240,9 @@ describe('importPaddleInference: round trip', () => {
   });
 
   it('variant: vars listed in any order (the importer sorts, it does not trust the file)', () => {
-    const pdmodel = editProgram(smallFiles.pdmodel, (ops, p) => ({ blocks: [{ ...p.blocks[0]!, vars: [...p.blocks[0]!.vars].reverse() }] }));
+    const pdmodel = editProgram(smallFiles.pdmodel, (ops, p) => ({
+      blocks: [{ ...p.blocks[0]!, vars: [...p.blocks[0]!.vars].reverse() }],
+    }));
     expectSameStateDict(importPaddleInference(pdmodel, smallFiles.pdiparams).stateDict, small.stateDict);
   });
 
@@ -215,14 +253,18 @@ describe('importPaddleInference: round trip', () => {
       ops.forEach((op, i) => {
         if (op.type !== 'scale') return;
         const [scale, bias] = n++ === 0 ? [0.8, 0.5] : [2, 1]; // 0.8 x + 0.5 before, 2 y + 1 after
-        ops[i] = { ...op, attrs: [attrs.float('scale', scale), attrs.float('bias', bias), attrs.bool('bias_after_scale', true)] };
+        ops[i] = {
+          ...op,
+          attrs: [attrs.float('scale', scale), attrs.float('bias', bias), attrs.bool('bias_after_scale', true)],
+        };
       });
     });
     const model = importPaddleInference(pdmodel, files.pdiparams);
     const W = small.stateDict.get('neck.fc.weight')!.data;
     const b = small.stateDict.get('neck.fc.bias')!.data;
     const D = SMALL.embeddingDim;
-    const colSum = (j: number): number => Array.from({ length: 1280 }, (_, i) => W[i * D + j]!).reduce((x, y) => x + y, 0);
+    const colSum = (j: number): number =>
+      Array.from({ length: 1280 }, (_, i) => W[i * D + j]!).reduce((x, y) => x + y, 0);
     expect(model.stateDict.get('neck.fc.weight')!.data[5]).toBeCloseTo(2 * W[5]!, 6);
     expect(model.stateDict.get('neck.fc.bias')!.data[3]).toBeCloseTo(2 * (0.5 * colSum(3) + b[3]!) + 1, 4);
   });
@@ -230,7 +272,8 @@ describe('importPaddleInference: round trip', () => {
   it('variant: another batch_norm epsilon is carried into the variance', () => {
     const pdmodel = editProgram(smallFiles.pdmodel, (ops) => {
       ops.forEach((op, i) => {
-        if (op.type === 'batch_norm') ops[i] = { ...op, attrs: op.attrs.map((a) => (a.name === 'epsilon' ? attrs.float('epsilon', 1e-3) : a)) };
+        if (op.type === 'batch_norm')
+          ops[i] = { ...op, attrs: op.attrs.map((a) => (a.name === 'epsilon' ? attrs.float('epsilon', 1e-3) : a)) };
       });
     });
     const model = importPaddleInference(pdmodel, smallFiles.pdiparams);
@@ -245,11 +288,23 @@ describe('importPaddleInference: malformed input', () => {
   const { pdmodel, pdiparams } = smallFiles;
 
   it('rejects files that are not a ProgramDesc', () => {
-    importError(() => importPaddleInference(new TextEncoder().encode('this is not a model'), pdiparams), /inference\.pdmodel is not a Paddle ProgramDesc/);
-    importError(() => importPaddleInference(new Uint8Array([0x50, 0x4b, 3, 4, 20, 0, 0, 0]), pdiparams), /not a Paddle ProgramDesc/);
-    importError(() => importPaddleInference(new Uint8Array(), pdiparams), /not a Paddle ProgramDesc: the file is empty/);
+    importError(
+      () => importPaddleInference(new TextEncoder().encode('this is not a model'), pdiparams),
+      /inference\.pdmodel is not a Paddle ProgramDesc/,
+    );
+    importError(
+      () => importPaddleInference(new Uint8Array([0x50, 0x4b, 3, 4, 20, 0, 0, 0]), pdiparams),
+      /not a Paddle ProgramDesc/,
+    );
+    importError(
+      () => importPaddleInference(new Uint8Array(), pdiparams),
+      /not a Paddle ProgramDesc: the file is empty/,
+    );
     const onnxLike = new ProtoWriter().varint(1, 7).string(2, 'pytorch').finish();
-    importError(() => importPaddleInference(onnxLike, pdiparams), /not a Paddle ProgramDesc: top-level field 1 has wire type 0/);
+    importError(
+      () => importPaddleInference(onnxLike, pdiparams),
+      /not a Paddle ProgramDesc: top-level field 1 has wire type 0/,
+    );
   });
 
   it('rejects a truncated protobuf', () => {
@@ -266,21 +321,36 @@ describe('importPaddleInference: malformed input', () => {
     );
     const tensors = readPaddleParams(pdiparams);
     const short = writePaddleParams(tensors.slice(0, -1));
-    importError(() => importPaddleInference(pdmodel, short), new RegExp(`ends after ${tensors.length - 1} tensors but the program declares ${tensors.length}`));
-    importError(() => importPaddleInference(pdmodel, concat(pdiparams, new Uint8Array([1, 2, 3]))), /3 trailing bytes after the \d+ tensors/);
+    importError(
+      () => importPaddleInference(pdmodel, short),
+      new RegExp(`ends after ${tensors.length - 1} tensors but the program declares ${tensors.length}`),
+    );
+    importError(
+      () => importPaddleInference(pdmodel, concat(pdiparams, new Uint8Array([1, 2, 3]))),
+      /3 trailing bytes after the \d+ tensors/,
+    );
     const badVersion = pdiparams.slice();
     badVersion[0] = 1;
-    importError(() => importPaddleInference(pdmodel, badVersion), /tensor 1 of \d+ \(batch_norm_0\.b_0\) at byte 0: record version 1/);
+    importError(
+      () => importPaddleInference(pdmodel, badVersion),
+      /tensor 1 of \d+ \(batch_norm_0\.b_0\) at byte 0: record version 1/,
+    );
   });
 
   it('rejects a tensor whose dims claim more bytes than the file has, without allocating them', () => {
     const names = savedVarNames(parsePaddleProgram(pdmodel));
-    const desc = new ProtoWriter().varint(1, VAR_TYPE_CODE.FP32).packedVarints(2, [1 << 30, 1 << 30]).finish();
+    const desc = new ProtoWriter()
+      .varint(1, VAR_TYPE_CODE.FP32)
+      .packedVarints(2, [1 << 30, 1 << 30])
+      .finish();
     const head = new DataView(new ArrayBuffer(20));
     head.setInt32(16, desc.length, true);
     const lying = concat(new Uint8Array(head.buffer), desc, pdiparams.subarray(40));
     const first = names[0]!.replace('.', '\\.');
-    importError(() => importPaddleInference(pdmodel, lying), new RegExp(`tensor 1 of ${names.length} \\(${first}\\).*needs 4611686018427387904 bytes`));
+    importError(
+      () => importPaddleInference(pdmodel, lying),
+      new RegExp(`tensor 1 of ${names.length} \\(${first}\\).*needs 4611686018427387904 bytes`),
+    );
   });
 
   it('names an unknown op in the backbone', () => {
@@ -299,7 +369,8 @@ describe('importPaddleInference: malformed input', () => {
   it('rejects a hard_sigmoid that is not nn.Hardsigmoid', () => {
     const edited = editProgram(pdmodel, (ops) => {
       ops.forEach((op, i) => {
-        if (op.type === 'hard_sigmoid') ops[i] = { ...op, attrs: [attrs.float('slope', 0.2), attrs.float('offset', 0.5)] };
+        if (op.type === 'hard_sigmoid')
+          ops[i] = { ...op, attrs: [attrs.float('slope', 0.2), attrs.float('offset', 0.5)] };
       });
     });
     importError(() => importPaddleInference(edited, pdiparams), /hard_sigmoid .*backbone\.blocks6\.0\.se.* slope 0\.2/);
@@ -314,8 +385,13 @@ describe('importPaddleInference: malformed input', () => {
     // PaddleClas's constructor takes any scale: x0.3 is read (as the first scale with its channel counts).
     const odd = writePaddleInference({ scale: 0.3, embeddingDim: 64, stateDict: randomStateDict(0.3, 64) });
     const imported = importPaddleInference(odd.pdmodel, odd.pdiparams);
-    expect(planPPLCNet(imported.scale).blocks.map((b) => b.outChannels)).toEqual(planPPLCNet(0.3).blocks.map((b) => b.outChannels));
+    expect(planPPLCNet(imported.scale).blocks.map((b) => b.outChannels)).toEqual(
+      planPPLCNet(0.3).blocks.map((b) => b.outChannels),
+    );
     expect(imported.notes.join('\n')).toMatch(/not one of the published scales/);
-    importError(() => importPaddleInference(pdmodel, pdiparams, { scale: 2.5 }), /this is PP-LCNet x0\.25, not the x2\.5 asked for/);
+    importError(
+      () => importPaddleInference(pdmodel, pdiparams, { scale: 2.5 }),
+      /this is PP-LCNet x0\.25, not the x2\.5 asked for/,
+    );
   });
 });

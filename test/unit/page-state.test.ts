@@ -8,7 +8,15 @@ import { Session } from '../../src/ui/session.ts';
 const blob = (text: string) => new Blob([text]);
 
 function ok(id: string, name: string): EmbeddingResult {
-  return { ok: true, id, name, embedding: new Float32Array([1, 0]), width: 1, height: 1, timings: { decodeMs: 1, preprocessMs: 1, inferenceMs: 2 } };
+  return {
+    ok: true,
+    id,
+    name,
+    embedding: new Float32Array([1, 0]),
+    width: 1,
+    height: 1,
+    timings: { decodeMs: 1, preprocessMs: 1, inferenceMs: 2 },
+  };
 }
 
 describe('labelFromPath', () => {
@@ -25,12 +33,21 @@ describe('EmbedQueue', () => {
     const session = new Session();
     const calls: string[][] = [];
     const progress: QueueProgress[] = [];
-    const queue = new EmbedQueue(session, 2, (p) => progress.push(p), () => undefined);
+    const queue = new EmbedQueue(
+      session,
+      2,
+      (p) => progress.push(p),
+      () => undefined,
+    );
     queue.setTarget({
       async embed(images) {
         calls.push(images.map((i) => i.name));
         expect(images.every((i) => session.cards[Number(i.id)]!.status === 'embedding')).toBe(true);
-        return images.map((i) => (i.name === 'bad' ? { ok: false, id: i.id, name: i.name, error: { code: 'image-decode', message: 'broken' } } : ok(i.id, i.name)));
+        return images.map((i) =>
+          i.name === 'bad'
+            ? { ok: false, id: i.id, name: i.name, error: { code: 'image-decode', message: 'broken' } }
+            : ok(i.id, i.name),
+        );
       },
     });
     session.add(['a', 'bad', 'c'].map((name) => ({ file: blob(name), name, label: '' })));
@@ -45,7 +62,12 @@ describe('EmbedQueue', () => {
 
   it('a failed call marks its cards with the error; later cards are still embedded', async () => {
     const session = new Session();
-    const queue = new EmbedQueue(session, 1, () => undefined, () => undefined);
+    const queue = new EmbedQueue(
+      session,
+      1,
+      () => undefined,
+      () => undefined,
+    );
     let n = 0;
     queue.setTarget({
       async embed(images) {
@@ -59,16 +81,58 @@ describe('EmbedQueue', () => {
     expect(session.cards[0]).toMatchObject({ status: 'error', error: 'worker gone' });
   });
 
+  it("an unknown failure of a call is 'internal' (no code is guessed); onSettled gets every card with its result", async () => {
+    const session = new Session();
+    const settled: [string, string][] = [];
+    const queue = new EmbedQueue(
+      session,
+      () => 2,
+      () => undefined,
+      () => undefined,
+      (s) =>
+        settled.push(
+          ...s.map(({ card, result }): [string, string] => [card.name, result.ok ? 'ok' : result.error.code]),
+        ),
+    );
+    let n = 0;
+    queue.setTarget({
+      async embed(images) {
+        if (n++ === 0) throw new TypeError('x is undefined');
+        return images.map((i) => ok(i.id, i.name));
+      },
+    });
+    session.add(['a', 'b', 'c'].map((name) => ({ file: blob(name), name, label: '' })));
+    queue.kick();
+    await expect.poll(() => session.cards[2]!.status).toBe('done');
+    expect(settled).toEqual([
+      ['a', 'internal'],
+      ['b', 'internal'],
+      ['c', 'ok'],
+    ]);
+    expect(session.cards[0]).toMatchObject({ status: 'error', error: 'x is undefined' });
+  });
+
   it("a model change discards the old model's results and embeds everything again", async () => {
     const session = new Session();
-    const queue = new EmbedQueue(session, 4, () => undefined, () => undefined);
+    const queue = new EmbedQueue(
+      session,
+      4,
+      () => undefined,
+      () => undefined,
+    );
     let release: () => void = () => undefined;
-    const slow = { embed: (images: readonly { id: string; name: string }[]) => new Promise<EmbeddingResult[]>((r) => (release = () => r(images.map((i) => ok(i.id, 'old'))))) };
+    const slow = {
+      embed: (images: readonly { id: string; name: string }[]) =>
+        new Promise<EmbeddingResult[]>((r) => (release = () => r(images.map((i) => ok(i.id, 'old'))))),
+    };
     queue.setTarget(slow);
     session.add([{ file: blob('x'), name: 'x', label: '' }]);
     queue.kick();
     await expect.poll(() => session.cards[0]!.status).toBe('embedding');
-    const fresh = { embed: async (images: readonly { id: string; name: string }[]) => images.map((i) => ({ ...ok(i.id, 'new'), embedding: new Float32Array([0, 1]) })) };
+    const fresh = {
+      embed: async (images: readonly { id: string; name: string }[]) =>
+        images.map((i) => ({ ...ok(i.id, 'new'), embedding: new Float32Array([0, 1]) })),
+    };
     queue.setTarget(fresh);
     release();
     await expect.poll(() => session.cards[0]!.status).toBe('done');

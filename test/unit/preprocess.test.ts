@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PREPROCESS, IMAGENET_MEAN, IMAGENET_STD, validatePreprocess, type PreprocessOptions } from '../../src/core/options.ts';
+import {
+  DEFAULT_PREPROCESS,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  validatePreprocess,
+  type PreprocessOptions,
+} from '../../src/core/options.ts';
 import { OptionsError } from '../../src/core/errors.ts';
 import { preprocessPixels, preprocessToTensor, shortSideSize } from '../../src/model/preprocess.ts';
 
@@ -24,7 +30,14 @@ function testCard(width: number, height: number) {
 }
 
 /** OpenCV's INTER_LINEAR coordinate rule (half-pixel centres, clamped at the borders), written independently. */
-function opencvBilinear(img: ReturnType<typeof testCard>, outW: number, outH: number, c: number, x: number, y: number): number {
+function opencvBilinear(
+  img: ReturnType<typeof testCard>,
+  outW: number,
+  outH: number,
+  c: number,
+  x: number,
+  y: number,
+): number {
   const coord = (d: number, scale: number, size: number): [number, number, number] => {
     let f = (d + 0.5) * scale - 0.5;
     let s = Math.floor(f);
@@ -45,7 +58,12 @@ describe('preprocessing', () => {
     const out = preprocessToTensor(img, DEFAULT_PREPROCESS);
     expect(out.shape).toEqual([224, 224, 3]);
     const v = await out.data();
-    for (const [x, y] of [[0, 0], [1, 0], [100, 37], [223, 223]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [1, 0],
+      [100, 37],
+      [223, 223],
+    ] as const) {
       for (let c = 0; c < 3; c++) {
         const raw = img.data[(y * 224 + x) * 4 + c]!;
         const want = (raw / 255 - DEFAULT_PREPROCESS.mean[c]!) / DEFAULT_PREPROCESS.std[c]!;
@@ -62,12 +80,16 @@ describe('preprocessing', () => {
   ])('resizes %i x %i directly to 224 x 224 as OpenCV INTER_LINEAR, rounded to 8 bits', async (w, h) => {
     const img = testCard(w, h);
     const v = preprocessPixels(img, DEFAULT_PREPROCESS);
-    const toPixel = (i: number) => Math.round(v[i]! * DEFAULT_PREPROCESS.std[i % 3]! * 255 + DEFAULT_PREPROCESS.mean[i % 3]! * 255);
+    const toPixel = (i: number) =>
+      Math.round(v[i]! * DEFAULT_PREPROCESS.std[i % 3]! * 255 + DEFAULT_PREPROCESS.mean[i % 3]! * 255);
     let worst = 0;
     for (let y = 0; y < 224; y += 7) {
       for (let x = 0; x < 224; x += 5) {
         for (let c = 0; c < 3; c++) {
-          worst = Math.max(worst, Math.abs(toPixel((y * 224 + x) * 3 + c) - Math.round(opencvBilinear(img, 224, 224, c, x, y))));
+          worst = Math.max(
+            worst,
+            Math.abs(toPixel((y * 224 + x) * 3 + c) - Math.round(opencvBilinear(img, 224, 224, c, x, y))),
+          );
         }
       }
     }
@@ -102,7 +124,8 @@ describe('preprocessing', () => {
   });
 
   /** Our output -> the 8-bit value before normalisation, under the given options. */
-  const toPixelWith = (v: Float32Array, o: PreprocessOptions) => (i: number) => Math.round((v[i]! * o.std[i % 3]! + o.mean[i % 3]!) / o.scale);
+  const toPixelWith = (v: Float32Array, o: PreprocessOptions) => (i: number) =>
+    Math.round((v[i]! * o.std[i % 3]! + o.mean[i % 3]!) / o.scale);
 
   it.each([
     [640, 480, 160, 80],
@@ -119,7 +142,11 @@ describe('preprocessing', () => {
     let worst = 0;
     for (let y = 0; y < outH; y++)
       for (let x = 0; x < outW; x++)
-        for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(toPixel((y * outW + x) * 3 + c) - Math.round(opencvBilinear(img, outW, outH, c, x, y))));
+        for (let c = 0; c < 3; c++)
+          worst = Math.max(
+            worst,
+            Math.abs(toPixel((y * outW + x) * 3 + c) - Math.round(opencvBilinear(img, outW, outH, c, x, y))),
+          );
     expect(worst).toBe(0);
   });
 
@@ -128,42 +155,58 @@ describe('preprocessing', () => {
     [200, 301, 100, 64, 96],
     [513, 257, 256, 224, 160],
     [50, 40, 64, 64, 33],
-  ])('resize-short-crop: %i x %i, short side %i, then a non-square centre crop %i x %i, as ResizeImage + CropImage', (w, h, short, cropW, cropH) => {
-    const img = testCard(w, h);
-    const options = validatePreprocess({ mode: 'resize-short-crop', resizeShort: short, width: cropW, height: cropH });
-    const v = preprocessPixels(img, options);
-    expect(v.length).toBe(cropW * cropH * 3);
-    // Written from PaddleClas's description: int(round(side * short / min(w, h))), Python's round taking ties
-    // to even (200 x 301 -> 100 x 150.5 -> 150), then a crop from ((W - w) // 2, (H - h) // 2).
-    const pyRound = (x: number) => (x % 1 === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
-    const resizedW = pyRound(w * (short / Math.min(w, h)));
-    const resizedH = pyRound(h * (short / Math.min(w, h)));
-    const left = Math.floor((resizedW - cropW) / 2);
-    const top = Math.floor((resizedH - cropH) / 2);
-    const toPixel = toPixelWith(v, options);
-    let worst = 0;
-    for (let y = 0; y < cropH; y++)
-      for (let x = 0; x < cropW; x++)
-        for (let c = 0; c < 3; c++) {
-          const want = Math.round(opencvBilinear(img, resizedW, resizedH, c, x + left, y + top));
-          worst = Math.max(worst, Math.abs(toPixel((y * cropW + x) * 3 + c) - want));
-        }
-    expect(worst).toBe(0);
-  });
+  ])(
+    'resize-short-crop: %i x %i, short side %i, then a non-square centre crop %i x %i, as ResizeImage + CropImage',
+    (w, h, short, cropW, cropH) => {
+      const img = testCard(w, h);
+      const options = validatePreprocess({
+        mode: 'resize-short-crop',
+        resizeShort: short,
+        width: cropW,
+        height: cropH,
+      });
+      const v = preprocessPixels(img, options);
+      expect(v.length).toBe(cropW * cropH * 3);
+      // Written from PaddleClas's description: int(round(side * short / min(w, h))), Python's round taking ties
+      // to even (200 x 301 -> 100 x 150.5 -> 150), then a crop from ((W - w) // 2, (H - h) // 2).
+      const pyRound = (x: number) => (x % 1 === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
+      const resizedW = pyRound(w * (short / Math.min(w, h)));
+      const resizedH = pyRound(h * (short / Math.min(w, h)));
+      const left = Math.floor((resizedW - cropW) / 2);
+      const top = Math.floor((resizedH - cropH) / 2);
+      const toPixel = toPixelWith(v, options);
+      let worst = 0;
+      for (let y = 0; y < cropH; y++)
+        for (let x = 0; x < cropW; x++)
+          for (let c = 0; c < 3; c++) {
+            const want = Math.round(opencvBilinear(img, resizedW, resizedH, c, x + left, y + top));
+            worst = Math.max(worst, Math.abs(toPixel((y * cropW + x) * 3 + c) - want));
+          }
+      expect(worst).toBe(0);
+    },
+  );
 
   it('applies NormalizeImage scale: (x * scale - mean) / std', () => {
     const img = testCard(64, 48);
     const raw = validatePreprocess({ width: 64, height: 48, scale: 1, mean: [0, 0, 0], std: [1, 1, 1] });
     const rawValues = preprocessPixels(img, raw);
     // Same size: no resampling, so the raw values are the pixels.
-    for (const [x, y] of [[0, 0], [63, 47], [10, 20]] as const)
+    for (const [x, y] of [
+      [0, 0],
+      [63, 47],
+      [10, 20],
+    ] as const)
       for (let c = 0; c < 3; c++) expect(rawValues[(y * 64 + x) * 3 + c]).toBe(img.data[(y * 64 + x) * 4 + c]);
     const custom = validatePreprocess({ width: 64, height: 48, scale: 2 / 255, mean: [1, 0.5, 0], std: [0.5, 2, 1] });
     const v = preprocessPixels(img, custom);
-    rawValues.forEach((x, i) => expect(v[i]).toBeCloseTo((x * (2 / 255) - custom.mean[i % 3]!) / custom.std[i % 3]!, 5));
+    rawValues.forEach((x, i) =>
+      expect(v[i]).toBeCloseTo((x * (2 / 255) - custom.mean[i % 3]!) / custom.std[i % 3]!, 5),
+    );
     // The default scale is 1 / 255, as before the option existed.
     const byDefault = preprocessPixels(img, validatePreprocess({ width: 64, height: 48 }));
-    rawValues.forEach((x, i) => expect(byDefault[i]).toBeCloseTo((x / 255 - IMAGENET_MEAN[i % 3]!) / IMAGENET_STD[i % 3]!, 5));
+    rawValues.forEach((x, i) =>
+      expect(byDefault[i]).toBeCloseTo((x / 255 - IMAGENET_MEAN[i % 3]!) / IMAGENET_STD[i % 3]!, 5),
+    );
   });
 
   it('leaves no tensors behind', () => {
@@ -180,12 +223,22 @@ describe('preprocessing', () => {
     expect(() => validatePreprocess({ size: 0 })).toThrow('preprocess.size must be an integer from 1 to 4096; got 0');
     expect(() => validatePreprocess({ std: [1, 0, 1] })).toThrow('preprocess.std must not contain 0');
     expect(() => validatePreprocess({ width: 0 })).toThrow('preprocess.width must be an integer from 1 to 4096; got 0');
-    expect(() => validatePreprocess({ height: 4097 })).toThrow('preprocess.height must be an integer from 1 to 4096; got 4097');
-    expect(() => validatePreprocess({ width: 1.5 })).toThrow('preprocess.width must be an integer from 1 to 4096; got 1.5');
-    expect(() => validatePreprocess({ size: 224.5, width: 224 })).toThrow('preprocess.size must be an integer from 1 to 4096; got 224.5');
+    expect(() => validatePreprocess({ height: 4097 })).toThrow(
+      'preprocess.height must be an integer from 1 to 4096; got 4097',
+    );
+    expect(() => validatePreprocess({ width: 1.5 })).toThrow(
+      'preprocess.width must be an integer from 1 to 4096; got 1.5',
+    );
+    expect(() => validatePreprocess({ size: 224.5, width: 224 })).toThrow(
+      'preprocess.size must be an integer from 1 to 4096; got 224.5',
+    );
     expect(() => validatePreprocess({ scale: 0 })).toThrow('preprocess.scale must be a positive finite number; got 0');
-    expect(() => validatePreprocess({ scale: Number.NaN })).toThrow('preprocess.scale must be a positive finite number; got NaN');
-    expect(() => validatePreprocess({ scale: '1/255' as never })).toThrow('preprocess.scale must be a positive finite number; got 1/255');
+    expect(() => validatePreprocess({ scale: Number.NaN })).toThrow(
+      'preprocess.scale must be a positive finite number; got NaN',
+    );
+    expect(() => validatePreprocess({ scale: '1/255' as never })).toThrow(
+      'preprocess.scale must be a positive finite number; got 1/255',
+    );
     expect(() => validatePreprocess({ mode: 'resize-short-crop', resizeShort: 256, width: 300, height: 200 })).toThrow(
       new OptionsError("preprocess.resizeShort (256) must be at least the crop's width and height (300 x 200)"),
     );
@@ -194,7 +247,15 @@ describe('preprocessing', () => {
 
 describe('preprocessing options: width, height and the size shorthand', () => {
   it('defaults: 224 x 224 direct resize, x / 255, ImageNet mean / std', () => {
-    expect(DEFAULT_PREPROCESS).toEqual({ mode: 'resize', width: 224, height: 224, resizeShort: 256, scale: 1 / 255, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    expect(DEFAULT_PREPROCESS).toEqual({
+      mode: 'resize',
+      width: 224,
+      height: 224,
+      resizeShort: 256,
+      scale: 1 / 255,
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
+    });
     expect(DEFAULT_PREPROCESS.size).toBe(224);
     expect(validatePreprocess()).toEqual(DEFAULT_PREPROCESS);
   });
@@ -203,14 +264,28 @@ describe('preprocessing options: width, height and the size shorthand', () => {
     const o = validatePreprocess({ size: 256 });
     expect([o.width, o.height, o.size]).toEqual([256, 256, 256]);
     // An old manifest's block reads as before, with the default scale.
-    const old = { mode: 'resize-short-crop', size: 224, resizeShort: 256, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } as const;
+    const old = {
+      mode: 'resize-short-crop',
+      size: 224,
+      resizeShort: 256,
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+    } as const;
     expect(validatePreprocess(old)).toEqual({ ...old, size: undefined, width: 224, height: 224, scale: 1 / 255 });
   });
 
   it('non-square options carry no size; square ones carry it without writing it to JSON or spreads', () => {
     const wide = validatePreprocess({ width: 160, height: 80 });
     expect(wide.size).toBeUndefined();
-    expect(JSON.parse(JSON.stringify(wide))).toEqual({ mode: 'resize', width: 160, height: 80, resizeShort: 256, scale: 1 / 255, mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] });
+    expect(JSON.parse(JSON.stringify(wide))).toEqual({
+      mode: 'resize',
+      width: 160,
+      height: 80,
+      resizeShort: 256,
+      scale: 1 / 255,
+      mean: [...IMAGENET_MEAN],
+      std: [...IMAGENET_STD],
+    });
     const square = validatePreprocess({ size: 96 });
     expect(Object.keys(square)).not.toContain('size');
     expect('size' in { ...square }).toBe(false);

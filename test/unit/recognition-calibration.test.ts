@@ -48,18 +48,31 @@ describe('openSetTrial', () => {
   it('is a function of the seed and the images, not of the split file order', () => {
     const a = openSetTrial(labels, { knownClasses: 2, galleryPerClass: 1, seed: 11 });
     expect(openSetTrial(labels, { knownClasses: 2, galleryPerClass: 1, seed: 11 })).toEqual(a);
-    const seen = new Set(Array.from({ length: 20 }, (_, s) => openSetTrial(labels, { knownClasses: 2, galleryPerClass: 1, seed: s }).knownClasses.join()));
+    const seen = new Set(
+      Array.from({ length: 20 }, (_, s) =>
+        openSetTrial(labels, { knownClasses: 2, galleryPerClass: 1, seed: s }).knownClasses.join(),
+      ),
+    );
     expect(seen.size).toBeGreaterThan(1);
     // The same images listed class by class: the same classes are drawn.
     const order = labels.map((l, i) => [l, i] as const).sort((x, y) => x[0].localeCompare(y[0]) || x[1] - y[1]);
-    const b = openSetTrial(order.map(([l]) => l), { knownClasses: 2, galleryPerClass: 1, seed: 11 });
+    const b = openSetTrial(
+      order.map(([l]) => l),
+      { knownClasses: 2, galleryPerClass: 1, seed: 11 },
+    );
     expect(b.knownClasses).toEqual(a.knownClasses);
   });
 
   it('says what is wrong with its options', () => {
-    expect(() => openSetTrial(labels, { knownClasses: 4, galleryPerClass: 1, seed: 1 })).toThrow('knownClasses must be an integer from 1 to 3 (there are 4 classes); got 4');
-    expect(() => openSetTrial(labels, { knownClasses: 3, galleryPerClass: 0, seed: 1 })).toThrow('galleryPerClass must be a positive integer; got 0');
-    expect(() => openSetTrial(labels, { knownClasses: 3, galleryPerClass: 2, seed: 1 })).toThrow(/class "(c|d)" has 2 images; 2 go to the gallery, so none would be left to query/);
+    expect(() => openSetTrial(labels, { knownClasses: 4, galleryPerClass: 1, seed: 1 })).toThrow(
+      'knownClasses must be an integer from 1 to 3 (there are 4 classes); got 4',
+    );
+    expect(() => openSetTrial(labels, { knownClasses: 3, galleryPerClass: 0, seed: 1 })).toThrow(
+      'galleryPerClass must be a positive integer; got 0',
+    );
+    expect(() => openSetTrial(labels, { knownClasses: 3, galleryPerClass: 2, seed: 1 })).toThrow(
+      /class "(c|d)" has 2 images; 2 go to the gallery, so none would be left to query/,
+    );
   });
 });
 
@@ -68,9 +81,15 @@ describe('scoreTrial and openSetRates', () => {
   const v = (x: number, y: number, z: number) => Float32Array.from([x, y, z].map((c) => c / Math.hypot(x, y, z)));
   const vectors = [v(1, 0, 0), v(0, 1, 0), v(1, 0.1, 0), v(0.1, 1, 0.2), v(1, 1, 4), v(0, 0, 1)];
   const labels = ['a', 'b', 'a', 'a', 'u', 'u'];
-  const trial = { knownClasses: ['a', 'b'], unknownClasses: ['u'], gallery: [0, 1], knownQueries: [2, 3], unknownQueries: [4, 5] };
+  const trial = {
+    knownClasses: ['a', 'b'],
+    unknownClasses: ['u'],
+    gallery: [0, 1],
+    knownQueries: [2, 3],
+    unknownQueries: [4, 5],
+  };
 
-  it('takes each query\'s best gallery cosine and whether its label is right', () => {
+  it("takes each query's best gallery cosine and whether its label is right", () => {
     const s = scoreTrial(vectors, labels, trial);
     expect(s.known.map((q) => q.correct)).toEqual([true, false]);
     expect(s.known[0]!.score).toBeCloseTo(1 / Math.hypot(1, 0.1), 6);
@@ -79,15 +98,27 @@ describe('scoreTrial and openSetRates', () => {
   });
 
   it('accepts at score >= threshold, as searchGallery does', () => {
-    const s: TrialScores = { known: [{ score: 0.6, correct: true }, { score: 0.4, correct: true }, { score: 0.9, correct: false }], unknown: [0.6, 0.3] };
+    const s: TrialScores = {
+      known: [
+        { score: 0.6, correct: true },
+        { score: 0.4, correct: true },
+        { score: 0.9, correct: false },
+      ],
+      unknown: [0.6, 0.3],
+    };
     expect(openSetRates(s, 0.6)).toEqual({ knownRight: 1 / 3, unknownRejected: 0.5, knownTop1: 2 / 3 });
     expect(openSetRates(s, 0.3)).toEqual({ knownRight: 2 / 3, unknownRejected: 0, knownTop1: 2 / 3 });
   });
 
   it('refuses embeddings of mixed sizes', () => {
-    expect(() => scoreTrial([vectors[0]!, Float32Array.of(1, 0)], ['a', 'b'], { ...trial, gallery: [0, 1], knownQueries: [], unknownQueries: [] })).toThrow(
-      'scoreTrial: embedding 1 has 2 values, the first 3',
-    );
+    expect(() =>
+      scoreTrial([vectors[0]!, Float32Array.of(1, 0)], ['a', 'b'], {
+        ...trial,
+        gallery: [0, 1],
+        knownQueries: [],
+        unknownQueries: [],
+      }),
+    ).toThrow('scoreTrial: embedding 1 has 2 values, the first 3');
   });
 });
 
@@ -114,7 +145,9 @@ describe('thresholdAtFalseAcceptRate', () => {
 
 describe('calibrateThreshold on separated clusters', () => {
   const { vectors, labels } = clusters(12, 25);
-  const trials = Array.from({ length: 6 }, (_, i) => scoreTrial(vectors, labels, openSetTrial(labels, { knownClasses: 6, galleryPerClass: 5, seed: i + 1 })));
+  const trials = Array.from({ length: 6 }, (_, i) =>
+    scoreTrial(vectors, labels, openSetTrial(labels, { knownClasses: 6, galleryPerClass: 5, seed: i + 1 })),
+  );
 
   it('finds a threshold between the unknown and the known scores, rejecting about 1 - far of the unknowns', () => {
     const [strict, loose] = calibrateThreshold(trials, [0.01, 0.2]);
@@ -133,7 +166,9 @@ describe('calibrateThreshold on separated clusters', () => {
 describe('calibrate-threshold', () => {
   it('refuses the splits kept for measuring', () => {
     for (const f of ['splits/eval.txt', 'x/finetune-train.txt', 'finetune-test.txt']) {
-      expect(() => refuseMeasuringSplit(f)).toThrow(`refusing to calibrate on ${f}: eval.txt and finetune-*.txt are for measuring only`);
+      expect(() => refuseMeasuringSplit(f)).toThrow(
+        `refusing to calibrate on ${f}: eval.txt and finetune-*.txt are for measuring only`,
+      );
     }
     expect(() => refuseMeasuringSplit('../shared/data/caltech101-80/splits/train.txt')).not.toThrow();
   });
@@ -164,6 +199,8 @@ describe('leaveLabelOutThreshold', () => {
     expect(c.queries).toBe(4);
   });
   it('needs two labels in the gallery', () => {
-    expect(leaveLabelOutThreshold([{ embedding: [1, 0], label: 'a' }], [{ embedding: [1, 0], label: 'a' }], 0.1)).toBeUndefined();
+    expect(
+      leaveLabelOutThreshold([{ embedding: [1, 0], label: 'a' }], [{ embedding: [1, 0], label: 'a' }], 0.1),
+    ).toBeUndefined();
   });
 });

@@ -27,7 +27,9 @@ describe('leave-one-out retrieval', () => {
   });
 
   it('refuses mismatched inputs and unusable labels', () => {
-    expect(() => leaveOneOutRetrieval([v(1, 0)], ['a', 'b'])).toThrow('leaveOneOutRetrieval: 1 embeddings but 2 labels');
+    expect(() => leaveOneOutRetrieval([v(1, 0)], ['a', 'b'])).toThrow(
+      'leaveOneOutRetrieval: 1 embeddings but 2 labels',
+    );
     expect(() => leaveOneOutRetrieval([v(1, 0), v(0, 1)], ['a', 'b'])).toThrow('no label has two or more images');
   });
 });

@@ -9,7 +9,10 @@ import { isMain } from '../../scripts/lib/run-main.ts';
 describe('isMain', () => {
   const dir = mkdtempSync(join(tmpdir(), 'a folder with spaces & #hash-'));
   const file = join(dir, 'script.ts');
-  writeFileSync(file, `import { isMain } from ${JSON.stringify(resolve('scripts/lib/run-main.ts'))};\nconsole.log(isMain(import.meta.url) ? 'main' : 'imported');\n`);
+  writeFileSync(
+    file,
+    `import { isMain } from ${JSON.stringify(resolve('scripts/lib/run-main.ts'))};\nconsole.log(isMain(import.meta.url) ? 'main' : 'imported');\n`,
+  );
 
   it('matches the module node runs, also under a path with a space and a #', () => {
     expect(isMain(pathToFileURL(file).href, file)).toBe(true);

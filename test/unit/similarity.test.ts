@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cosineSimilarity } from '../../src/core/similarity.ts';
+import { labelOrStem } from '../../src/core/labels.ts';
+import { cosineSimilarity, safeCosine } from '../../src/core/similarity.ts';
 
 describe('cosineSimilarity', () => {
   it('is the normalised dot product', () => {
@@ -9,7 +10,23 @@ describe('cosineSimilarity', () => {
   });
 
   it('throws on a size mismatch or a zero vector', () => {
-    expect(() => cosineSimilarity([1, 2], [1, 2, 3])).toThrow('cosineSimilarity: vectors have different lengths (2 and 3)');
+    expect(() => cosineSimilarity([1, 2], [1, 2, 3])).toThrow(
+      'cosineSimilarity: vectors have different lengths (2 and 3)',
+    );
     expect(() => cosineSimilarity([0, 0], [1, 2])).toThrow('cosineSimilarity: a vector has zero norm');
+  });
+});
+
+describe('shared view helpers', () => {
+  it('safeCosine is the cosine, or NaN where it is undefined', () => {
+    expect(safeCosine([1, 0], [1, 0])).toBe(1);
+    expect(safeCosine([0, 0], [1, 0])).toBeNaN();
+    expect(safeCosine([1], [1, 0])).toBeNaN();
+  });
+
+  it("labelOrStem is the label, else the file name's stem", () => {
+    expect(labelOrStem({ label: 'cat', name: 'x/1.jpg' })).toBe('cat');
+    expect(labelOrStem({ label: '', name: 'pizza/0012.jpg' })).toBe('0012');
+    expect(labelOrStem({ label: '', name: 'a.b.png' })).toBe('a.b');
   });
 });

@@ -63,7 +63,14 @@ describe('batch-hard triplet loss', () => {
   it('matches central finite differences', () => {
     const labels = [0, 0, 1, 1, 2, 2];
     const x0 = randomRows(labels.length, 4, 7);
-    const grad = tf.tidy(() => tf.grad((x: tf.Tensor) => batchHardTripletLoss(x as tf.Tensor2D, tf.tensor1d(labels, 'int32'), 0.8))(tf.tensor2d(x0)).arraySync() as number[][]);
+    const grad = tf.tidy(
+      () =>
+        tf
+          .grad((x: tf.Tensor) => batchHardTripletLoss(x as tf.Tensor2D, tf.tensor1d(labels, 'int32'), 0.8))(
+            tf.tensor2d(x0),
+          )
+          .arraySync() as number[][],
+    );
     const h = 1e-3;
     x0.forEach((row, i) =>
       row.forEach((_, k) => {

@@ -36,23 +36,36 @@ export function findGlobalPool(model: TfliteModel): number | undefined {
     if (op.op === 'AVERAGE_POOL_2D' && op.filterH === x.shape[1] && op.filterW === x.shape[2]) return op.outputs[0];
     if (op.op === 'MEAN') {
       const axes = model.tensors[op.inputs[1]!];
-      const values = axes?.data ? constantInts(model, axes).map((a) => (a + 4) % 4).sort() : [];
+      const values = axes?.data
+        ? constantInts(model, axes)
+            .map((a) => (a + 4) % 4)
+            .sort()
+        : [];
       if (values.length === 2 && values[0] === 1 && values[1] === 2) return op.outputs[0];
     }
   }
   return undefined;
 }
 
-export function createTfliteFeatureExtractor(model: TfliteModel, options: Omit<TfliteFeatureExtractorOptions, 'source'> = {}): TfliteFeatureExtractor {
-  const featureIndex = options.feature !== undefined ? tensorByName(model, options.feature).index : findGlobalPool(model);
+export function createTfliteFeatureExtractor(
+  model: TfliteModel,
+  options: Omit<TfliteFeatureExtractorOptions, 'source'> = {},
+): TfliteFeatureExtractor {
+  const featureIndex =
+    options.feature !== undefined ? tensorByName(model, options.feature).index : findGlobalPool(model);
   if (featureIndex === undefined) {
-    throw new TfliteFormatError(`${model.source}: no global average pooling found; name the feature tensor (feature: '...')`);
+    throw new TfliteFormatError(
+      `${model.source}: no global average pooling found; name the feature tensor (feature: '...')`,
+    );
   }
   const feature = model.tensors[featureIndex]!;
   const featureDim = feature.shape.slice(1).reduce((a, b) => a * b, 1);
   const graph = createTfliteGraph(model);
   const s = graph.input.shape;
-  if (s.length !== 4) throw new TfliteFormatError(`${model.source}: input "${graph.input.name}" has shape [${s.join(', ')}]; expected an NHWC image`);
+  if (s.length !== 4)
+    throw new TfliteFormatError(
+      `${model.source}: input "${graph.input.name}" has shape [${s.join(', ')}]; expected an NHWC image`,
+    );
   return {
     featureName: feature.name,
     featureDim,
@@ -68,9 +81,15 @@ export function createTfliteFeatureExtractor(model: TfliteModel, options: Omit<T
 }
 
 /** Reads a .tflite file and returns its feature extractor, warmed up (one batch of zeros run and awaited). */
-export async function loadTfliteFeatureExtractor(bytes: Uint8Array, options: TfliteFeatureExtractorOptions = {}): Promise<TfliteFeatureExtractor> {
+export async function loadTfliteFeatureExtractor(
+  bytes: Uint8Array,
+  options: TfliteFeatureExtractorOptions = {},
+): Promise<TfliteFeatureExtractor> {
   const model = readTfliteModel(bytes, options.source);
-  const extractor = createTfliteFeatureExtractor(model, options.feature !== undefined ? { feature: options.feature } : {});
+  const extractor = createTfliteFeatureExtractor(
+    model,
+    options.feature !== undefined ? { feature: options.feature } : {},
+  );
   const zeros = tf.zeros([1, ...extractor.inputShape]) as tf.Tensor4D;
   const y = extractor.extract(zeros);
   await y.data();

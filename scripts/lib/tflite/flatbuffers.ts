@@ -14,7 +14,10 @@ export class FlatBuffer {
   readonly bytes: Uint8Array;
   private readonly view: DataView;
 
-  constructor(bytes: Uint8Array, private readonly source = 'flatbuffer') {
+  constructor(
+    bytes: Uint8Array,
+    private readonly source = 'flatbuffer',
+  ) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

@@ -26,11 +26,18 @@ export interface TfliteGraph {
 }
 
 export function createTfliteGraph(model: TfliteModel): TfliteGraph {
-  if (model.inputs.length !== 1) throw new TfliteUnsupportedError(`${model.source}: ${model.inputs.length} inputs; this runner takes models with one`);
+  if (model.inputs.length !== 1)
+    throw new TfliteUnsupportedError(
+      `${model.source}: ${model.inputs.length} inputs; this runner takes models with one`,
+    );
   const inputIndex = model.inputs[0]!;
   const input = model.tensors[inputIndex];
-  if (!input) throw new TfliteFormatError(`${model.source}: the input refers to tensor ${inputIndex} of ${model.tensors.length}`);
-  if (!['FLOAT32', 'UINT8', 'INT8'].includes(input.type)) throw new TfliteUnsupportedError(`${model.source}: input "${input.name}" is ${input.type}; expected FLOAT32, UINT8 or INT8`);
+  if (!input)
+    throw new TfliteFormatError(`${model.source}: the input refers to tensor ${inputIndex} of ${model.tensors.length}`);
+  if (!['FLOAT32', 'UINT8', 'INT8'].includes(input.type))
+    throw new TfliteUnsupportedError(
+      `${model.source}: input "${input.name}" is ${input.type}; expected FLOAT32, UINT8 or INT8`,
+    );
 
   const kernels: Kernel[] = [];
   const producer = new Map<number, number>();
@@ -40,7 +47,9 @@ export function createTfliteGraph(model: TfliteModel): TfliteGraph {
       kernels.push(kernel);
       for (const r of kernel.reads) {
         if (r !== inputIndex && !producer.has(r)) {
-          throw new TfliteFormatError(`${model.source}: operator ${op.index} (${op.op}) reads "${model.tensors[r]!.name}" before any operator writes it`);
+          throw new TfliteFormatError(
+            `${model.source}: operator ${op.index} (${op.op}) reads "${model.tensors[r]!.name}" before any operator writes it`,
+          );
         }
       }
       producer.set(op.outputs[0]!, op.index);
@@ -55,10 +64,13 @@ export function createTfliteGraph(model: TfliteModel): TfliteGraph {
     if (disposed) throw new Error(`${model.source}: the graph has been disposed`);
     const want = input!.shape.slice(1);
     if (x.rank !== input!.shape.length || want.some((d, i) => d !== x.shape[i + 1])) {
-      throw new TfliteFormatError(`${model.source}: input of shape [${x.shape.join(', ')}]; the model takes [N, ${want.join(', ')}]`);
+      throw new TfliteFormatError(
+        `${model.source}: input of shape [${x.shape.join(', ')}]; the model takes [N, ${want.join(', ')}]`,
+      );
     }
     for (const o of outputs) {
-      if (o !== inputIndex && !producer.has(o)) throw new TfliteFormatError(`${model.source}: no operator produces tensor ${o} ("${model.tensors[o]?.name}")`);
+      if (o !== inputIndex && !producer.has(o))
+        throw new TfliteFormatError(`${model.source}: no operator produces tensor ${o} ("${model.tensors[o]?.name}")`);
     }
     // Walk back from the outputs to the operators they need, then free each value after its last reader.
     const needed = new Set(outputs);
@@ -76,7 +88,10 @@ export function createTfliteGraph(model: TfliteModel): TfliteGraph {
     try {
       for (const i of plan) {
         const kernel = kernels[i]!;
-        values.set(model.ops[i]!.outputs[0]!, tf.tidy(() => kernel.run(value)));
+        values.set(
+          model.ops[i]!.outputs[0]!,
+          tf.tidy(() => kernel.run(value)),
+        );
         for (const r of new Set(kernel.reads)) {
           if (lastRead.get(r) === i && !keep.has(r)) {
             values.get(r)!.dispose();

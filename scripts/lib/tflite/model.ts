@@ -11,8 +11,20 @@
 import { FlatBuffer, type Table } from './flatbuffers.ts';
 import { TfliteFormatError, TfliteUnsupportedError } from './errors.ts';
 
-export type TensorTypeName = 'FLOAT32' | 'FLOAT16' | 'INT32' | 'UINT8' | 'INT64' | 'STRING' | 'BOOL' | 'INT16' | 'COMPLEX64' | 'INT8';
-const TENSOR_TYPES: readonly TensorTypeName[] = ['FLOAT32', 'FLOAT16', 'INT32', 'UINT8', 'INT64', 'STRING', 'BOOL', 'INT16', 'COMPLEX64', 'INT8'];
+export type TensorTypeName =
+  'FLOAT32' | 'FLOAT16' | 'INT32' | 'UINT8' | 'INT64' | 'STRING' | 'BOOL' | 'INT16' | 'COMPLEX64' | 'INT8';
+const TENSOR_TYPES: readonly TensorTypeName[] = [
+  'FLOAT32',
+  'FLOAT16',
+  'INT32',
+  'UINT8',
+  'INT64',
+  'STRING',
+  'BOOL',
+  'INT16',
+  'COMPLEX64',
+  'INT8',
+];
 
 /** BuiltinOperator codes this runner executes, and the BuiltinOptions union member each expects (0: none). */
 export const SUPPORTED_OPS = Object.freeze({
@@ -30,14 +42,43 @@ export type OpName = keyof typeof SUPPORTED_OPS;
 
 /** Names of other common builtins, only to say which one a refused file uses. */
 const OTHER_OP_NAMES: Readonly<Record<number, string>> = {
-  2: 'CONCATENATION', 5: 'DEPTH_TO_SPACE', 9: 'FULLY_CONNECTED', 14: 'LOGISTIC', 17: 'MAX_POOL_2D', 18: 'MUL', 19: 'RELU',
-  20: 'RELU_N1_TO_1', 21: 'RELU6', 23: 'RESIZE_BILINEAR', 28: 'TANH', 32: 'CUSTOM', 34: 'PAD', 39: 'TRANSPOSE', 41: 'SUB',
-  43: 'SQUEEZE', 45: 'STRIDED_SLICE', 49: 'SPLIT', 53: 'CAST', 54: 'PRELU', 60: 'PADV2', 74: 'SUM', 83: 'PACK',
-  97: 'RESIZE_NEAREST_NEIGHBOR', 98: 'LEAKY_RELU', 117: 'HARD_SWISH',
+  2: 'CONCATENATION',
+  5: 'DEPTH_TO_SPACE',
+  9: 'FULLY_CONNECTED',
+  14: 'LOGISTIC',
+  17: 'MAX_POOL_2D',
+  18: 'MUL',
+  19: 'RELU',
+  20: 'RELU_N1_TO_1',
+  21: 'RELU6',
+  23: 'RESIZE_BILINEAR',
+  28: 'TANH',
+  32: 'CUSTOM',
+  34: 'PAD',
+  39: 'TRANSPOSE',
+  41: 'SUB',
+  43: 'SQUEEZE',
+  45: 'STRIDED_SLICE',
+  49: 'SPLIT',
+  53: 'CAST',
+  54: 'PRELU',
+  60: 'PADV2',
+  74: 'SUM',
+  83: 'PACK',
+  97: 'RESIZE_NEAREST_NEIGHBOR',
+  98: 'LEAKY_RELU',
+  117: 'HARD_SWISH',
 };
 
 export type Activation = 'NONE' | 'RELU' | 'RELU_N1_TO_1' | 'RELU6';
-const ACTIVATIONS: readonly (Activation | 'TANH' | 'SIGN_BIT')[] = ['NONE', 'RELU', 'RELU_N1_TO_1', 'RELU6', 'TANH', 'SIGN_BIT'];
+const ACTIVATIONS: readonly (Activation | 'TANH' | 'SIGN_BIT')[] = [
+  'NONE',
+  'RELU',
+  'RELU_N1_TO_1',
+  'RELU6',
+  'TANH',
+  'SIGN_BIT',
+];
 export type Padding = 'SAME' | 'VALID';
 
 export interface TfliteQuantization {
@@ -96,11 +137,14 @@ export function readTfliteModel(bytes: Uint8Array, source = 'model.tflite'): Tfl
   const fb = new FlatBuffer(bytes, source);
   const id = fb.identifier();
   if (id !== 'TFL3') {
-    throw new TfliteFormatError(`${source}: file identifier ${JSON.stringify(id)}, expected "TFL3" (is it a TFLite model?)`);
+    throw new TfliteFormatError(
+      `${source}: file identifier ${JSON.stringify(id)}, expected "TFL3" (is it a TFLite model?)`,
+    );
   }
   const root = fb.root();
   const version = root.uint32(0);
-  if (version !== 3) throw new TfliteUnsupportedError(`${source}: TFLite schema version ${version}; this reader knows version 3`);
+  if (version !== 3)
+    throw new TfliteUnsupportedError(`${source}: TFLite schema version ${version}; this reader knows version 3`);
   const codes = root.tables(1).map((c) => ({
     // Codes above 127 live in builtin_code (field 3); older files only set the byte in field 0.
     code: Math.max(c.int8(0), c.int32(3)),
@@ -110,7 +154,9 @@ export function readTfliteModel(bytes: Uint8Array, source = 'model.tflite'): Tfl
   if (subgraphs.length === 0) throw new TfliteFormatError(`${source}: the model has no subgraph`);
   if (subgraphs.length > 1) {
     // Control flow (WHILE, IF) lives in further subgraphs; a feed-forward CNN has one.
-    throw new TfliteUnsupportedError(`${source}: ${subgraphs.length} subgraphs; this runner executes single-subgraph models only`);
+    throw new TfliteUnsupportedError(
+      `${source}: ${subgraphs.length} subgraphs; this runner executes single-subgraph models only`,
+    );
   }
   const buffers = root.tables(4);
   const sg = subgraphs[0]!;
@@ -136,24 +182,38 @@ function readTensor(t: Table, index: number, buffers: readonly Table[], source: 
   const shape = t.int32s(0);
   const bufferIndex = t.uint32(2);
   const buffer = buffers[bufferIndex];
-  if (bufferIndex !== 0 && !buffer) throw new TfliteFormatError(`${source}: tensor "${name}" refers to buffer ${bufferIndex} of ${buffers.length}`);
+  if (bufferIndex !== 0 && !buffer)
+    throw new TfliteFormatError(`${source}: tensor "${name}" refers to buffer ${bufferIndex} of ${buffers.length}`);
   let data = buffer?.bytes(0);
   if (buffer && !data?.length && buffer.int64(1) > 1) {
     // Schema >= 2.14 stores buffers of models over 2 GB after the flatbuffer, at buffer.offset.
-    throw new TfliteUnsupportedError(`${source}: tensor "${name}" keeps its data outside the flatbuffer (a model over 2 GB); not supported`);
+    throw new TfliteUnsupportedError(
+      `${source}: tensor "${name}" keeps its data outside the flatbuffer (a model over 2 GB); not supported`,
+    );
   }
   if (data?.length === 0) data = undefined;
   if (data) {
     const expected = shape.reduce((a, b) => a * b, 1) * (BYTES_PER_ELEMENT[type] ?? 0);
     if (data.length !== expected) {
-      throw new TfliteFormatError(`${source}: constant "${name}" [${shape.join(', ')}] ${type} holds ${data.length} bytes, expected ${expected}`);
+      throw new TfliteFormatError(
+        `${source}: constant "${name}" [${shape.join(', ')}] ${type} holds ${data.length} bytes, expected ${expected}`,
+      );
     }
   }
   const quantization = readQuantization(t.table(4));
   return { index, name, shape, type, ...(data ? { data } : {}), ...(quantization ? { quantization } : {}) };
 }
 
-const BYTES_PER_ELEMENT: Partial<Record<TensorTypeName, number>> = { FLOAT32: 4, FLOAT16: 2, INT32: 4, UINT8: 1, INT64: 8, BOOL: 1, INT16: 2, INT8: 1 };
+const BYTES_PER_ELEMENT: Partial<Record<TensorTypeName, number>> = {
+  FLOAT32: 4,
+  FLOAT16: 2,
+  INT32: 4,
+  UINT8: 1,
+  INT64: 8,
+  BOOL: 1,
+  INT16: 2,
+  INT8: 1,
+};
 
 function readQuantization(q: Table | undefined): TfliteQuantization | undefined {
   if (!q) return undefined;
@@ -165,12 +225,25 @@ function readQuantization(q: Table | undefined): TfliteQuantization | undefined 
 
 function opName(code: number, custom: string | undefined): string {
   if (code === 32 && custom) return `CUSTOM "${custom}"`;
-  return (Object.keys(SUPPORTED_OPS) as OpName[]).find((k) => SUPPORTED_OPS[k].code === code) ?? OTHER_OP_NAMES[code] ?? `builtin operator ${code}`;
+  return (
+    (Object.keys(SUPPORTED_OPS) as OpName[]).find((k) => SUPPORTED_OPS[k].code === code) ??
+    OTHER_OP_NAMES[code] ??
+    `builtin operator ${code}`
+  );
 }
 
-function readOp(o: Table, index: number, codes: readonly { code: number; custom?: string | undefined }[], tensorCount: number, source: string): TfliteOp {
+function readOp(
+  o: Table,
+  index: number,
+  codes: readonly { code: number; custom?: string | undefined }[],
+  tensorCount: number,
+  source: string,
+): TfliteOp {
   const opcode = codes[o.uint32(0)];
-  if (!opcode) throw new TfliteFormatError(`${source}: operator ${index} refers to operator code ${o.uint32(0)} of ${codes.length}`);
+  if (!opcode)
+    throw new TfliteFormatError(
+      `${source}: operator ${index} refers to operator code ${o.uint32(0)} of ${codes.length}`,
+    );
   const name = opName(opcode.code, opcode.custom);
   const op = (Object.keys(SUPPORTED_OPS) as OpName[]).find((k) => SUPPORTED_OPS[k].code === opcode.code);
   if (!op) {
@@ -181,14 +254,18 @@ function readOp(o: Table, index: number, codes: readonly { code: number; custom?
   const inputs = o.int32s(1);
   const outputs = o.int32s(2);
   for (const t of [...inputs, ...outputs]) {
-    if (t < -1 || t >= tensorCount) throw new TfliteFormatError(`${source}: operator ${index} (${op}) refers to tensor ${t} of ${tensorCount}`);
+    if (t < -1 || t >= tensorCount)
+      throw new TfliteFormatError(`${source}: operator ${index} (${op}) refers to tensor ${t} of ${tensorCount}`);
   }
-  if (outputs.length !== 1 || outputs[0]! < 0) throw new TfliteUnsupportedError(`${source}: operator ${index} (${op}) has ${outputs.length} outputs; expected 1`);
+  if (outputs.length !== 1 || outputs[0]! < 0)
+    throw new TfliteUnsupportedError(`${source}: operator ${index} (${op}) has ${outputs.length} outputs; expected 1`);
   const optionsType = o.uint8(3);
   const expectedType = SUPPORTED_OPS[op].options;
   const opt = o.table(4);
   if (opt && optionsType !== expectedType) {
-    throw new TfliteFormatError(`${source}: operator ${index} (${op}) carries options of union type ${optionsType}, expected ${expectedType}`);
+    throw new TfliteFormatError(
+      `${source}: operator ${index} (${op}) carries options of union type ${optionsType}, expected ${expectedType}`,
+    );
   }
   const base = { index, inputs, outputs };
   const where = `${source}: operator ${index} (${op})`;
@@ -200,15 +277,27 @@ function readOp(o: Table, index: number, codes: readonly { code: number; custom?
     case 'DEPTHWISE_CONV_2D': {
       const dw = op === 'DEPTHWISE_CONV_2D';
       const dilation = [opt?.int32(dw ? 5 : 4, 1) ?? 1, opt?.int32(dw ? 6 : 5, 1) ?? 1];
-      if (dilation[0] !== 1 || dilation[1] !== 1) throw new TfliteUnsupportedError(`${where}: dilation ${dilation.join(' x ')}; only 1 is supported`);
-      const window = { padding: readPadding(opt, where), strideW: stride(1), strideH: stride(2), activation: activation(dw ? 4 : 3) };
+      if (dilation[0] !== 1 || dilation[1] !== 1)
+        throw new TfliteUnsupportedError(`${where}: dilation ${dilation.join(' x ')}; only 1 is supported`);
+      const window = {
+        padding: readPadding(opt, where),
+        strideW: stride(1),
+        strideH: stride(2),
+        activation: activation(dw ? 4 : 3),
+      };
       // depth_multiplier is checked against the filter's shape in graph.ts; old converters wrote 0 here.
       return dw ? { ...base, op, ...window, depthMultiplier: opt?.int32(3) ?? 0 } : { ...base, op, ...window };
     }
     case 'AVERAGE_POOL_2D':
       return {
-        ...base, op, padding: readPadding(opt, where), strideW: stride(1), strideH: stride(2),
-        filterW: opt?.int32(3) ?? 0, filterH: opt?.int32(4) ?? 0, activation: activation(5),
+        ...base,
+        op,
+        padding: readPadding(opt, where),
+        strideW: stride(1),
+        strideH: stride(2),
+        filterW: opt?.int32(3) ?? 0,
+        filterH: opt?.int32(4) ?? 0,
+        activation: activation(5),
       };
     case 'ADD':
       return { ...base, op, activation: activation(0) };
@@ -236,7 +325,9 @@ function readActivation(opt: Table | undefined, field: number, where: string): A
   const code = opt?.int8(field) ?? 0;
   const name = ACTIVATIONS[code];
   if (name === 'NONE' || name === 'RELU' || name === 'RELU_N1_TO_1' || name === 'RELU6') return name;
-  throw new TfliteUnsupportedError(`${where}: fused activation ${name ?? code}; supported: NONE, RELU, RELU_N1_TO_1, RELU6`);
+  throw new TfliteUnsupportedError(
+    `${where}: fused activation ${name ?? code}; supported: NONE, RELU, RELU_N1_TO_1, RELU6`,
+  );
 }
 
 /** A tensor by name (exact), for picking an intermediate output such as "MobilenetV2/Logits/AvgPool". */
@@ -268,7 +359,9 @@ export function constantValues(model: TfliteModel, tensor: TfliteTensor): Float3
   }
   const axis = q.axis;
   if (shape[axis] !== q.scale.length) {
-    throw new TfliteFormatError(`${model.source}: constant "${tensor.name}" [${shape.join(', ')}] has ${q.scale.length} scales along dimension ${axis}`);
+    throw new TfliteFormatError(
+      `${model.source}: constant "${tensor.name}" [${shape.join(', ')}] has ${q.scale.length} scales along dimension ${axis}`,
+    );
   }
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   for (let i = 0; i < raw.length; i++) {
@@ -299,6 +392,8 @@ function rawValues(data: Uint8Array, type: TensorTypeName, what: string): ArrayL
     case 'INT64':
       return Float64Array.from({ length: data.length / 8 }, (_, i) => Number(view.getBigInt64(8 * i, true)));
     default:
-      throw new TfliteUnsupportedError(`${what} is ${type}; constants of type UINT8, INT8, INT32, INT64 and FLOAT32 are supported`);
+      throw new TfliteUnsupportedError(
+        `${what} is ${type}; constants of type UINT8, INT8, INT32, INT64 and FLOAT32 are supported`,
+      );
   }
 }

@@ -9,7 +9,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TfliteFormatError, TfliteUnsupportedError } from './errors.ts';
-import { constantInts, constantValues, type Activation, type TfliteModel, type TfliteOp, type TfliteTensor } from './model.ts';
+import {
+  constantInts,
+  constantValues,
+  type Activation,
+  type TfliteModel,
+  type TfliteOp,
+  type TfliteTensor,
+} from './model.ts';
 
 export interface Kernel {
   /** The non-constant tensors the kernel reads when it runs (its graph dependencies). */
@@ -21,7 +28,12 @@ export interface Kernel {
 }
 
 type FusedActivation = 'linear' | 'relu' | 'relu6';
-const FUSED: Readonly<Record<Activation, FusedActivation>> = { NONE: 'linear', RELU: 'relu', RELU6: 'relu6', RELU_N1_TO_1: 'linear' };
+const FUSED: Readonly<Record<Activation, FusedActivation>> = {
+  NONE: 'linear',
+  RELU: 'relu',
+  RELU6: 'relu6',
+  RELU_N1_TO_1: 'linear',
+};
 
 function activate(x: tf.Tensor, a: Activation): tf.Tensor {
   switch (a) {
@@ -55,13 +67,19 @@ class OpTensors {
 
   activation(slot: number): TfliteTensor {
     const t = this.input(slot);
-    if (t.data) throw new TfliteUnsupportedError(`${this.where}: input ${slot} ("${t.name}") is a constant; expected a computed tensor`);
+    if (t.data)
+      throw new TfliteUnsupportedError(
+        `${this.where}: input ${slot} ("${t.name}") is a constant; expected a computed tensor`,
+      );
     return t;
   }
 
   constant(slot: number): TfliteTensor {
     const t = this.input(slot);
-    if (!t.data) throw new TfliteUnsupportedError(`${this.where}: input ${slot} ("${t.name}") is computed; this runner needs it constant`);
+    if (!t.data)
+      throw new TfliteUnsupportedError(
+        `${this.where}: input ${slot} ("${t.name}") is computed; this runner needs it constant`,
+      );
     return t;
   }
 
@@ -76,7 +94,8 @@ class OpTensors {
 
   /** [H, W, C] of a declared NHWC shape. */
   nhwc(t: TfliteTensor): [number, number, number] {
-    if (t.shape.length !== 4) throw new TfliteUnsupportedError(`${this.where}: "${t.name}" has shape [${t.shape.join(', ')}]; expected NHWC`);
+    if (t.shape.length !== 4)
+      throw new TfliteUnsupportedError(`${this.where}: "${t.name}" has shape [${t.shape.join(', ')}]; expected NHWC`);
     return [t.shape[1]!, t.shape[2]!, t.shape[3]!];
   }
 
@@ -132,24 +151,28 @@ function convKernel(t: OpTensors, op: Extract<TfliteOp, { op: 'CONV_2D' | 'DEPTH
   let outC: number;
   if (op.op === 'CONV_2D') {
     // TFLite [O, kh, kw, I] -> tfjs [kh, kw, I, O].
-    if (d3 !== inC) t.fail(`filter [${w.shape.join(', ')}] for ${inC} input channels (grouped convolution is not supported)`);
+    if (d3 !== inC)
+      t.fail(`filter [${w.shape.join(', ')}] for ${inC} input channels (grouped convolution is not supported)`);
     outC = d0;
     filter = tf.tidy(() => tf.transpose(tf.tensor4d(values, [d0, kh, kw, d3]), [1, 2, 3, 0]));
   } else {
     // TFLite [1, kh, kw, C x M], output channel c x M + m: the same order as tfjs's [kh, kw, C, M].
     if (d0 !== 1 || d3 % inC !== 0) t.fail(`filter [${w.shape.join(', ')}] for ${inC} input channels`);
     const multiplier = d3 / inC;
-    if (op.depthMultiplier !== 0 && op.depthMultiplier !== multiplier) t.fail(`depth_multiplier ${op.depthMultiplier} but the filter implies ${multiplier}`);
+    if (op.depthMultiplier !== 0 && op.depthMultiplier !== multiplier)
+      t.fail(`depth_multiplier ${op.depthMultiplier} but the filter implies ${multiplier}`);
     outC = d3;
     filter = tf.tensor4d(values, [kh, kw, inC, multiplier]);
   }
   let bias: tf.Tensor1D | undefined;
   if (b) {
-    if (b.shape.length !== 1 || b.shape[0] !== outC) t.fail(`bias "${b.name}" has shape [${b.shape.join(', ')}], expected [${outC}]`);
+    if (b.shape.length !== 1 || b.shape[0] !== outC)
+      t.fail(`bias "${b.name}" has shape [${b.shape.join(', ')}], expected [${outC}]`);
     bias = tf.tensor1d(constantValues(t.model, b));
   }
   const out = t.output();
-  if (out.shape.length === 4 && out.shape[3] !== outC) t.fail(`output "${out.name}" has ${out.shape[3]} channels, the filter gives ${outC}`);
+  if (out.shape.length === 4 && out.shape[3] !== outC)
+    t.fail(`output "${out.name}" has ${out.shape[3]} channels, the filter gives ${outC}`);
   const args = {
     strides: [op.strideH, op.strideW] as [number, number],
     pad: op.padding === 'SAME' ? ('same' as const) : ('valid' as const),
@@ -173,10 +196,17 @@ function convKernel(t: OpTensors, op: Extract<TfliteOp, { op: 'CONV_2D' | 'DEPTH
 
 function addKernel(t: OpTensors, activation: Activation): Kernel {
   // Either operand may be a constant (a bias folded into an ADD); both are usually computed.
-  const operands = [t.input(0), t.input(1)].map((x) => ({ index: x.index, constant: x.data ? tf.tensor(constantValues(t.model, x), [...x.shape]) : undefined }));
+  const operands = [t.input(0), t.input(1)].map((x) => ({
+    index: x.index,
+    constant: x.data ? tf.tensor(constantValues(t.model, x), [...x.shape]) : undefined,
+  }));
   return {
     reads: operands.filter((o) => !o.constant).map((o) => o.index),
-    run: (value) => activate(tf.add(operands[0]!.constant ?? value(operands[0]!.index), operands[1]!.constant ?? value(operands[1]!.index)), activation),
+    run: (value) =>
+      activate(
+        tf.add(operands[0]!.constant ?? value(operands[0]!.index), operands[1]!.constant ?? value(operands[1]!.index)),
+        activation,
+      ),
     dispose: () => tf.dispose(operands.flatMap((o) => (o.constant ? [o.constant] : []))),
   };
 }
@@ -190,7 +220,9 @@ function averagePoolKernel(t: OpTensors, op: Extract<TfliteOp, { op: 'AVERAGE_PO
   }
   if (op.padding !== 'VALID') {
     // TensorFlow's SAME average pooling divides by the in-bounds count only; not needed for MobileNet.
-    t.fail(`a ${op.filterH} x ${op.filterW} window on a ${h} x ${w} map with SAME padding; only global or VALID pooling is supported`);
+    t.fail(
+      `a ${op.filterH} x ${op.filterW} window on a ${h} x ${w} map with SAME padding; only global or VALID pooling is supported`,
+    );
   }
   const filter: [number, number] = [op.filterH, op.filterW];
   const strides: [number, number] = [op.strideH, op.strideW];
@@ -201,7 +233,13 @@ function reshapeKernel(t: OpTensors, newShape: readonly number[] | undefined): K
   const x = t.activation(0);
   const declared = t.output().shape;
   const shapeInput = t.op.inputs[1] !== undefined && t.op.inputs[1] >= 0 ? t.input(1) : undefined;
-  const target = declared.length ? [...declared] : newShape ? [...newShape] : shapeInput?.data ? constantInts(t.model, shapeInput) : undefined;
+  const target = declared.length
+    ? [...declared]
+    : newShape
+      ? [...newShape]
+      : shapeInput?.data
+        ? constantInts(t.model, shapeInput)
+        : undefined;
   if (!target) t.fail('the output shape is not declared and not constant');
   const batch = x.shape[0];
   return {

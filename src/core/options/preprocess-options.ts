@@ -1,8 +1,5 @@
-/**
- * Options shared by every layer, with their defaults in one place and validators that fill defaults and
- * throw OptionsError listing the valid values.
- */
-import { OptionsError } from './errors.ts';
+/** Preprocessing: how an image becomes the network's input. Its default, DEFAULT_PREPROCESS, and validator. */
+import { OptionsError } from '../errors.ts';
 
 /** ImageNet statistics, as PaddleClas's NormalizeImage uses them (on x * scale, scale = 1 / 255). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -80,7 +77,9 @@ export function validatePreprocess(options: Partial<PreprocessOptions> = {}): Pr
   const resizeShort = side('resizeShort', o.resizeShort);
   if (o.mode === 'resize-short-crop' && resizeShort < Math.max(width, height)) {
     // The short side becomes resizeShort and the long side at least that: a crop no larger always fits.
-    throw new OptionsError(`preprocess.resizeShort (${resizeShort}) must be at least the crop's width and height (${width} x ${height})`);
+    throw new OptionsError(
+      `preprocess.resizeShort (${resizeShort}) must be at least the crop's width and height (${width} x ${height})`,
+    );
   }
   if (typeof o.scale !== 'number' || !Number.isFinite(o.scale) || o.scale <= 0) {
     throw new OptionsError(`preprocess.scale must be a positive finite number; got ${String(o.scale)}`);

@@ -32,7 +32,9 @@ export interface Fp16Check {
 export function checkFp16(network: NetworkSpec, stateDict: StateDict, inputSize: readonly [number, number]): Fp16Check {
   const folded: NetworkSpec = { ...network, batchNorm: 'folded' };
   const foldedDict = network.batchNorm === 'folded' ? stateDict : foldStateDict(stateDict, network);
-  const rounded: StateDict = new Map([...foldedDict].map(([name, t]) => [name, { shape: t.shape, data: decodeFloat16(encodeFloat16(t.data)) }]));
+  const rounded: StateDict = new Map(
+    [...foldedDict].map(([name, t]) => [name, { shape: t.shape, data: decodeFloat16(encodeFloat16(t.data)) }]),
+  );
   const [h, w] = inputSize;
   const full = buildPPLCNet(foldedDict, folded);
   const half = buildPPLCNet(rounded, folded);

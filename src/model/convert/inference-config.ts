@@ -57,7 +57,9 @@ const show = (v: unknown): string => (v === undefined ? 'nothing' : (JSON.string
 export function readInferenceConfig(text: string, file = 'inference.yml'): InferenceConfig {
   const root = parseYaml(text, file);
   if (!isDict(root)) {
-    throw new ImportError(`${file} is not a PaddleX / PaddleClas inference config: expected a mapping with PreProcess, got ${show(root)}`);
+    throw new ImportError(
+      `${file} is not a PaddleX / PaddleClas inference config: expected a mapping with PreProcess, got ${show(root)}`,
+    );
   }
   const reader = new ConfigReader(file);
   const preprocessing = reader.preprocessing(root);
@@ -83,7 +85,9 @@ function parseYaml(text: string, file: string): unknown {
   } catch (e) {
     if (!(e instanceof YAMLException)) throw e;
     const where = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
-    throw new ImportError(`${file} is not valid YAML (${e.reason}${where}): export the model again, or fix the file there`);
+    throw new ImportError(
+      `${file} is not valid YAML (${e.reason}${where}): export the model again, or fix the file there`,
+    );
   }
 }
 
@@ -101,7 +105,7 @@ class ConfigReader {
     if (!key) {
       this.notes.push(
         isDict(root.DetPreProcess)
-          ? 'Only a detector\'s preprocessing (DetPreProcess) is given: the input size and normalisation are not set by this config.'
+          ? "Only a detector's preprocessing (DetPreProcess) is given: the input size and normalisation are not set by this config."
           : 'No PreProcess.transform_ops: the input size and normalisation are not set by this config.',
       );
       return {};
@@ -132,7 +136,8 @@ class ConfigReader {
         case 'ToCHWImage':
           break; // Our tensors are NHWC; the builder transposes the filters instead.
         case 'DecodeImage':
-          if (args.to_rgb === false) this.notes.push(`${at}: to_rgb is false (the model expects BGR); images are given as RGB.`);
+          if (args.to_rgb === false)
+            this.notes.push(`${at}: to_rgb is false (the model expects BGR); images are given as RGB.`);
           break;
         default:
           this.notes.push(`${at}: transform op "${op}" is not supported and was skipped.`);
@@ -145,7 +150,8 @@ class ConfigReader {
     try {
       validatePreprocess(out);
     } catch (e) {
-      if (e instanceof OptionsError) throw new ImportError(`${this.file}: its preprocessing cannot be used: ${e.message}`);
+      if (e instanceof OptionsError)
+        throw new ImportError(`${this.file}: its preprocessing cannot be used: ${e.message}`);
       throw e;
     }
     return out;
@@ -153,12 +159,23 @@ class ConfigReader {
 
   private geometry(resize: Resize | undefined, crop: Size | undefined): Partial<PreprocessOptions> {
     if (resize && 'short' in resize) {
-      if (!crop) this.notes.push(`ResizeImage resize_short without a CropImage gives inputs of any size; centre-cropped to ${resize.short} x ${resize.short} instead.`);
-      return { mode: 'resize-short-crop', resizeShort: resize.short, ...(crop ?? { width: resize.short, height: resize.short }) };
+      if (!crop)
+        this.notes.push(
+          `ResizeImage resize_short without a CropImage gives inputs of any size; centre-cropped to ${resize.short} x ${resize.short} instead.`,
+        );
+      return {
+        mode: 'resize-short-crop',
+        resizeShort: resize.short,
+        ...(crop ?? { width: resize.short, height: resize.short }),
+      };
     }
     if (crop) {
-      const from = resize ? `after a direct resize to ${resize.size.width} x ${resize.size.height}` : 'of the unresized image';
-      this.notes.push(`CropImage ${from} is not supported: images are resized directly to the crop size, ${crop.width} x ${crop.height}.`);
+      const from = resize
+        ? `after a direct resize to ${resize.size.width} x ${resize.size.height}`
+        : 'of the unresized image';
+      this.notes.push(
+        `CropImage ${from} is not supported: images are resized directly to the crop size, ${crop.width} x ${crop.height}.`,
+      );
       return { mode: 'resize', ...crop };
     }
     if (resize) return { mode: 'resize', ...resize.size };
@@ -169,7 +186,8 @@ class ConfigReader {
   /** `- Name: {args}`, `- Name:` (null args) or `- Name`. */
   private opOf(entry: unknown, at: string): [string, Dict] {
     if (typeof entry === 'string') return [entry, {}];
-    if (!isDict(entry) || Object.keys(entry).length !== 1) this.fail(at, 'one transform op (a mapping with one key)', entry);
+    if (!isDict(entry) || Object.keys(entry).length !== 1)
+      this.fail(at, 'one transform op (a mapping with one key)', entry);
     const [op, args] = Object.entries(entry)[0]!;
     if (args !== null && !isDict(args)) this.fail(`${at}.${op}`, 'a mapping of parameters or empty', args);
     return [op, args ?? {}];
@@ -178,13 +196,27 @@ class ConfigReader {
   private resizeOf(args: Dict, at: string): Resize {
     const { resize_short: short, size, interpolation, backend } = args;
     this.unknownKeys(args, ['resize_short', 'size', 'interpolation', 'backend', 'return_numpy'], at);
-    const linear = interpolation === undefined || interpolation === null || interpolation === CV2_INTER_LINEAR
-      || (typeof interpolation === 'string' && LINEAR.has(interpolation.toLowerCase()));
-    if (!linear) this.notes.push(`${at}: interpolation ${show(interpolation)} is not supported; resized bilinearly (OpenCV INTER_LINEAR) instead.`);
+    const linear =
+      interpolation === undefined ||
+      interpolation === null ||
+      interpolation === CV2_INTER_LINEAR ||
+      (typeof interpolation === 'string' && LINEAR.has(interpolation.toLowerCase()));
+    if (!linear)
+      this.notes.push(
+        `${at}: interpolation ${show(interpolation)} is not supported; resized bilinearly (OpenCV INTER_LINEAR) instead.`,
+      );
     if (typeof backend === 'string' && backend.toLowerCase() === 'pil') {
-      this.notes.push(`${at}: backend "pil" is not reproduced (PIL's resize filters differently when shrinking); resized as OpenCV does.`);
-    } else if (backend !== undefined && backend !== null && !(typeof backend === 'string' && ['cv2', 'opencv'].includes(backend.toLowerCase()))) {
-      this.notes.push(`${at}: backend ${show(backend)} is unknown; resized as OpenCV does (PaddleClas's fallback too).`);
+      this.notes.push(
+        `${at}: backend "pil" is not reproduced (PIL's resize filters differently when shrinking); resized as OpenCV does.`,
+      );
+    } else if (
+      backend !== undefined &&
+      backend !== null &&
+      !(typeof backend === 'string' && ['cv2', 'opencv'].includes(backend.toLowerCase()))
+    ) {
+      this.notes.push(
+        `${at}: backend ${show(backend)} is unknown; resized as OpenCV does (PaddleClas's fallback too).`,
+      );
     }
     // PaddleClas: resize_short when it is set and > 0, else size.
     if (short !== undefined && short !== null && !(typeof short === 'number' && short <= 0)) {
@@ -205,7 +237,11 @@ class ConfigReader {
   private normalizeOf(args: Dict, at: string): Normalize {
     this.unknownKeys(args, ['scale', 'mean', 'std', 'order', 'channel_num', 'output_fp16'], at);
     const { order, channel_num: channels } = args;
-    if (!(order === undefined || order === null || (typeof order === 'string' && ['', 'hwc', 'chw'].includes(order.toLowerCase())))) {
+    if (!(
+      order === undefined ||
+      order === null ||
+      (typeof order === 'string' && ['', 'hwc', 'chw'].includes(order.toLowerCase()))
+    )) {
       this.notes.push(`${at}: order ${show(order)} is unknown; read as '' (HWC).`);
     }
     if (!(channels === undefined || channels === null || channels === 3)) {
@@ -236,7 +272,8 @@ class ConfigReader {
   }
 
   private unknownKeys(args: Dict, known: readonly string[], at: string): void {
-    for (const k of Object.keys(args)) if (!known.includes(k)) this.notes.push(`${at}: parameter "${k}" is not supported and was ignored.`);
+    for (const k of Object.keys(args))
+      if (!known.includes(k)) this.notes.push(`${at}: parameter "${k}" is not supported and was ignored.`);
   }
 
   /** IndexProcess.score_thres when it is a cosine (dist_type IP, PaddleClas's default); else a note. */
@@ -245,7 +282,9 @@ class ConfigReader {
     if (!isDict(index) || index.score_thres === undefined || index.score_thres === null) return undefined;
     const { score_thres: t, dist_type: dist } = index;
     if (!(dist === undefined || dist === null || (typeof dist === 'string' && dist.toUpperCase() === 'IP'))) {
-      this.notes.push(`IndexProcess.score_thres ${show(t)} is for dist_type ${show(dist)}, not a cosine (dist_type IP); not used.`);
+      this.notes.push(
+        `IndexProcess.score_thres ${show(t)} is for dist_type ${show(dist)}, not a cosine (dist_type IP); not used.`,
+      );
       return undefined;
     }
     if (typeof t !== 'number' || !(t >= -1 && t <= 1)) {
@@ -261,13 +300,19 @@ class ConfigReader {
     const places: [string, Dict][] = [
       ['PostProcess.Topk', isDict(post.Topk) ? post.Topk : {}],
       ['PostProcess', post],
-      ...Object.entries(post).filter((e): e is [string, Dict] => isDict(e[1])).map(([k, d]): [string, Dict] => [`PostProcess.${k}`, d]),
+      ...Object.entries(post)
+        .filter((e): e is [string, Dict] => isDict(e[1]))
+        .map(([k, d]): [string, Dict] => [`PostProcess.${k}`, d]),
       ['Global', isDict(root.Global) ? root.Global : {}],
     ];
     const hit = places.find(([, d]) => d.label_list !== undefined && d.label_list !== null);
     if (hit) {
       const [at, { label_list: list }] = hit;
-      if (Array.isArray(list) && list.length > 0 && list.every((l) => ['string', 'number', 'boolean'].includes(typeof l))) {
+      if (
+        Array.isArray(list) &&
+        list.length > 0 &&
+        list.every((l) => ['string', 'number', 'boolean'].includes(typeof l))
+      ) {
         return list.map((l) => (typeof l === 'boolean' ? (l ? 'True' : 'False') : String(l))); // Python's str()
       }
       this.notes.push(`${at}.label_list is not a list of class names (${show(list)}); labels were not read.`);
@@ -275,7 +320,9 @@ class ConfigReader {
     }
     const map = places.find(([, d]) => typeof d.class_id_map_file === 'string');
     if (map) {
-      this.notes.push(`${map[0]}.class_id_map_file "${String(map[1].class_id_map_file)}" is not read from the config; give the labels separately.`);
+      this.notes.push(
+        `${map[0]}.class_id_map_file "${String(map[1].class_id_map_file)}" is not read from the config; give the labels separately.`,
+      );
     }
     return undefined;
   }

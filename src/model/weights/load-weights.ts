@@ -47,7 +47,11 @@ async function readBody(response: Response, onBytes: (n: number) => void): Promi
 }
 
 /** A cached shard, if it is there and still has the declared hash; a damaged entry is dropped. */
-async function cachedShard(cache: ShardCache | undefined, manifest: WeightManifest, index: number): Promise<Uint8Array | undefined> {
+async function cachedShard(
+  cache: ShardCache | undefined,
+  manifest: WeightManifest,
+  index: number,
+): Promise<Uint8Array | undefined> {
   const sha256 = manifest.shards[index]!.sha256;
   const bytes = await cache?.get(sha256).catch(() => undefined);
   if (!bytes) return undefined;
@@ -61,11 +65,14 @@ export async function loadWeights(
   fetchFn: FetchLike,
   onProgress?: (loadedBytes: number, totalBytes: number) => void,
   cache?: ShardCache,
+  files?: Readonly<Record<string, string>>,
 ): Promise<LoadedWeights> {
   const response = await fetchOk(fetchFn, manifestUrl, 'weight manifest');
   // Dev servers and single-page hosts answer a missing file with their index page, status 200.
   if (response.headers.get('content-type')?.includes('text/html')) {
-    throw new WeightsError(`no weight manifest at ${manifestUrl}: the server sent an HTML page instead (wrong path, or no model installed there)`);
+    throw new WeightsError(
+      `no weight manifest at ${manifestUrl}: the server sent an HTML page instead (wrong path, or no model installed there)`,
+    );
   }
   let json: unknown;
   try {
@@ -87,7 +94,7 @@ export async function loadWeights(
       shards.push(kept);
       continue;
     }
-    const url = new URL(shard.file, new URL(manifestUrl, globalThis.location?.href)).href;
+    const url = new URL(files?.[shard.file] ?? shard.file, new URL(manifestUrl, globalThis.location?.href)).href;
     const r = await fetchOk(fetchFn, url, 'weight shard');
     const declared = r.headers.get('content-length');
     // Refuse a wrong-sized file before reading its body (compressed transfers carry no usable length).

@@ -22,7 +22,14 @@ import {
 import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../../core/options.ts';
 import { elementCount, type StateDict } from '../../core/state-dict.ts';
 import { DEFAULT_STRIDE_LIST, isStandardGeometry, standardGeometry, type PPLCNetGeometry } from '../architecture.ts';
-import { assertMatchesParameters, embeddingDimOf, networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../parameters.ts';
+import {
+  assertMatchesParameters,
+  embeddingDimOf,
+  networkParameters,
+  standardNetwork,
+  type BatchNormForm,
+  type NetworkSpec,
+} from '../parameters.ts';
 import { decodeFloat16, encodeFloat16 } from '../convert/wire/float16.ts';
 import { sha256Hex } from './sha256.ts';
 import { concatBytes } from '../convert/wire/bytes.ts';
@@ -74,7 +81,12 @@ export function architectureOf(network: NetworkSpec): ManifestArchitecture {
     batchNorm: network.batchNorm,
     ...(isStandardGeometry(g)
       ? {}
-      : { strideList: g.strideList.map((st) => [st[0], st[1]] as const), useLastConv: g.useLastConv, classExpand: g.classExpand, dropoutProb: g.dropoutProb }),
+      : {
+          strideList: g.strideList.map((st) => [st[0], st[1]] as const),
+          useLastConv: g.useLastConv,
+          classExpand: g.classExpand,
+          dropoutProb: g.dropoutProb,
+        }),
     ...(network.neckDim === undefined ? { neck: 'none' as const } : {}),
   };
 }
@@ -94,8 +106,14 @@ export async function encodeManifest(options: EncodeManifestOptions): Promise<En
   const dtype = options.dtype ?? 'fp16';
   const network = options.network ?? standardNetwork(options.scale, options.embeddingDim, options.batchNorm);
   const embeddingDim = embeddingDimOf(network);
-  if (network.geometry.scale !== options.scale || embeddingDim !== options.embeddingDim || network.batchNorm !== options.batchNorm) {
-    throw new WeightsError(`cannot encode: scale, embeddingDim and batchNorm (${options.scale}, ${options.embeddingDim}, ${options.batchNorm}) disagree with the network`);
+  if (
+    network.geometry.scale !== options.scale ||
+    embeddingDim !== options.embeddingDim ||
+    network.batchNorm !== options.batchNorm
+  ) {
+    throw new WeightsError(
+      `cannot encode: scale, embeddingDim and batchNorm (${options.scale}, ${options.embeddingDim}, ${options.batchNorm}) disagree with the network`,
+    );
   }
   const modelSpecs = networkParameters(network);
   assertMatchesParameters(options.stateDict, modelSpecs, (m) => new WeightsError(`cannot encode: ${m}`));
@@ -103,14 +121,24 @@ export async function encodeManifest(options: EncodeManifestOptions): Promise<En
   const classes = head?.settings.labels.length ?? 0;
   const headShape = [embeddingDim, classes];
   if (head && head.weight.length !== embeddingDim * classes) {
-    throw new WeightsError(`cannot encode: the head has ${head.weight.length} values, [${headShape.join(', ')}] needs ${embeddingDim * classes}`);
+    throw new WeightsError(
+      `cannot encode: the head has ${head.weight.length} values, [${headShape.join(', ')}] needs ${embeddingDim * classes}`,
+    );
   }
-  if (head && (head.settings.type === 'Linear') !== (head.bias !== undefined)) throw new WeightsError('cannot encode: a Linear head has a bias, an ArcMargin head none');
-  if (head?.bias && head.bias.length !== classes) throw new WeightsError(`cannot encode: the head's bias has ${head.bias.length} values for ${classes} labels`);
-  const headSpecs = head ? [{ name: HEAD_TENSOR, shape: headShape }, ...(head.bias ? [{ name: HEAD_BIAS_TENSOR, shape: [classes] }] : [])] : [];
+  if (head && (head.settings.type === 'Linear') !== (head.bias !== undefined))
+    throw new WeightsError('cannot encode: a Linear head has a bias, an ArcMargin head none');
+  if (head?.bias && head.bias.length !== classes)
+    throw new WeightsError(`cannot encode: the head's bias has ${head.bias.length} values for ${classes} labels`);
+  const headSpecs = head
+    ? [{ name: HEAD_TENSOR, shape: headShape }, ...(head.bias ? [{ name: HEAD_BIAS_TENSOR, shape: [classes] }] : [])]
+    : [];
   const specs = [...modelSpecs, ...headSpecs];
   const dataOf = (name: string) =>
-    name === HEAD_TENSOR && head ? head.weight : name === HEAD_BIAS_TENSOR && head?.bias ? head.bias : options.stateDict.get(name)!.data;
+    name === HEAD_TENSOR && head
+      ? head.weight
+      : name === HEAD_BIAS_TENSOR && head?.bias
+        ? head.bias
+        : options.stateDict.get(name)!.data;
   const limit = options.shardBytes ?? DEFAULT_SHARD_BYTES;
   const tensors: ManifestTensor[] = [];
   const shardChunks: Uint8Array[][] = [[]];
@@ -170,7 +198,9 @@ export async function checkShardHash(manifest: WeightManifest, index: number, by
   const actual = await sha256Hex(bytes);
   const s = manifest.shards[index]!;
   if (actual !== s.sha256) {
-    throw new WeightsError(`${manifest.modelId}: shard "${s.file}" has SHA-256 ${actual}, the manifest declares ${s.sha256} (corrupted download?)`);
+    throw new WeightsError(
+      `${manifest.modelId}: shard "${s.file}" has SHA-256 ${actual}, the manifest declares ${s.sha256} (corrupted download?)`,
+    );
   }
 }
 
@@ -184,7 +214,9 @@ export async function decodeManifest(
   options: { readonly checksumsVerified?: boolean } = {},
 ): Promise<StateDict> {
   if (shards.length !== manifest.shards.length) {
-    throw new WeightsError(`${manifest.modelId}: got ${shards.length} shards, the manifest lists ${manifest.shards.length}`);
+    throw new WeightsError(
+      `${manifest.modelId}: got ${shards.length} shards, the manifest lists ${manifest.shards.length}`,
+    );
   }
   shards.forEach((bytes, i) => checkShardLength(manifest, i, bytes.byteLength));
   if (!options.checksumsVerified) for (let i = 0; i < shards.length; i++) await checkShardHash(manifest, i, shards[i]!);
@@ -206,7 +238,9 @@ export async function decodeManifest(
   try {
     network = networkOf(manifest);
     if (embeddingDimOf(network) !== manifest.embeddingDim) {
-      throw new RangeError(`embeddingDim ${manifest.embeddingDim} is not the feature width ${embeddingDimOf(network)} of a network without a neck`);
+      throw new RangeError(
+        `embeddingDim ${manifest.embeddingDim} is not the feature width ${embeddingDimOf(network)} of a network without a neck`,
+      );
     }
   } catch (e) {
     throw new WeightsError(`${manifest.modelId}: ${(e as Error).message}`);

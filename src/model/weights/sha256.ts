@@ -49,9 +49,23 @@ export function sha256Portable(message: Uint8Array): Uint8Array {
     for (let i = 0; i < 64; i++) {
       const t1 = (hh! + (rotr(e!, 6) ^ rotr(e!, 11) ^ rotr(e!, 25)) + ((e! & f!) ^ (~e! & g!)) + K[i]! + w[i]!) >>> 0;
       const t2 = ((rotr(a!, 2) ^ rotr(a!, 13) ^ rotr(a!, 22)) + ((a! & b!) ^ (a! & c!) ^ (b! & c!))) >>> 0;
-      hh = g; g = f; f = e; e = (d! + t1) >>> 0; d = c; c = b; b = a; a = (t1 + t2) >>> 0;
+      hh = g;
+      g = f;
+      f = e;
+      e = (d! + t1) >>> 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) >>> 0;
     }
-    h[0]! += a!; h[1]! += b!; h[2]! += c!; h[3]! += d!; h[4]! += e!; h[5]! += f!; h[6]! += g!; h[7]! += hh!;
+    h[0]! += a!;
+    h[1]! += b!;
+    h[2]! += c!;
+    h[3]! += d!;
+    h[4]! += e!;
+    h[5]! += f!;
+    h[6]! += g!;
+    h[7]! += hh!;
   }
   const out = new Uint8Array(32);
   const ov = new DataView(out.buffer);

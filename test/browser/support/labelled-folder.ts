@@ -46,7 +46,11 @@ function hsl(h: number, s: number, l: number): [number, number, number] {
  * `labels` (give them sorted) folders of `perLabel` images named image_1.png … image_N.png (unpadded, so only a natural sort
  * puts image_2 before image_10), written in reverse order so the picker's order is not already sorted.
  */
-export async function writeLabelledFolder(labels: readonly string[], perLabel: number, size = 40): Promise<LabelledFolder> {
+export async function writeLabelledFolder(
+  labels: readonly string[],
+  perLabel: number,
+  size = 40,
+): Promise<LabelledFolder> {
   const root = join(await mkdtemp(join(tmpdir(), 'shitu-folder-')), 'photos');
   const names: string[] = [];
   for (const [l, label] of labels.entries()) {

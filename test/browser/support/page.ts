@@ -13,7 +13,11 @@ export async function openPage(page: Page): Promise<void> {
 /** Waits until `count` cards exist and none is queued or embedding. */
 export async function waitSettled(page: Page, count: number, timeout = 120_000): Promise<void> {
   await expect(page.getByTestId('image-card')).toHaveCount(count, { timeout });
-  await expect(page.locator('[data-testid="image-card"][data-status="queued"], [data-testid="image-card"][data-status="embedding"]')).toHaveCount(0, { timeout });
+  await expect(
+    page.locator(
+      '[data-testid="image-card"][data-status="queued"], [data-testid="image-card"][data-status="embedding"]',
+    ),
+  ).toHaveCount(0, { timeout });
 }
 
 export async function matrixValue(page: Page, i: number, j: number): Promise<number> {

@@ -121,7 +121,10 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxGraph {
 
 /** ValueInfoProto -> TypeProto.tensor_type.shape.dim[].dim_value (undefined for dim_param or nothing). */
 function declaredDims(info: ProtoReader): (number | undefined)[] {
-  const shape = info.message(VALUE_INFO.type, 'ONNX input type')?.message(TYPE.tensorType, 'ONNX tensor type')?.message(TENSOR_TYPE.shape, 'ONNX input shape');
+  const shape = info
+    .message(VALUE_INFO.type, 'ONNX input type')
+    ?.message(TYPE.tensorType, 'ONNX tensor type')
+    ?.message(TENSOR_TYPE.shape, 'ONNX input shape');
   if (!shape) return [];
   return shape.messages(SHAPE.dim, 'ONNX input dim').map((d) => {
     const v = d.int(DIMENSION.dimValue);
@@ -137,7 +140,9 @@ function readOpset(model: ProtoReader): number {
       if (v !== undefined) return v;
     }
   }
-  throw new ImportError('The ONNX model imports no version of the default operator set (opset_import for domain "" is missing).');
+  throw new ImportError(
+    'The ONNX model imports no version of the default operator set (opset_import for domain "" is missing).',
+  );
 }
 
 function decodeNode(n: ProtoReader, index: number): OnnxNode {
@@ -206,9 +211,12 @@ export function decodeTensor(t: ProtoReader, where: string): OnnxTensor {
     if (count > MAX_ELEMENTS) throw new ImportError(`${label} is too large: dims ${JSON.stringify(dims)}.`);
   }
   if (t.int(TENSOR.dataLocation) === DATA_LOCATION_EXTERNAL || t.has(TENSOR.externalData)) {
-    throw new ImportError(`${label} keeps its data in an external file; re-save the model with all tensors inside the .onnx file.`);
+    throw new ImportError(
+      `${label} keeps its data in an external file; re-save the model with all tensors inside the .onnx file.`,
+    );
   }
-  if (t.has(TENSOR.segment)) throw new ImportError(`${label} is a segment of a chunked tensor, which is not supported.`);
+  if (t.has(TENSOR.segment))
+    throw new ImportError(`${label} is a segment of a chunked tensor, which is not supported.`);
   const size = FLOAT_SIZES[dataType];
   if (size === undefined) {
     throw new ImportError(`${label} has type ${typeName}; expected FLOAT, FLOAT16, DOUBLE, INT32 or INT64.`);
@@ -280,7 +288,8 @@ function readDoubles(t: ProtoReader): number[] {
   const out: number[] = [];
   for (const f of t.all(TENSOR.doubleData)) {
     const b = f.bytes ?? new Uint8Array();
-    if (b.byteLength % 8 !== 0) throw new ImportError(`${t.what}: double_data of ${b.byteLength} bytes is not a whole number of doubles.`);
+    if (b.byteLength % 8 !== 0)
+      throw new ImportError(`${t.what}: double_data of ${b.byteLength} bytes is not a whole number of doubles.`);
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     for (let i = 0; i < b.byteLength; i += 8) out.push(view.getFloat64(i, true));
   }

@@ -13,7 +13,21 @@ import type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx-decode.ts';
 import { hardSwishScalar, paddleHardSigmoidScalar } from '../../activations.ts';
 
 /** Ops that act on each element alone (with scalar constants). */
-export const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Clip', 'Relu', 'HardSigmoid', 'HardSwish', 'Min', 'Max', 'Neg', 'Identity', 'Dropout']);
+export const ELEMENTWISE = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Clip',
+  'Relu',
+  'HardSigmoid',
+  'HardSwish',
+  'Min',
+  'Max',
+  'Neg',
+  'Identity',
+  'Dropout',
+]);
 /** Ops that move no values, only change the shape: transparent at the tail, between last_conv and the neck. */
 export const SHAPE_OPS = new Set(['Flatten', 'Reshape', 'Squeeze']);
 
@@ -36,7 +50,8 @@ export class GraphView {
   constructor(original: OnnxGraph) {
     const alias = new Map<string, string>();
     for (const n of original.nodes) {
-      if (!PASS_THROUGH.has(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx') || !n.inputs[0] || !n.outputs[0]) continue;
+      if (!PASS_THROUGH.has(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx') || !n.inputs[0] || !n.outputs[0])
+        continue;
       alias.set(n.outputs[0], n.inputs[0]);
       this.removed.set(n.opType, (this.removed.get(n.opType) ?? 0) + 1);
     }
@@ -89,7 +104,7 @@ export class GraphView {
 function foldShapeOp(n: OnnxNode, constants: ReadonlyMap<string, OnnxTensor>): OnnxTensor | undefined {
   const x = n.inputs[0] ? constants.get(n.inputs[0]) : undefined;
   const out = n.outputs[0];
-  if (!x || !out || !SHAPE_OPS.has(n.opType) && n.opType !== 'Unsqueeze') return undefined;
+  if (!x || !out || (!SHAPE_OPS.has(n.opType) && n.opType !== 'Unsqueeze')) return undefined;
   const ints = (k: number, attr: string): number[] | undefined => {
     const fromAttr = n.attributes.get(attr)?.ints;
     if (fromAttr) return [...fromAttr];
@@ -110,7 +125,7 @@ function foldShapeOp(n: OnnxNode, constants: ReadonlyMap<string, OnnxTensor>): O
     const rank = x.dims.length + axes.length;
     const at = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
     const rest = [...x.dims];
-    dims = Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift() ?? 1));
+    dims = Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : (rest.shift() ?? 1)));
   } else if (n.opType === 'Squeeze') {
     const axes = ints(1, 'axes')?.map((a) => (a < 0 ? a + x.dims.length : a));
     dims = x.dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1));
@@ -135,8 +150,8 @@ export interface Activation {
 }
 
 const SAMPLES = Float64Array.from([
-  -10, -7, -6, -5, -4, -3.5, -3, -2.5, -2, -1.5, -1, -0.75, -0.5, -0.25, -0.1, 0, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.5,
-  4, 5, 6, 7, 10,
+  -10, -7, -6, -5, -4, -3.5, -3, -2.5, -2, -1.5, -1, -0.75, -0.5, -0.25, -0.1, 0, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5,
+  3, 3.5, 4, 5, 6, 7, 10,
 ]);
 /** Relative tolerance: accepts HardSigmoid alpha = 1/6 +- ~1e-6 (float32 rounding of 1/6 is 5e-9), rejects 0.2. */
 const TOLERANCE = 4e-6;
@@ -159,7 +174,9 @@ export function readActivation(view: GraphView, start: string, where: string, sh
   const exits = [...values].filter((v) => view.isGraphOutput(v) || view.consumers(v).some((c) => !inRegion.has(c)));
   if (exits.length !== 1) {
     const ops = nodes.map((n) => `${n.opType} "${n.name}"`).join(', ');
-    throw new ImportError(`${where}: the activation (${ops || 'no nodes'}) branches into ${exits.length} outputs; PP-LCNet has a single chain here.`);
+    throw new ImportError(
+      `${where}: the activation (${ops || 'no nodes'}) branches into ${exits.length} outputs; PP-LCNet has a single chain here.`,
+    );
   }
   const output = exits[0]!;
   const y = evaluate(view, nodes, start, output, where);
@@ -214,12 +231,18 @@ function collectRegion(view: GraphView, start: string, shapeOps: boolean): OnnxN
 }
 
 /** Runs the region on SAMPLES (float64), in dependency order. */
-function evaluate(view: GraphView, nodes: readonly OnnxNode[], start: string, output: string, where: string): Float64Array {
+function evaluate(
+  view: GraphView,
+  nodes: readonly OnnxNode[],
+  start: string,
+  output: string,
+  where: string,
+): Float64Array {
   const env = new Map<string, Float64Array>([[start, SAMPLES]]);
   const pending = [...nodes];
   // Each pass evaluates at least one node or stops: at most nodes.length passes.
   for (let pass = 0; pending.length > 0 && pass <= nodes.length; pass++) {
-    for (let i = 0; i < pending.length; ) {
+    for (let i = 0; i < pending.length;) {
       const n = pending[i]!;
       // A shape op needs only its data input: its target shape may be computed (Shape -> Slice -> Concat).
       const operands = SHAPE_OPS.has(n.opType) ? n.inputs.slice(0, 1) : n.inputs;
@@ -235,7 +258,9 @@ function evaluate(view: GraphView, nodes: readonly OnnxNode[], start: string, ou
   if (pending.length > 0) {
     const n = pending[0]!;
     const missing = n.inputs.find((x) => x !== '' && !env.has(x) && view.constant(x) === undefined);
-    throw new ImportError(`${where}: ${n.opType} "${n.name}" reads "${missing ?? '?'}", which this activation never computes (a cycle, or an input from elsewhere).`);
+    throw new ImportError(
+      `${where}: ${n.opType} "${n.name}" reads "${missing ?? '?'}", which this activation never computes (a cycle, or an input from elsewhere).`,
+    );
   }
   return env.get(output)!;
 }

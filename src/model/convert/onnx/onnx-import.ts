@@ -12,8 +12,18 @@
  * classifier's fc, otherwise a PP-ShiTu neck (ImportOptions.role decides when the caller knows better).
  */
 import { ImportError } from '../../../core/errors.ts';
+import { DEFAULT_MODEL_IMPORT_OPTIONS } from '../../../core/options.ts';
 import type { StateDict } from '../../../core/state-dict.ts';
-import { BN_EPSILON, describeStride, planPPLCNet, PPLCNET_SCALES, standardGeometry, type PPLCNetGeometry, type PPLCNetPlan, type StrideHW } from '../../architecture.ts';
+import {
+  BN_EPSILON,
+  describeStride,
+  planPPLCNet,
+  PPLCNET_SCALES,
+  standardGeometry,
+  type PPLCNetGeometry,
+  type PPLCNetPlan,
+  type StrideHW,
+} from '../../architecture.ts';
 import { networkParameters, type BatchNormForm, type NetworkSpec } from '../../parameters.ts';
 import type { ImportedModel, ImportOptions } from '../imported-model.ts';
 import { decodeOnnxModel, type OnnxNode } from './onnx-decode.ts';
@@ -27,24 +37,35 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
   rejectUnknownOps(view);
   const walk = new PPLCNetWalker(view).walk();
   const notes = [`ONNX opset ${graph.opset}${graph.producer ? `, produced by ${graph.producer}` : ''}`];
-  if (graph.opset < MIN_OPSET || graph.opset > MAX_OPSET) notes.push(`opset ${graph.opset} is outside the tested range ${MIN_OPSET}-${MAX_OPSET}`);
-  for (const [op, n] of view.removed) notes.push(`${n} ${op} node${n === 1 ? '' : 's'} skipped (no computation at inference)`);
+  if (graph.opset < MIN_OPSET || graph.opset > MAX_OPSET)
+    notes.push(`opset ${graph.opset} is outside the tested range ${MIN_OPSET}-${MAX_OPSET}`);
+  for (const [op, n] of view.removed)
+    notes.push(`${n} ${op} node${n === 1 ? '' : 's'} skipped (no computation at inference)`);
   notes.push(...walk.notes);
 
-  const role = options.role ?? 'auto';
+  const role = options.role ?? DEFAULT_MODEL_IMPORT_OPTIONS.role;
   const classifier = role === 'classifier' || (role === 'auto' && walk.softmax);
   const read = readGeometry(walk, classifier, notes);
   const linearScale = read.linearScale;
   const plan = planFor(walk, read.geometry);
   const geometry = plan.geometry;
   if (!(PPLCNET_SCALES as readonly number[]).includes(geometry.scale)) {
-    notes.push(`channel counts of PP-LCNet x${geometry.scale}, not one of the published scales (${PPLCNET_SCALES.join(', ')})`);
+    notes.push(
+      `channel counts of PP-LCNet x${geometry.scale}, not one of the published scales (${PPLCNET_SCALES.join(', ')})`,
+    );
   }
   const convs = convBnLayers(walk, plan);
   // 'separate' only when every layer has its BatchNorm and the epsilon difference keeps every variance >= 0.
-  const batchNorm: BatchNormForm = convs.every(([, c]) => c.bn && c.bn.variance.every((v) => v + c.bn!.epsilon - BN_EPSILON >= 0)) ? 'separate' : 'folded';
+  const batchNorm: BatchNormForm = convs.every(
+    ([, c]) => c.bn && c.bn.variance.every((v) => v + c.bn!.epsilon - BN_EPSILON >= 0),
+  )
+    ? 'separate'
+    : 'folded';
   const withBn = convs.filter(([, c]) => c.bn).length;
-  if (batchNorm === 'folded' && withBn > 0) notes.push(`${withBn} of ${convs.length} convs had a BatchNormalization node; folded into the conv weights and bias`);
+  if (batchNorm === 'folded' && withBn > 0)
+    notes.push(
+      `${withBn} of ${convs.length} convs had a BatchNormalization node; folded into the conv weights and bias`,
+    );
 
   const sd: StateDict = new Map();
   const set = (name: string, shape: readonly number[], data: Float32Array): void => void sd.set(name, { shape, data });
@@ -55,7 +76,10 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
   for (const [i, b] of walk.blocks.entries()) {
     if (!b.se) continue;
     const p = `backbone.${plan.blocks[i]!.name}.se`;
-    for (const [k, conv] of [['conv1', b.se.conv1], ['conv2', b.se.conv2]] as const) {
+    for (const [k, conv] of [
+      ['conv1', b.se.conv1],
+      ['conv2', b.se.conv2],
+    ] as const) {
       set(`${p}.${k}.weight`, conv.weight.dims, conv.weight.data);
       set(`${p}.${k}.bias`, [conv.outChannels], conv.bias ?? new Float32Array(conv.outChannels));
     }
@@ -65,11 +89,16 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
   const linearWeight = linearScale === 1 ? walk.linearWeight : walk.linearWeight.map((w) => w * linearScale);
   const network: NetworkSpec = { geometry, batchNorm, ...(classifier ? {} : { neckDim: walk.outputDim }) };
   if (classifier) {
-    notes.push(`a classifier (${walk.outputDim} classes${walk.softmax ? ', softmax' : ''}): the embedding is the ${walk.featureDim}-d feature that feeds its fc`);
+    notes.push(
+      `a classifier (${walk.outputDim} classes${walk.softmax ? ', softmax' : ''}): the embedding is the ${walk.featureDim}-d feature that feeds its fc`,
+    );
   } else {
     set('neck.fc.weight', [walk.featureDim, walk.outputDim], linearWeight);
     set('neck.fc.bias', [walk.outputDim], walk.linearBias);
-    if (walk.softmax) notes.push('the file ends in a Softmax but was imported as an embedder (role "embedder"): the Softmax is left out');
+    if (walk.softmax)
+      notes.push(
+        'the file ends in a Softmax but was imported as an embedder (role "embedder"): the Softmax is left out',
+      );
   }
   checkAgainstTable(sd, network);
   const [, , h, w] = graph.inputDims;
@@ -79,7 +108,9 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
     embeddingDim: classifier ? walk.featureDim : walk.outputDim,
     batchNorm,
     stateDict: sd,
-    ...(classifier ? { classifier: { weight: linearWeight, bias: walk.linearBias, classes: walk.outputDim, softmax: walk.softmax } } : {}),
+    ...(classifier
+      ? { classifier: { weight: linearWeight, bias: walk.linearBias, classes: walk.outputDim, softmax: walk.softmax } }
+      : {}),
     ...(h && w ? { inputSize: [h, w] as const } : {}),
     notes,
   };
@@ -90,9 +121,16 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
  * model keeps PaddleClas's dropout_prob 0.2 and any other factor joins its neck (the embedding is the same, the
  * manifest stays standard); a classifier's feature is the embedding, so it keeps the graph's own factor.
  */
-function readGeometry(walk: WalkResult, classifier: boolean, notes: string[]): { geometry: PPLCNetGeometry; linearScale: number } {
+function readGeometry(
+  walk: WalkResult,
+  classifier: boolean,
+  notes: string[],
+): { geometry: PPLCNetGeometry; linearScale: number } {
   // PaddleClas sets strides only on conv1 and the first block of blocks3-6 (indices 1, 3, 5, 11 of the 13).
-  const strideList: StrideHW[] = [walk.stem.stride, ...[1, 3, 5, 11].map((i) => walk.blocks[i]?.dw.stride ?? ([2, 2] as const))];
+  const strideList: StrideHW[] = [
+    walk.stem.stride,
+    ...[1, 3, 5, 11].map((i) => walk.blocks[i]?.dw.stride ?? ([2, 2] as const)),
+  ];
   let dropoutProb = standardGeometry(1).dropoutProb;
   let linearScale = 1;
   if (walk.lastConv && !classifier) {
@@ -101,7 +139,7 @@ function readGeometry(walk: WalkResult, classifier: boolean, notes: string[]): {
     linearScale = factor / 0.8;
     notes.push(
       linearScale === 1
-        ? 'dropout scale 0.8 found after last_conv\'s hardswish'
+        ? "dropout scale 0.8 found after last_conv's hardswish"
         : `the graph scales last_conv's hardswish by ${+factor.toPrecision(7)} instead of 0.8; folded ${+linearScale.toPrecision(7)} into neck.fc.weight`,
     );
   } else if (walk.lastConv) {
@@ -111,7 +149,11 @@ function readGeometry(walk: WalkResult, classifier: boolean, notes: string[]): {
     else if (Math.abs(factor - 1) <= 1e-6) factor = 1;
     if (factor > 0 && factor <= 1) {
       dropoutProb = +(1 - factor).toPrecision(7); // 1 - 0.8 is 0.19999999999999996 in float64
-      notes.push(factor === 1 ? 'no dropout scale after last_conv (dropout_prob 0)' : `dropout scale ${+factor.toPrecision(7)} after last_conv (dropout_prob ${+dropoutProb.toPrecision(7)})`);
+      notes.push(
+        factor === 1
+          ? 'no dropout scale after last_conv (dropout_prob 0)'
+          : `dropout scale ${+factor.toPrecision(7)} after last_conv (dropout_prob ${+dropoutProb.toPrecision(7)})`,
+      );
     } else {
       dropoutProb = 0;
       linearScale = factor;
@@ -152,7 +194,8 @@ function putSeparate(set: Setter, prefix: string, c: ConvFound, notes: string[])
   // Attributes are float32: an epsilon of 1e-5 arrives as 9.99999974738e-6 and is no difference.
   const shift = Math.fround(bn.epsilon) === Math.fround(BN_EPSILON) ? 0 : bn.epsilon - BN_EPSILON;
   set(`${prefix}.bn._variance`, n, shift === 0 ? bn.variance : bn.variance.map((v) => v + shift));
-  if (shift !== 0 && prefix === 'backbone.conv1') notes.push(`BatchNorm epsilon ${bn.epsilon} moved into the variances (the model uses ${BN_EPSILON})`);
+  if (shift !== 0 && prefix === 'backbone.conv1')
+    notes.push(`BatchNorm epsilon ${bn.epsilon} moved into the variances (the model uses ${BN_EPSILON})`);
 }
 
 function putFolded(set: Setter, prefix: string, c: ConvFound): void {
@@ -188,7 +231,9 @@ export function planFor(walk: WalkResult, partial: PPLCNetGeometry): PPLCNetPlan
   const found = describeWalk(walk);
   const last = walk.blocks.at(-1)?.pw.outChannels ?? 0;
   const closest = [...PPLCNET_SCALES].sort(
-    (a, b) => Math.abs(planPPLCNet({ ...partial, scale: a }).lastConvIn - last) - Math.abs(planPPLCNet({ ...partial, scale: b }).lastConvIn - last),
+    (a, b) =>
+      Math.abs(planPPLCNet({ ...partial, scale: a }).lastConvIn - last) -
+      Math.abs(planPPLCNet({ ...partial, scale: b }).lastConvIn - last),
   )[0]!;
   throw new ImportError(
     `The graph is not PP-LCNet at any scale: found ${found}. ` +
@@ -198,7 +243,8 @@ export function planFor(walk: WalkResult, partial: PPLCNetGeometry): PPLCNetPlan
 
 function matchesPlan(walk: WalkResult, plan: PPLCNetPlan): boolean {
   const same = (a: StrideHW, b: StrideHW) => a[0] === b[0] && a[1] === b[1];
-  if (walk.stem.outChannels !== plan.stemChannels || walk.stem.kernel !== 3 || !same(walk.stem.stride, plan.stemStride)) return false;
+  if (walk.stem.outChannels !== plan.stemChannels || walk.stem.kernel !== 3 || !same(walk.stem.stride, plan.stemStride))
+    return false;
   if (walk.blocks.length !== plan.blocks.length) return false;
   const blocksOk = plan.blocks.every((p, i) => {
     const b = walk.blocks[i]!;
@@ -215,13 +261,19 @@ function matchesPlan(walk: WalkResult, plan: PPLCNetPlan): boolean {
 }
 
 function describeWalk(walk: WalkResult): string {
-  const blocks = walk.blocks.map((b) => `${b.dw.outChannels}->${b.pw.outChannels}${blockTags(b.dw.kernel, b.dw.stride, Boolean(b.se))}`);
-  const tail = walk.lastConv ? `last_conv ${walk.lastConv.weight.dims[1]}->${walk.lastConv.outChannels}` : 'no last_conv';
+  const blocks = walk.blocks.map(
+    (b) => `${b.dw.outChannels}->${b.pw.outChannels}${blockTags(b.dw.kernel, b.dw.stride, Boolean(b.se))}`,
+  );
+  const tail = walk.lastConv
+    ? `last_conv ${walk.lastConv.weight.dims[1]}->${walk.lastConv.outChannels}`
+    : 'no last_conv';
   return `stem ${walk.stem.outChannels} channels stride ${describeStride(walk.stem.stride)}, ${walk.blocks.length} blocks [${blocks.join(', ')}], ${tail}`;
 }
 
 function describePlan(plan: PPLCNetPlan): string {
-  const blocks = plan.blocks.map((b) => `${b.inChannels}->${b.outChannels}${blockTags(b.kernel, b.stride, b.seChannels > 0)}`);
+  const blocks = plan.blocks.map(
+    (b) => `${b.inChannels}->${b.outChannels}${blockTags(b.kernel, b.stride, b.seChannels > 0)}`,
+  );
   const tail = plan.geometry.useLastConv ? `last_conv ${plan.lastConvIn}->${plan.featureDim}` : 'no last_conv';
   return `stem ${plan.stemChannels} channels stride ${describeStride(plan.stemStride)}, ${plan.blocks.length} blocks [${blocks.join(', ')}], ${tail}`;
 }
@@ -244,7 +296,8 @@ function checkAgainstTable(sd: StateDict, network: NetworkSpec): void {
       );
     }
   }
-  if (sd.size !== specs.length) throw new ImportError(`The import produced ${sd.size} tensors; PP-LCNet x${scale} has ${specs.length}.`);
+  if (sd.size !== specs.length)
+    throw new ImportError(`The import produced ${sd.size} tensors; PP-LCNet x${scale} has ${specs.length}.`);
 }
 
 /** Names the first op reachable from the image that PP-LCNet does not have, and what feeds it. */
@@ -266,7 +319,9 @@ function rejectUnknownOps(view: GraphView): void {
         throw new ImportError(
           `Unsupported op ${n.domain ? `${n.domain}.` : ''}${n.opType} (node "${n.name}")${from ? ` after ${from.opType} "${from.name}"` : ''}: ` +
             'PP-LCNet (with a linear neck or an fc) has no such op. Export the plain PaddleClas / PaddleX inference model' +
-            (n.domain === 'com.microsoft' ? ' (this op comes from onnxruntime\'s extended optimisations: save with the basic level, or export again)' : '') +
+            (n.domain === 'com.microsoft'
+              ? " (this op comes from onnxruntime's extended optimisations: save with the basic level, or export again)"
+              : '') +
             '.',
         );
       }

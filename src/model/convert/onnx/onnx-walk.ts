@@ -10,7 +10,14 @@ import { ImportError } from '../../../core/errors.ts';
 import { INPUT_SIZE, type StrideHW } from '../../architecture.ts';
 import type { OnnxNode, OnnxTensor } from './onnx-decode.ts';
 import { DATA_TYPE } from './onnx-proto.ts';
-import { ELEMENTWISE, GraphView, readActivation, SHAPE_OPS, type Activation, type ActivationKind } from './onnx-elementwise.ts';
+import {
+  ELEMENTWISE,
+  GraphView,
+  readActivation,
+  SHAPE_OPS,
+  type Activation,
+  type ActivationKind,
+} from './onnx-elementwise.ts';
 
 export interface BatchNormFound {
   readonly gamma: Float32Array;
@@ -62,8 +69,26 @@ export interface WalkResult {
 
 const POOL_OPS = new Set(['GlobalAveragePool', 'ReduceMean', 'AveragePool']);
 /** Read after the output (argmax labels, top-k, casts of them): ignored, the import keeps the scores. */
-export const IGNORED_TAIL_OPS = new Set(['ArgMax', 'TopK', 'Cast', 'ReduceMax', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten']);
-export const KNOWN_OPS = new Set([...ELEMENTWISE, ...SHAPE_OPS, ...POOL_OPS, 'Conv', 'BatchNormalization', 'MatMul', 'Gemm', 'Softmax']);
+export const IGNORED_TAIL_OPS = new Set([
+  'ArgMax',
+  'TopK',
+  'Cast',
+  'ReduceMax',
+  'Unsqueeze',
+  'Squeeze',
+  'Reshape',
+  'Flatten',
+]);
+export const KNOWN_OPS = new Set([
+  ...ELEMENTWISE,
+  ...SHAPE_OPS,
+  ...POOL_OPS,
+  'Conv',
+  'BatchNormalization',
+  'MatMul',
+  'Gemm',
+  'Softmax',
+]);
 
 export class PPLCNetWalker {
   readonly notes: string[] = [];
@@ -100,10 +125,14 @@ export class PPLCNetWalker {
     if (afterPool.length === 1 && afterPool[0]!.opType === 'Conv') {
       lastConv = this.conv(pooled, 'last_conv', channels);
       if (lastConv.kernel !== 1 || lastConv.group !== 1) {
-        throw new ImportError(`last_conv (Conv "${lastConv.node.name}") is ${lastConv.kernel} x ${lastConv.kernel}, group ${lastConv.group}; PP-LCNet's last_conv is 1 x 1.`);
+        throw new ImportError(
+          `last_conv (Conv "${lastConv.node.name}") is ${lastConv.kernel} x ${lastConv.kernel}, group ${lastConv.group}; PP-LCNet's last_conv is 1 x 1.`,
+        );
       }
       if (lastConv.bias && lastConv.bias.some((b) => b !== 0)) {
-        throw new ImportError(`last_conv (Conv "${lastConv.node.name}") has a non-zero bias; PP-LCNet's last_conv has none.`);
+        throw new ImportError(
+          `last_conv (Conv "${lastConv.node.name}") has a non-zero bias; PP-LCNet's last_conv has none.`,
+        );
       }
       featureDim = lastConv.outChannels;
       feature = this.activation(lastConv.output, 'after last_conv', 'hardswish', true);
@@ -111,7 +140,9 @@ export class PPLCNetWalker {
       // PaddleClas's use_last_conv=False: the pooled last stage goes straight through flatten to the fc.
       feature = readActivation(this.view, pooled, 'after the global pool (no last_conv)', true);
       if (feature.kind !== 'identity') {
-        throw new ImportError(`after the global pool: expected last_conv (a 1 x 1 Conv) or a flatten, found ${feature.kind} (${describe(feature.nodes)}).`);
+        throw new ImportError(
+          `after the global pool: expected last_conv (a 1 x 1 Conv) or a flatten, found ${feature.kind} (${describe(feature.nodes)}).`,
+        );
       }
       feature.nodes.forEach((n) => this.visit(n));
       this.notes.push('no last_conv: the feature is the pooled last stage (PaddleClas use_last_conv=False)');
@@ -119,11 +150,22 @@ export class PPLCNetWalker {
     const reshapes = feature.nodes.filter((n) => SHAPE_OPS.has(n.opType));
     if (reshapes.length === 0) {
       const found = describe(this.view.consumers(feature.output));
-      throw new ImportError(`Between the pool and the linear layer there is no Flatten, Reshape or Squeeze to make [N, ${featureDim}, 1, 1] into [N, ${featureDim}]${found ? `; found ${found}` : ''}.`);
+      throw new ImportError(
+        `Between the pool and the linear layer there is no Flatten, Reshape or Squeeze to make [N, ${featureDim}, 1, 1] into [N, ${featureDim}]${found ? `; found ${found}` : ''}.`,
+      );
     }
     reshapes.forEach((n) => this.checkFlatten(n, featureDim));
     const linear = this.linear(feature.output, featureDim);
-    return { stem, blocks, ...(lastConv ? { lastConv } : {}), tailFactor: feature.factor, featureDim, featureValue: feature.output, ...linear, notes: this.notes };
+    return {
+      stem,
+      blocks,
+      ...(lastConv ? { lastConv } : {}),
+      tailFactor: feature.factor,
+      featureDim,
+      featureValue: feature.output,
+      ...linear,
+      notes: this.notes,
+    };
   }
 
   private block(input: string, channels: number, where: string): BlockFound {
@@ -141,7 +183,9 @@ export class PPLCNetWalker {
       const pool = readers.find((n) => POOL_OPS.has(n.opType));
       const mul = readers.find((n) => n.opType === 'Mul');
       if (!pool || !mul) {
-        throw new ImportError(`${where}: after the depthwise conv, ${describe(readers)} read the activation; expected an SE module (a pool and a Mul).`);
+        throw new ImportError(
+          `${where}: after the depthwise conv, ${describe(readers)} read the activation; expected an SE module (a pool and a Mul).`,
+        );
       }
       this.visit(pool);
       const spatial: [number, number] = [...this.spatial];
@@ -152,17 +196,23 @@ export class PPLCNetWalker {
       const gate = this.activation(conv2.output, `${where}: after SE conv2`, 'hardsigmoid');
       this.spatial = spatial; // the SE's 1 x 1 convs do not change the block's size
       if (conv2.outChannels !== channels || !mul.inputs.includes(gate.output) || !mul.inputs.includes(value)) {
-        throw new ImportError(`${where}: the SE gate (${conv2.outChannels} channels) does not multiply the block's ${channels}-channel activation.`);
+        throw new ImportError(
+          `${where}: the SE gate (${conv2.outChannels} channels) does not multiply the block's ${channels}-channel activation.`,
+        );
       }
       this.visit(mul);
       value = mul.outputs[0]!;
       se = { conv1, conv2 };
     } else if (readers.length !== 1) {
-      throw new ImportError(`${where}: the depthwise conv's activation is read by ${describe(readers)}; expected one pointwise Conv, or an SE module.`);
+      throw new ImportError(
+        `${where}: the depthwise conv's activation is read by ${describe(readers)}; expected one pointwise Conv, or an SE module.`,
+      );
     }
     const pw = this.convBnHardswish(value, `${where}: pointwise conv`, channels);
     if (pw.kernel !== 1 || pw.group !== 1) {
-      throw new ImportError(`${where}: Conv "${pw.node.name}" should be pointwise (1 x 1, group 1); found ${pw.kernel} x ${pw.kernel}, group ${pw.group}.`);
+      throw new ImportError(
+        `${where}: Conv "${pw.node.name}" should be pointwise (1 x 1, group 1); found ${pw.kernel} x ${pw.kernel}, group ${pw.group}.`,
+      );
     }
     return { dw, se, pw };
   }
@@ -178,7 +228,9 @@ export class PPLCNetWalker {
       const param = (k: number, what: string): Float32Array =>
         this.floatConstant(bnNode.inputs[k], `${where}: BatchNormalization "${bnNode.name}" ${what}`, [n]).data;
       if (bnNode.attributes.get('training_mode')?.i === 1) {
-        throw new ImportError(`${where}: BatchNormalization "${bnNode.name}" is in training mode; export the inference model.`);
+        throw new ImportError(
+          `${where}: BatchNormalization "${bnNode.name}" is in training mode; export the inference model.`,
+        );
       }
       const bn = {
         gamma: param(1, 'scale'),
@@ -195,16 +247,27 @@ export class PPLCNetWalker {
 
   private conv(input: string, where: string, inChannels: number): ConvFound {
     const node = this.next(input, where, 'Conv');
-    if (node.opType !== 'Conv') throw new ImportError(`${where}: expected a Conv node, found ${node.opType} "${node.name}".`);
+    if (node.opType !== 'Conv')
+      throw new ImportError(`${where}: expected a Conv node, found ${node.opType} "${node.name}".`);
     const weight = this.floatConstant(node.inputs[1], `${where}: Conv "${node.name}" weight`);
     const [outChannels, perGroup, kh, kw] = weight.dims;
     const a = node.attributes;
     const group = a.get('group')?.i ?? 1;
-    if (weight.dims.length !== 4 || kh !== kw || kh === undefined || outChannels === undefined || perGroup === undefined) {
-      throw new ImportError(`${where}: Conv "${node.name}" weight has dims [${weight.dims.join(', ')}]; expected [out, in / group, k, k].`);
+    if (
+      weight.dims.length !== 4 ||
+      kh !== kw ||
+      kh === undefined ||
+      outChannels === undefined ||
+      perGroup === undefined
+    ) {
+      throw new ImportError(
+        `${where}: Conv "${node.name}" weight has dims [${weight.dims.join(', ')}]; expected [out, in / group, k, k].`,
+      );
     }
     if (perGroup * group !== inChannels) {
-      throw new ImportError(`${where}: Conv "${node.name}" reads ${perGroup * group} channels (weight [${weight.dims.join(', ')}], group ${group}), but the previous layer makes ${inChannels}.`);
+      throw new ImportError(
+        `${where}: Conv "${node.name}" reads ${perGroup * group} channels (weight [${weight.dims.join(', ')}], group ${group}), but the previous layer makes ${inChannels}.`,
+      );
     }
     const strides = a.get('strides')?.ints ?? [1, 1];
     const pads = a.get('pads')?.ints ?? [0, 0, 0, 0];
@@ -217,14 +280,22 @@ export class PPLCNetWalker {
       autoPad === 'NOTSET' || autoPad === ''
         ? pads.length === 4 && pads.every((x) => x === p)
         : (autoPad === 'VALID' && kh === 1) || (autoPad.startsWith('SAME') && stride[0] === 1 && stride[1] === 1);
-    if (strides.length > 2 || stride.some((v) => !(v >= 1 && v <= 4)) || dilations.some((d) => d !== 1) || !padsOk || (kernelShape && kernelShape.some((k) => k !== kh))) {
+    if (
+      strides.length > 2 ||
+      stride.some((v) => !(v >= 1 && v <= 4)) ||
+      dilations.some((d) => d !== 1) ||
+      !padsOk ||
+      (kernelShape && kernelShape.some((k) => k !== kh))
+    ) {
       throw new ImportError(
         `${where}: Conv "${node.name}" (kernel ${kh}) has strides [${strides}], pads [${pads}], auto_pad ${autoPad}, dilations [${dilations}]; ` +
           `PP-LCNet convs pad (k - 1) / 2 = ${p} on every side, with strides of 1 to 4 and no dilation.`,
       );
     }
     const biasName = node.inputs[2];
-    let bias = biasName ? this.floatConstant(biasName, `${where}: Conv "${node.name}" bias`, [outChannels]).data : undefined;
+    let bias = biasName
+      ? this.floatConstant(biasName, `${where}: Conv "${node.name}" bias`, [outChannels]).data
+      : undefined;
     let output = node.outputs[0]!;
     // A bias written as a separate Add of a [1, C, 1, 1] (or [C, 1, 1]) constant, as PIR-era paddle2onnx does.
     const added = this.biasAdd(output, outChannels);
@@ -233,7 +304,10 @@ export class PPLCNetWalker {
       else bias = added.bias;
       output = added.output;
     }
-    this.spatial = [Math.floor((this.spatial[0] + 2 * p - kh) / stride[0]) + 1, Math.floor((this.spatial[1] + 2 * p - kh) / stride[1]) + 1];
+    this.spatial = [
+      Math.floor((this.spatial[0] + 2 * p - kh) / stride[0]) + 1,
+      Math.floor((this.spatial[1] + 2 * p - kh) / stride[1]) + 1,
+    ];
     return { node, weight, bias, stride, group, kernel: kh, outChannels, output };
   }
 
@@ -247,7 +321,9 @@ export class PPLCNetWalker {
     if (!c || !(c.data instanceof Float32Array)) return undefined;
     const dims = [...c.dims];
     while (dims.length > 0 && dims[0] === 1 && dims.length > 3) dims.shift();
-    const perChannel = (dims.length === 3 && dims[0] === channels && dims[1] === 1 && dims[2] === 1) || (channels === 1 && c.data.length === 1);
+    const perChannel =
+      (dims.length === 3 && dims[0] === channels && dims[1] === 1 && dims[2] === 1) ||
+      (channels === 1 && c.data.length === 1);
     if (!perChannel) return undefined;
     this.visit(add);
     return { bias: Float32Array.from(c.data), output: add.outputs[0]! };
@@ -258,7 +334,10 @@ export class PPLCNetWalker {
     const factorOk = tail ? act.factor > 0 : Math.abs(act.factor - 1) <= 1e-6;
     if (act.kind !== expected || !factorOk) {
       const then = describe(this.view.consumers(act.output));
-      const what = act.kind === 'identity' && act.nodes.length === 0 ? 'no activation' : `${act.kind}${act.factor !== 1 ? ` x ${act.factor}` : ''}`;
+      const what =
+        act.kind === 'identity' && act.nodes.length === 0
+          ? 'no activation'
+          : `${act.kind}${act.factor !== 1 ? ` x ${act.factor}` : ''}`;
       throw new ImportError(`${where}: expected ${expected}, found ${what}${then ? `, followed by ${then}` : ''}.`);
     }
     act.nodes.forEach((n) => this.visit(n));
@@ -271,11 +350,17 @@ export class PPLCNetWalker {
     if (node.opType === 'ReduceMean') {
       // Opset 18 moved axes from an attribute to an input.
       const axesInput = node.inputs[1] ? this.view.constant(node.inputs[1]) : undefined;
-      const axes = [...(a.get('axes')?.ints ?? Array.from(axesInput?.data ?? []))].map((x) => (x < 0 ? x + 4 : x)).sort();
+      const axes = [...(a.get('axes')?.ints ?? Array.from(axesInput?.data ?? []))]
+        .map((x) => (x < 0 ? x + 4 : x))
+        .sort();
       ok = axes.join() === '2,3' && (a.get('keepdims')?.i ?? 1) === 1;
     } else if (node.opType === 'AveragePool') {
       const k = a.get('kernel_shape')?.ints ?? [];
-      ok = k.length === 2 && k[0] === this.spatial[0] && k[1] === this.spatial[1] && (a.get('pads')?.ints ?? []).every((x) => x === 0);
+      ok =
+        k.length === 2 &&
+        k[0] === this.spatial[0] &&
+        k[1] === this.spatial[1] &&
+        (a.get('pads')?.ints ?? []).every((x) => x === 0);
     }
     if (!ok) {
       throw new ImportError(
@@ -298,18 +383,31 @@ export class PPLCNetWalker {
     if (node.opType === 'Squeeze') {
       // Opset 13 moved axes from an attribute to an input; no axes squeezes every 1.
       const axes = a.get('axes')?.ints ?? constant(1);
-      ok = axes === undefined || [...axes].map((x) => (x < 0 ? x + 4 : x)).sort().join() === '2,3';
+      ok =
+        axes === undefined ||
+        [...axes]
+          .map((x) => (x < 0 ? x + 4 : x))
+          .sort()
+          .join() === '2,3';
     }
     if (node.opType === 'Reshape') {
       // A computed shape (Shape -> Gather -> Concat) cannot be checked here; the neck's weight shape still is.
       const shape = constant(1);
-      ok = shape === undefined || (shape.length === 2 && [0, -1].includes(shape[0]!) && [-1, features].includes(shape[1]!));
+      ok =
+        shape === undefined ||
+        (shape.length === 2 && [0, -1].includes(shape[0]!) && [-1, features].includes(shape[1]!));
     }
-    if (!ok) throw new ImportError(`before the linear layer: ${node.opType} "${node.name}" does not turn [N, ${features}, 1, 1] into [N, ${features}].`);
+    if (!ok)
+      throw new ImportError(
+        `before the linear layer: ${node.opType} "${node.name}" does not turn [N, ${features}, 1, 1] into [N, ${features}].`,
+      );
   }
 
   /** The neck or the classifier's fc (MatMul + Add, or Gemm), then what follows it up to the graph's output. */
-  private linear(value: string, features: number): Pick<WalkResult, 'linearWeight' | 'linearBias' | 'outputDim' | 'softmax'> {
+  private linear(
+    value: string,
+    features: number,
+  ): Pick<WalkResult, 'linearWeight' | 'linearBias' | 'outputDim' | 'softmax'> {
     const where = 'the linear layer (neck or fc)';
     const node = this.next(value, where, 'MatMul or Gemm');
     let weight: Float32Array;
@@ -320,7 +418,9 @@ export class PPLCNetWalker {
       const w = this.floatConstant(node.inputs[1], `${where}: MatMul "${node.name}" weight`);
       dim = w.dims[1] ?? 0;
       if (w.dims.length !== 2 || w.dims[0] !== features) {
-        throw new ImportError(`${where}: MatMul "${node.name}" weight has dims [${w.dims.join(', ')}]; expected [${features}, D] for the ${features}-d feature.`);
+        throw new ImportError(
+          `${where}: MatMul "${node.name}" weight has dims [${w.dims.join(', ')}]; expected [${features}, D] for the ${features}-d feature.`,
+        );
       }
       weight = w.data;
       const readers = this.view.consumers(out);
@@ -334,24 +434,33 @@ export class PPLCNetWalker {
       }
     } else if (node.opType === 'Gemm' && node.inputs[0] === value) {
       const a = node.attributes;
-      if ((a.get('transA')?.i ?? 0) !== 0) throw new ImportError(`${where}: Gemm "${node.name}" has transA = 1; the features must be A as they are.`);
+      if ((a.get('transA')?.i ?? 0) !== 0)
+        throw new ImportError(`${where}: Gemm "${node.name}" has transA = 1; the features must be A as they are.`);
       const transB = (a.get('transB')?.i ?? 0) === 1;
       const alpha = a.get('alpha')?.f ?? 1;
       const beta = a.get('beta')?.f ?? 1;
       const b = this.floatConstant(node.inputs[1], `${where}: Gemm "${node.name}" B`);
       const [rows, cols] = transB ? [b.dims[1], b.dims[0]] : [b.dims[0], b.dims[1]];
       if (b.dims.length !== 2 || rows !== features || cols === undefined) {
-        throw new ImportError(`${where}: Gemm "${node.name}" B has dims [${b.dims.join(', ')}] with transB ${transB ? 1 : 0}; expected ${features} input features.`);
+        throw new ImportError(
+          `${where}: Gemm "${node.name}" B has dims [${b.dims.join(', ')}] with transB ${transB ? 1 : 0}; expected ${features} input features.`,
+        );
       }
       dim = cols;
       weight = new Float32Array(features * dim);
-      for (let i = 0; i < features; i++) for (let o = 0; o < dim; o++) weight[i * dim + o] = alpha * b.data[transB ? o * features + i : i * dim + o]!;
-      if (node.inputs[2]) bias = this.floatConstant(node.inputs[2], `${where}: Gemm "${node.name}" C`).data.map((v) => beta * v);
-      if (alpha !== 1 || beta !== 1 || transB) this.notes.push(`Gemm with alpha ${alpha}, beta ${beta}, transB ${transB ? 1 : 0} applied to the weights`);
+      for (let i = 0; i < features; i++)
+        for (let o = 0; o < dim; o++) weight[i * dim + o] = alpha * b.data[transB ? o * features + i : i * dim + o]!;
+      if (node.inputs[2])
+        bias = this.floatConstant(node.inputs[2], `${where}: Gemm "${node.name}" C`).data.map((v) => beta * v);
+      if (alpha !== 1 || beta !== 1 || transB)
+        this.notes.push(`Gemm with alpha ${alpha}, beta ${beta}, transB ${transB ? 1 : 0} applied to the weights`);
     } else {
-      throw new ImportError(`${where}: expected MatMul or Gemm reading the [N, ${features}] feature, found ${node.opType} "${node.name}".`);
+      throw new ImportError(
+        `${where}: expected MatMul or Gemm reading the [N, ${features}] feature, found ${node.opType} "${node.name}".`,
+      );
     }
-    if (bias && bias.length !== dim) throw new ImportError(`${where}: the bias has ${bias.length} values for a ${dim}-wide output.`);
+    if (bias && bias.length !== dim)
+      throw new ImportError(`${where}: the bias has ${bias.length} values for a ${dim}-wide output.`);
     if (!bias) this.notes.push('the linear layer has no bias; imported as zeros');
     bias ??= new Float32Array(dim);
     const after = this.afterLinear(out);
@@ -378,7 +487,10 @@ export class PPLCNetWalker {
       const r = readers[0]!;
       if (readers.length === 1 && r.opType === 'Softmax' && !softmax) {
         const axis = r.attributes.get('axis')?.i ?? (this.view.graph.opset >= 13 ? -1 : 1);
-        if (axis !== 1 && axis !== -1) throw new ImportError(`Softmax "${r.name}" after the linear layer has axis ${axis}; expected the class axis (1 or -1).`);
+        if (axis !== 1 && axis !== -1)
+          throw new ImportError(
+            `Softmax "${r.name}" after the linear layer has axis ${axis}; expected the class axis (1 or -1).`,
+          );
         this.visit(r);
         softmax = true;
         out = r.outputs[0]!;
@@ -393,10 +505,14 @@ export class PPLCNetWalker {
           continue;
         }
       }
-      throw new ImportError(`After the linear layer, ${describe(readers)} read its output; expected the graph's output, a Softmax, or outputs derived from it (ArgMax, TopK, Cast).`);
+      throw new ImportError(
+        `After the linear layer, ${describe(readers)} read its output; expected the graph's output, a Softmax, or outputs derived from it (ArgMax, TopK, Cast).`,
+      );
     }
     if (!this.view.isGraphOutput(out)) {
-      throw new ImportError(`The linear layer's result "${out}" is not a graph output (outputs: ${this.view.graph.outputs.join(', ')}).`);
+      throw new ImportError(
+        `The linear layer's result "${out}" is not a graph output (outputs: ${this.view.graph.outputs.join(', ')}).`,
+      );
     }
     const ignored = this.view.graph.outputs.filter((o) => o !== out);
     if (ignored.length > 0) this.notes.push(`graph outputs ${ignored.join(', ')} (derived from the scores) ignored`);
@@ -412,26 +528,38 @@ export class PPLCNetWalker {
   private next(value: string, where: string, expected: string): OnnxNode {
     const readers = this.view.consumers(value);
     if (readers.length !== 1) {
-      throw new ImportError(`${where}: expected one ${expected} to read "${value}", found ${readers.length ? describe(readers) : 'none'}.`);
+      throw new ImportError(
+        `${where}: expected one ${expected} to read "${value}", found ${readers.length ? describe(readers) : 'none'}.`,
+      );
     }
     return this.visit(readers[0]!);
   }
 
   private visit(node: OnnxNode): OnnxNode {
-    if (this.seen.has(node)) throw new ImportError(`The graph loops back to node "${node.name}" (${node.opType}); PP-LCNet is a chain.`);
+    if (this.seen.has(node))
+      throw new ImportError(`The graph loops back to node "${node.name}" (${node.opType}); PP-LCNet is a chain.`);
     this.seen.add(node);
     return node;
   }
 
-  private floatConstant(name: string | undefined, what: string, dims?: readonly number[]): OnnxTensor & { data: Float32Array } {
+  private floatConstant(
+    name: string | undefined,
+    what: string,
+    dims?: readonly number[],
+  ): OnnxTensor & { data: Float32Array } {
     const t = name ? this.view.constant(name) : undefined;
     if (!t) throw new ImportError(`${what}: "${name ?? ''}" is not a constant (an initializer or a Constant node).`);
-    if (!(t.data instanceof Float32Array) || ![DATA_TYPE.FLOAT, DATA_TYPE.FLOAT16, DATA_TYPE.DOUBLE].includes(t.dataType as 1)) {
+    if (
+      !(t.data instanceof Float32Array) ||
+      ![DATA_TYPE.FLOAT, DATA_TYPE.FLOAT16, DATA_TYPE.DOUBLE].includes(t.dataType as 1)
+    ) {
       throw new ImportError(`${what}: tensor "${name}" is not floating point (data type ${t.dataType}).`);
     }
     // A [1, D] bias is a [D] bias; only the element count matters where dims are not given.
     if (dims && t.data.length !== dims.reduce((x, y) => x * y, 1)) {
-      throw new ImportError(`${what}: tensor "${name}" has dims [${t.dims.join(', ')}]; expected [${dims.join(', ')}].`);
+      throw new ImportError(
+        `${what}: tensor "${name}" has dims [${t.dims.join(', ')}]; expected [${dims.join(', ')}].`,
+      );
     }
     return t as OnnxTensor & { data: Float32Array };
   }

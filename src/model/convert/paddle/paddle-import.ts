@@ -10,12 +10,28 @@
  * not. The scale is inferred afterwards by checking every tensor against modelParameters().
  */
 import { ImportError } from '../../../core/errors.ts';
+import { DEFAULT_MODEL_IMPORT_OPTIONS } from '../../../core/options.ts';
 import type { NamedTensor, StateDict } from '../../../core/state-dict.ts';
-import { BN_EPSILON, describeStride, planPPLCNet, PPLCNET_SCALES, standardGeometry, type PPLCNetGeometry, type StrideHW } from '../../architecture.ts';
+import {
+  BN_EPSILON,
+  describeStride,
+  planPPLCNet,
+  PPLCNET_SCALES,
+  standardGeometry,
+  type PPLCNetGeometry,
+  type StrideHW,
+} from '../../architecture.ts';
 import { networkParameters, type BatchNormForm, type NetworkSpec } from '../../parameters.ts';
 import type { ImportedModel, ImportOptions } from '../imported-model.ts';
 import { readPaddleParams, type PaddleTensor } from './paddle-params.ts';
-import { attr, parsePaddleProgram, savedVarNames, type PaddleOp, type PaddleProgram, type PaddleVar } from './paddle-program.ts';
+import {
+  attr,
+  parsePaddleProgram,
+  savedVarNames,
+  type PaddleOp,
+  type PaddleProgram,
+  type PaddleVar,
+} from './paddle-program.ts';
 
 export interface PaddleImportOptions extends ImportOptions {
   /** The PP-LCNet scale the caller expects; a model of another scale is an error instead of a surprise. */
@@ -30,13 +46,34 @@ const RESHAPE = ['flatten_contiguous_range', 'flatten2', 'flatten', 'reshape2', 
 const NECK = ['matmul_v2', 'matmul', 'mul', 'fc'];
 /** Post-processing of the scores that classification exports may carry; the import keeps the scores. */
 const IGNORED_TAIL = new Set(['arg_max', 'argmax', 'top_k', 'top_k_v2', 'topk', 'cast', 'arg_min']);
-const KNOWN = new Set([...CONV, ...POOL, ...RESHAPE, ...NECK, ...IGNORED_TAIL, 'feed', 'fetch', 'batch_norm', 'sync_batch_norm',
-  'hard_swish', 'hardswish', 'hard_sigmoid', 'hardsigmoid', 'relu', 'elementwise_add', 'elementwise_mul', 'dropout', 'scale', 'softmax']);
+const KNOWN = new Set([
+  ...CONV,
+  ...POOL,
+  ...RESHAPE,
+  ...NECK,
+  ...IGNORED_TAIL,
+  'feed',
+  'fetch',
+  'batch_norm',
+  'sync_batch_norm',
+  'hard_swish',
+  'hardswish',
+  'hard_sigmoid',
+  'hardsigmoid',
+  'relu',
+  'elementwise_add',
+  'elementwise_mul',
+  'dropout',
+  'scale',
+  'softmax',
+]);
 const LAYOUTS: readonly unknown[] = [undefined, null, 'NCHW', 'AnyLayout'];
 let FILE = 'inference.pdmodel';
 
-const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
-const close = (a: unknown, b: number): boolean => typeof a === 'number' && Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+const same = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
+const close = (a: unknown, b: number): boolean =>
+  typeof a === 'number' && Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 const num = (op: PaddleOp, name: string, fallback: number): number => {
   const v = attr(op, name);
   return typeof v === 'number' ? v : fallback;
@@ -65,9 +102,13 @@ class Walker {
   private readonly producers = new Map<string, PaddleOp>();
   readonly input: string;
 
-  constructor(ops: readonly PaddleOp[], private readonly params: ReadonlyMap<string, PaddleTensor>) {
+  constructor(
+    ops: readonly PaddleOp[],
+    private readonly params: ReadonlyMap<string, PaddleTensor>,
+  ) {
     for (const op of ops) {
-      for (const v of new Set(Object.values(op.inputs).flat())) this.consumers.set(v, [...(this.consumers.get(v) ?? []), op]);
+      for (const v of new Set(Object.values(op.inputs).flat()))
+        this.consumers.set(v, [...(this.consumers.get(v) ?? []), op]);
       for (const v of Object.values(op.outputs).flat()) if (!this.producers.has(v)) this.producers.set(v, op);
     }
     const feeds = ops.filter((o) => o.type === 'feed');
@@ -85,7 +126,12 @@ class Walker {
     const useful = ops.filter((o) => !IGNORED_TAIL.has(o.type));
     if (useful.length < ops.length && !this.ignoredNoted) {
       this.ignoredNoted = true;
-      this.notes.push(`post-processing ops (${ops.filter((o) => IGNORED_TAIL.has(o.type)).map((o) => o.type).join(', ')}) after the scores ignored`);
+      this.notes.push(
+        `post-processing ops (${ops
+          .filter((o) => IGNORED_TAIL.has(o.type))
+          .map((o) => o.type)
+          .join(', ')}) after the scores ignored`,
+      );
     }
     return this.section === 'the head' ? useful : ops;
   }
@@ -97,12 +143,14 @@ class Walker {
     const list = ops.map((o) => o.type).join(', ');
     if (ops.length > 1) fail(`${this.cur} feeds ${ops.length} ops (${list}) ${this.after()}; expected one ${what}`);
     const op = ops[0]!;
-    if (!types.includes(op.type)) fail(`${KNOWN.has(op.type) ? 'unexpected' : 'unknown'} op "${op.type}" ${this.after()} (expected ${what})`);
+    if (!types.includes(op.type))
+      fail(`${KNOWN.has(op.type) ? 'unexpected' : 'unknown'} op "${op.type}" ${this.after()} (expected ${what})`);
     return op;
   }
   /** Checks that `op` reads `cur` from `inSlot` and moves `cur` to its output. */
   advance(op: PaddleOp, inSlot: string, outSlot: string): PaddleOp {
-    if (!op.inputs[inSlot]?.includes(this.cur)) fail(`${op.type} does not read ${this.cur} as ${inSlot} ${this.after()}`);
+    if (!op.inputs[inSlot]?.includes(this.cur))
+      fail(`${op.type} does not read ${this.cur} as ${inSlot} ${this.after()}`);
     this.cur = this.out(op, outSlot);
     return op;
   }
@@ -142,12 +190,16 @@ class Walker {
     const where = (this.where = weightName.replace(/\.(conv\.)?weight$/, ''));
     if (w.dims.length !== 4) fail(`${where}: filter dims [${w.dims.join(', ')}] are not OIHW`);
     const groups = num(op, 'groups', 1);
-    if (groups !== (depthwise ? w.dims[0] : 1)) fail(`${where}: groups ${groups}, expected ${depthwise ? 'one per channel' : 1}`);
+    if (groups !== (depthwise ? w.dims[0] : 1))
+      fail(`${where}: groups ${groups}, expected ${depthwise ? 'one per channel' : 1}`);
     const strides = nums(op, 'strides');
     const got: StrideHW = [strides[0] ?? 1, strides[1] ?? strides[0] ?? 1];
-    if (strides.length > 2 || got.some((v) => !(Number.isInteger(v) && v >= 1 && v <= 4))) fail(`${where}: strides [${strides.join(', ')}] are not 1-4 along H and W`);
+    if (strides.length > 2 || got.some((v) => !(Number.isInteger(v) && v >= 1 && v <= 4)))
+      fail(`${where}: strides [${strides.join(', ')}] are not 1-4 along H and W`);
     if (stride !== 'any' && (got[0] !== stride[0] || got[1] !== stride[1])) {
-      fail(`${where}: strides [${strides.join(', ')}], expected ${describeStride(stride)} (PaddleClas's stride_list sets only conv1 and the first block of blocks3-6)`);
+      fail(
+        `${where}: strides [${strides.join(', ')}], expected ${describeStride(stride)} (PaddleClas's stride_list sets only conv1 and the first block of blocks3-6)`,
+      );
     }
     if (nums(op, 'dilations').some((d) => d !== 1)) fail(`${where}: dilated convolution`);
     const pad = (w.dims[2]! - 1) / 2;
@@ -174,8 +226,12 @@ class Walker {
     const dims = reshaped?.dims ?? t?.dims ?? [];
     const axis = op ? num(op, 'axis', -1) : -1;
     const ones = dims.filter((d) => d !== 1).length <= 1;
-    const channelAxisOk = t !== undefined && ones && (rank === 2 || dims.length >= 3 || axis === 1 || (dims.length === 1 && dims[0] === 1));
-    if (!op || !t || source === undefined || !channelAxisOk) return required ? fail(`expected a bias add (elementwise_add of a per-channel parameter) ${this.after()}`) : false;
+    const channelAxisOk =
+      t !== undefined && ones && (rank === 2 || dims.length >= 3 || axis === 1 || (dims.length === 1 && dims[0] === 1));
+    if (!op || !t || source === undefined || !channelAxisOk)
+      return required
+        ? fail(`expected a bias add (elementwise_add of a per-channel parameter) ${this.after()}`)
+        : false;
     this.advance(op, 'X', 'Out');
     this.used.add(source);
     this.bind(name, { dims: [t.data.length], data: t.data });
@@ -191,7 +247,17 @@ class Walker {
     if (!t || op.inputs.Shape?.length || op.inputs.ShapeTensor?.length) return undefined;
     const shape = nums(op, 'shape');
     // Paddle's reshape: 0 copies the input's dim, -1 is inferred; a per-channel bias has one dim that is not 1.
-    const dims = shape.map((d, i) => (d === 0 ? (t.dims[i] ?? 1) : d === -1 ? t.data.length / Math.max(1, shape.filter((e) => e > 0).reduce((p, q) => p * q, 1)) : d));
+    const dims = shape.map((d, i) =>
+      d === 0
+        ? (t.dims[i] ?? 1)
+        : d === -1
+          ? t.data.length /
+            Math.max(
+              1,
+              shape.filter((e) => e > 0).reduce((p, q) => p * q, 1),
+            )
+          : d,
+    );
     return { name: x!, dims };
   }
 
@@ -200,7 +266,8 @@ class Walker {
     if (this.bias(`${prefix}.conv.bias`, false)) this.forms.add('folded');
     else {
       const op = this.step(['batch_norm', 'sync_batch_norm'], 'X', 'Y', 'batch_norm');
-      if (!LAYOUTS.includes(attr(op, 'data_layout'))) fail(`${prefix}: batch_norm data_layout ${String(attr(op, 'data_layout'))}`);
+      if (!LAYOUTS.includes(attr(op, 'data_layout')))
+        fail(`${prefix}: batch_norm data_layout ${String(attr(op, 'data_layout'))}`);
       const variance = this.param(op, 'Variance');
       const eps = num(op, 'epsilon', BN_EPSILON);
       let v = variance.data;
@@ -208,7 +275,9 @@ class Walker {
       if (!close(eps, BN_EPSILON)) {
         v = variance.data.map((x) => x + eps - BN_EPSILON);
         if (v.some((x) => x < 0)) fail(`${prefix}: batch_norm epsilon ${eps} cannot be carried into the variance`);
-        this.notes.push(`${prefix}: batch_norm epsilon ${eps} folded into the variance (the builder uses ${BN_EPSILON})`);
+        this.notes.push(
+          `${prefix}: batch_norm epsilon ${eps} folded into the variance (the builder uses ${BN_EPSILON})`,
+        );
       }
       this.bind(`${prefix}.bn.weight`, this.param(op, 'Scale'));
       this.bind(`${prefix}.bn.bias`, this.param(op, 'Bias'));
@@ -224,11 +293,15 @@ class Walker {
   pool(given?: PaddleOp): void {
     const op = this.advance(given ?? this.next(POOL, 'pool2d'), 'X', 'Out');
     if (op.type === 'pool2d') {
-      const global = attr(op, 'global_pooling') === true || (attr(op, 'adaptive') === true && same(nums(op, 'ksize'), [1, 1]));
+      const global =
+        attr(op, 'global_pooling') === true || (attr(op, 'adaptive') === true && same(nums(op, 'ksize'), [1, 1]));
       if (attr(op, 'pooling_type') !== 'avg' || !global) fail(`pool2d ${this.after()} is not a global average pool`);
     } else {
-      const dims = nums(op, 'dim').map((d) => (d < 0 ? d + 4 : d)).sort();
-      if (!same(dims, [2, 3]) && attr(op, 'reduce_all') !== true) fail(`reduce_mean ${this.after()} does not average over H, W`);
+      const dims = nums(op, 'dim')
+        .map((d) => (d < 0 ? d + 4 : d))
+        .sort();
+      if (!same(dims, [2, 3]) && attr(op, 'reduce_all') !== true)
+        fail(`reduce_mean ${this.after()} does not average over H, W`);
       const ops = this.consumers.get(this.cur) ?? [];
       if (ops.length === 1 && RESHAPE.includes(ops[0]!.type)) this.advance(ops[0]!, 'X', 'Out');
     }
@@ -299,13 +372,24 @@ export interface PaddleProgramSource {
   readonly paramNames: readonly string[];
 }
 
-export function importPaddleInference(pdmodel: Uint8Array, pdiparams: Uint8Array, options: PaddleImportOptions = {}): ImportedModel {
+export function importPaddleInference(
+  pdmodel: Uint8Array,
+  pdiparams: Uint8Array,
+  options: PaddleImportOptions = {},
+): ImportedModel {
   const program = parsePaddleProgram(pdmodel, options.file ?? 'inference.pdmodel');
-  return importPaddleProgram({ program, paramNames: savedVarNames(program) }, pdiparams, { file: 'inference.pdmodel', ...options });
+  return importPaddleProgram({ program, paramNames: savedVarNames(program) }, pdiparams, {
+    file: 'inference.pdmodel',
+    ...options,
+  });
 }
 
 /** The importer proper, for a program read from either format. */
-export function importPaddleProgram(source: PaddleProgramSource, pdiparams: Uint8Array, options: PaddleImportOptions = {}): ImportedModel {
+export function importPaddleProgram(
+  source: PaddleProgramSource,
+  pdiparams: Uint8Array,
+  options: PaddleImportOptions = {},
+): ImportedModel {
   const previous = FILE;
   FILE = options.file ?? 'inference.pdmodel';
   try {
@@ -315,7 +399,11 @@ export function importPaddleProgram(source: PaddleProgramSource, pdiparams: Uint
   }
 }
 
-function importProgram({ program, paramNames: names }: PaddleProgramSource, pdiparams: Uint8Array, options: PaddleImportOptions): ImportedModel {
+function importProgram(
+  { program, paramNames: names }: PaddleProgramSource,
+  pdiparams: Uint8Array,
+  options: PaddleImportOptions,
+): ImportedModel {
   const declared = new Map<string, PaddleVar>(program.blocks.flatMap((b) => b.vars.map((v) => [v.name, v] as const)));
   const tensors = readPaddleParams(pdiparams, { names, file: 'inference.pdiparams' });
   const params = new Map<string, PaddleTensor>();
@@ -323,8 +411,10 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
     const t = tensors[i]!;
     const dims = declared.get(name)?.dims;
     if (dims && !same(dims, t.dims)) {
-      throw new ImportError(`inference.pdiparams: ${name} has shape [${t.dims.join(', ')}] but ${FILE} declares ` +
-        `[${dims.join(', ')}]: the two files come from different models (e.g. different PP-LCNet scales)`);
+      throw new ImportError(
+        `inference.pdiparams: ${name} has shape [${t.dims.join(', ')}] but ${FILE} declares ` +
+          `[${dims.join(', ')}]: the two files come from different models (e.g. different PP-LCNet scales)`,
+      );
     }
     params.set(name, t);
   });
@@ -332,7 +422,8 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
   const w = new Walker(program.blocks[0]!.ops, params);
   // PaddleClas's stride_list sets conv1's stride and that of the first block of blocks3-6; the rest are 1.
   const strideList: StrideHW[] = [w.convBn('backbone.conv1', 'any', false)];
-  for (const b of planPPLCNet(1).blocks) { // kernels and SE placement do not depend on the scale
+  for (const b of planPPLCNet(1).blocks) {
+    // kernels and SE placement do not depend on the scale
     const settable = b.name.endsWith('.0') && b.name !== 'blocks2.0';
     const stride = w.convBn(`backbone.${b.name}.dw_conv`, settable ? 'any' : [1, 1], true);
     if (settable) strideList.push(stride);
@@ -356,11 +447,13 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
   w.advance(linear, isFc ? 'Input' : 'X', 'Out');
   const weight = w.param(linear, isFc ? 'W' : 'Y');
   if (weight.dims.length !== 2) fail(`the linear layer's weight has dims [${weight.dims.join(', ')}], expected 2-D`);
-  if (attr(linear, 'trans_x') === true || attr(linear, 'transpose_X') === true) fail(`${linear.type} transposes the feature`);
+  if (attr(linear, 'trans_x') === true || attr(linear, 'transpose_X') === true)
+    fail(`${linear.type} transposes the feature`);
   // Some Paddle 2.x F.linear versions put matmul's attribute names on matmul_v2: accept either spelling.
   const transpose = attr(linear, 'trans_y') === true || attr(linear, 'transpose_Y') === true;
   if (linear.type === 'matmul') [a, c] = [a * num(linear, 'alpha', 1), c * num(linear, 'alpha', 1)];
-  if (isFc && (attr(linear, 'activation_type') ?? '') !== '') fail(`the fc has activation ${String(attr(linear, 'activation_type'))}`);
+  if (isFc && (attr(linear, 'activation_type') ?? '') !== '')
+    fail(`the fc has activation ${String(attr(linear, 'activation_type'))}`);
   const [fin, D] = transpose ? [weight.dims[1]!, weight.dims[0]!] : [weight.dims[0]!, weight.dims[1]!];
   let bias = isFc && linear.inputs.Bias?.length ? w.param(linear, 'Bias').data : undefined;
   if (!isFc && w.bias('linear.bias', false, 2)) bias = w.bound.get('linear.bias')!.data;
@@ -382,7 +475,10 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
     }
     const [s2, t2] = w.scaleOp(w.step(['scale'], 'X', 'Out'));
     // Paddle 2.x's save_inference_model ends every program in a scale(1, 0) op, after the softmax too.
-    if (softmax && (s2 !== 1 || t2 !== 0)) fail(`a scale op of ${s2} x + ${t2} after the softmax ${w.after()}: the probabilities would not be probabilities`);
+    if (softmax && (s2 !== 1 || t2 !== 0))
+      fail(
+        `a scale op of ${s2} x + ${t2} after the softmax ${w.after()}: the probabilities would not be probabilities`,
+      );
     [s, t] = [s * s2, t * s2 + t2];
   }
 
@@ -390,7 +486,8 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
   // What this graph applies instead (a x + c before the linear layer, s y + t after it) folds into W and b. A
   // PP-ShiTu model keeps dropout_prob 0.2 (its neck takes any other factor); a classifier's feature is the
   // embedding, so it keeps the graph's own factor as its dropout_prob.
-  const classifier = options.role === 'classifier' || ((options.role ?? 'auto') === 'auto' && softmax);
+  const classifier =
+    options.role === 'classifier' || ((options.role ?? DEFAULT_MODEL_IMPORT_OPTIONS.role) === 'auto' && softmax);
   let dropoutProb = standardGeometry(1).dropoutProb;
   let keep = 1;
   if (useLastConv && !classifier) {
@@ -402,8 +499,12 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
     dropoutProb = 0;
   }
   let factor = (a * s) / keep;
-  if (Math.abs(factor - 1) < 1e-6) factor = 1; // 0.2 stored as float32 is not exactly 0.2
-  else w.notes.push(`linear weight scaled by ${+factor.toPrecision(7)} (the graph applies ${+(a * s).toPrecision(7)}, the model's feature ${keep})`);
+  if (Math.abs(factor - 1) < 1e-6)
+    factor = 1; // 0.2 stored as float32 is not exactly 0.2
+  else
+    w.notes.push(
+      `linear weight scaled by ${+factor.toPrecision(7)} (the graph applies ${+(a * s).toPrecision(7)}, the model's feature ${keep})`,
+    );
   const W = new Float32Array(fin * D);
   const colSums = new Float64Array(D); // (a x + c) W = a x W + c * column sums of W
   for (let i = 0; i < fin; i++) {
@@ -427,7 +528,9 @@ function importProgram({ program, paramNames: names }: PaddleProgramSource, pdip
   } else if (softmax) {
     w.notes.push(`a classifier (${D} classes, softmax): the embedding is the ${fin}-d feature that feeds its fc`);
   } else {
-    w.notes.push(`a classifier (${D} classes, no softmax in the file): the embedding is the ${fin}-d feature that feeds its fc`);
+    w.notes.push(
+      `a classifier (${D} classes, no softmax in the file): the embedding is the ${fin}-d feature that feeds its fc`,
+    );
   }
   const feedVar = declared.get(w.input);
   const [, , h, wd] = feedVar?.dims ?? [];
@@ -449,13 +552,18 @@ function toImportedModel(
   options: PaddleImportOptions,
 ): ImportedModel {
   const unused = names.filter((n) => !w.used.has(n));
-  if (unused.length > 0) w.notes.push(`${unused.length} saved tensors are not used by the mapped graph: ${unused.slice(0, 5).join(', ')}`);
+  if (unused.length > 0)
+    w.notes.push(`${unused.length} saved tensors are not used by the mapped graph: ${unused.slice(0, 5).join(', ')}`);
   if (w.forms.size !== 1) fail('some convs have BatchNorm and others have it folded: not one PaddleClas model');
   const form = [...w.forms][0]!;
   let closest: { scale: number; diffs: string[] } | undefined;
   const candidates = [...PPLCNET_SCALES, ...Array.from({ length: 400 }, (_, k) => (k + 1) / 100)];
   for (const scale of candidates) {
-    const network: NetworkSpec = { geometry: { ...partial, scale }, batchNorm: form, ...(neckDim === undefined ? {} : { neckDim }) };
+    const network: NetworkSpec = {
+      geometry: { ...partial, scale },
+      batchNorm: form,
+      ...(neckDim === undefined ? {} : { neckDim }),
+    };
     const specs = networkParameters(network);
     const diffs = specs.flatMap((spec) => {
       const got = w.bound.get(spec.name)?.shape;
@@ -463,17 +571,24 @@ function toImportedModel(
       return [`${spec.name} is [${got?.join(', ') ?? 'missing'}], x${scale} needs [${spec.shape.join(', ')}]`];
     });
     if (diffs.length > 0) {
-      if ((PPLCNET_SCALES as readonly number[]).includes(scale) && (!closest || diffs.length < closest.diffs.length)) closest = { scale, diffs };
+      if ((PPLCNET_SCALES as readonly number[]).includes(scale) && (!closest || diffs.length < closest.diffs.length))
+        closest = { scale, diffs };
       continue;
     }
-    if (options.scale !== undefined && options.scale !== scale) fail(`this is PP-LCNet x${scale}, not the x${options.scale} asked for`);
-    const stateDict: StateDict = new Map(specs.map((spec) => [spec.name, { shape: spec.shape, data: w.bound.get(spec.name)!.data }]));
+    if (options.scale !== undefined && options.scale !== scale)
+      fail(`this is PP-LCNet x${scale}, not the x${options.scale} asked for`);
+    const stateDict: StateDict = new Map(
+      specs.map((spec) => [spec.name, { shape: spec.shape, data: w.bound.get(spec.name)!.data }]),
+    );
     const types = [...new Set(tensors.map((x) => x.dataType))].join(', ');
     const notes = [`${tensors.length} saved tensors (${types})`, ...w.notes];
-    if (!(PPLCNET_SCALES as readonly number[]).includes(scale)) notes.push(`channel counts of PP-LCNet x${scale}, not one of the published scales`);
+    if (!(PPLCNET_SCALES as readonly number[]).includes(scale))
+      notes.push(`channel counts of PP-LCNet x${scale}, not one of the published scales`);
     const embeddingDim = neckDim ?? planPPLCNet(network.geometry).featureDim;
     return { network, scale, embeddingDim, batchNorm: form, stateDict, notes };
   }
-  return fail(`the network has PP-LCNet's structure but its channel counts match no scale; ` +
-    `closest x${closest!.scale}: ${closest!.diffs.length} tensors differ, first ${closest!.diffs[0]}`);
+  return fail(
+    `the network has PP-LCNet's structure but its channel counts match no scale; ` +
+      `closest x${closest!.scale}: ${closest!.diffs.length} tensors differ, first ${closest!.diffs[0]}`,
+  );
 }

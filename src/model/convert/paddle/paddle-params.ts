@@ -101,7 +101,8 @@ export function readPaddleParams(bytes: Uint8Array, options: ReadPaddleParamsOpt
     const code = desc.int(TENSOR_DESC.dataType);
     if (code === undefined) fail('TensorDesc has no data_type');
     const dataType = BY_CODE.get(code!);
-    if (!dataType) fail(`element type ${varTypeName(code!)} is not a float type this importer reads (FP32, FP16, BF16, FP64)`);
+    if (!dataType)
+      fail(`element type ${varTypeName(code!)} is not a float type this importer reads (FP32, FP16, BF16, FP64)`);
     const dims = desc.ints(TENSOR_DESC.dims);
     if (dims.some((d) => d < 0)) fail(`TensorDesc dims [${dims.join(', ')}] contain a negative size`);
     const numel = dims.reduce((a, d) => a * BigInt(d), 1n);

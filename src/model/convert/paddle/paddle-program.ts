@@ -35,7 +35,8 @@ export interface PaddleVar {
   readonly dims?: readonly number[];
 }
 
-export type PaddleAttrValue = number | string | boolean | readonly number[] | readonly string[] | readonly boolean[] | null;
+export type PaddleAttrValue =
+  number | string | boolean | readonly number[] | readonly string[] | readonly boolean[] | null;
 
 export interface PaddleAttr {
   readonly name: string;
@@ -134,7 +135,13 @@ function parseVar(r: ProtoReader): PaddleVar {
   const lod = sub(type!, VAR_TYPE.lodTensor, `VarDesc ${name} lod_tensor`)[0];
   const tensor = lod && sub(lod, LOD_TENSOR_DESC.tensor, `VarDesc ${name} TensorDesc`)[0];
   if (!tensor) return { name, type: kind, persistable };
-  return { name, type: kind, persistable, dataType: tensor.int(TENSOR_DESC.dataType), dims: tensor.ints(TENSOR_DESC.dims) };
+  return {
+    name,
+    type: kind,
+    persistable,
+    dataType: tensor.int(TENSOR_DESC.dataType),
+    dims: tensor.ints(TENSOR_DESC.dims),
+  };
 }
 
 function parseSlots(rs: ProtoReader[]): Record<string, string[]> {
@@ -156,7 +163,8 @@ function doubles(r: ProtoReader, field: number): number[] {
   const out: number[] = [];
   for (const f of r.all(field)) {
     const b = f.bytes!;
-    if (f.wire !== WIRE_FIXED64 && f.wire !== WIRE_LENGTH_DELIMITED) throw new ImportError(`Attr field ${field} is not a double`);
+    if (f.wire !== WIRE_FIXED64 && f.wire !== WIRE_LENGTH_DELIMITED)
+      throw new ImportError(`Attr field ${field} is not a double`);
     if (b.length % 8 !== 0) throw new ImportError(`Attr field ${field}: ${b.length} bytes of doubles`);
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     for (let i = 0; i < b.length; i += 8) out.push(view.getFloat64(i, true));
@@ -170,23 +178,40 @@ function parseAttr(r: ProtoReader): PaddleAttr {
   const T = ATTR_TYPE;
   const value = ((): PaddleAttrValue | undefined => {
     switch (type) {
-      case T.INT: return r.int(OP_ATTR.i);
-      case T.FLOAT: return r.float(OP_ATTR.f);
-      case T.STRING: return r.string(OP_ATTR.s);
-      case T.INTS: return r.ints(OP_ATTR.ints);
-      case T.FLOATS: return r.floats(OP_ATTR.floats);
-      case T.STRINGS: return r.strings(OP_ATTR.strings);
-      case T.BOOLEAN: return r.int(OP_ATTR.b) === undefined ? undefined : r.int(OP_ATTR.b) !== 0;
-      case T.BOOLEANS: return r.ints(OP_ATTR.bools).map((b) => b !== 0);
-      case T.BLOCK: return r.int(OP_ATTR.blockIdx);
-      case T.LONG: return r.int(OP_ATTR.l);
-      case T.BLOCKS: return r.ints(OP_ATTR.blocksIdx);
-      case T.LONGS: return r.ints(OP_ATTR.longs);
-      case T.FLOAT64S: return doubles(r, OP_ATTR.float64s);
-      case T.VAR: return r.string(OP_ATTR.varName);
-      case T.VARS: return r.strings(OP_ATTR.varsName);
-      case T.FLOAT64: return doubles(r, OP_ATTR.float64).at(-1);
-      default: return null;
+      case T.INT:
+        return r.int(OP_ATTR.i);
+      case T.FLOAT:
+        return r.float(OP_ATTR.f);
+      case T.STRING:
+        return r.string(OP_ATTR.s);
+      case T.INTS:
+        return r.ints(OP_ATTR.ints);
+      case T.FLOATS:
+        return r.floats(OP_ATTR.floats);
+      case T.STRINGS:
+        return r.strings(OP_ATTR.strings);
+      case T.BOOLEAN:
+        return r.int(OP_ATTR.b) === undefined ? undefined : r.int(OP_ATTR.b) !== 0;
+      case T.BOOLEANS:
+        return r.ints(OP_ATTR.bools).map((b) => b !== 0);
+      case T.BLOCK:
+        return r.int(OP_ATTR.blockIdx);
+      case T.LONG:
+        return r.int(OP_ATTR.l);
+      case T.BLOCKS:
+        return r.ints(OP_ATTR.blocksIdx);
+      case T.LONGS:
+        return r.ints(OP_ATTR.longs);
+      case T.FLOAT64S:
+        return doubles(r, OP_ATTR.float64s);
+      case T.VAR:
+        return r.string(OP_ATTR.varName);
+      case T.VARS:
+        return r.strings(OP_ATTR.varsName);
+      case T.FLOAT64:
+        return doubles(r, OP_ATTR.float64).at(-1);
+      default:
+        return null;
     }
   })();
   return { name, type, value: value ?? null };

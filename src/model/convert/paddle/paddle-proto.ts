@@ -18,7 +18,14 @@ export const VERSION = { version: 1 } as const;
 export const BLOCK_DESC = { idx: 1, parentIdx: 2, vars: 3, ops: 4, forwardBlockIdx: 5 } as const;
 
 /** message VarDesc { name = 1; VarType type = 2; persistable = 3; need_check_feed = 4; is_parameter = 5; stop_gradient = 6; repeated Attr attrs = 7; } */
-export const VAR_DESC = { name: 1, type: 2, persistable: 3, needCheckFeed: 4, isParameter: 5, stopGradient: 6 } as const;
+export const VAR_DESC = {
+  name: 1,
+  type: 2,
+  persistable: 3,
+  needCheckFeed: 4,
+  isParameter: 5,
+  stopGradient: 6,
+} as const;
 
 /** message VarType { required Type type = 1; TensorDesc selected_rows = 2; LoDTensorDesc lod_tensor = 3; LoDTensorArrayDesc tensor_array = 4; ... } */
 export const VAR_TYPE = { type: 1, selectedRows: 2, lodTensor: 3, tensorArray: 4 } as const;

@@ -36,7 +36,12 @@ export interface PirOpSpec {
 
 const f = (name: string, value: number): PaddleAttr => ({ name, type: ATTR_TYPE.FLOAT, value });
 const i = (name: string, value: number): PaddleAttr => ({ name, type: ATTR_TYPE.INT, value });
-const unary = (type: string, extra: Partial<PirOpSpec> = {}): PirOpSpec => ({ type, inputs: ['X'], outputs: ['Out'], ...extra });
+const unary = (type: string, extra: Partial<PirOpSpec> = {}): PirOpSpec => ({
+  type,
+  inputs: ['X'],
+  outputs: ['Out'],
+  ...extra,
+});
 const binary = (type: string): PirOpSpec => ({ type, inputs: ['X', 'Y'], outputs: ['Out'], defaults: [i('axis', -1)] });
 const conv = (type: string): PirOpSpec => ({ type, inputs: ['Input', 'Filter'], outputs: ['Output'] });
 const batchNorm = (type: string): PirOpSpec => ({
@@ -75,23 +80,51 @@ export const PIR_OPS: ReadonlyMap<string, PirOpSpec> = new Map<string, PirOpSpec
   ['pd_op.unsqueeze', { type: 'unsqueeze2', inputs: ['X', ints('axes', 'AxesTensor')], outputs: ['Out', 'XShape'] }],
   ['pd_op.transpose', { type: 'transpose2', inputs: ['X'], outputs: ['Out', 'XShape'], renames: { perm: 'axis' } }],
   ['pd_op.pool2d', { type: 'pool2d', inputs: ['X', ints('ksize', 'kernel_size')], outputs: ['Out'] }],
-  ['pd_op.mean', { type: 'reduce_mean', inputs: ['X', ints('dim', 'axis')], outputs: ['Out'], renames: { keepdim: 'keep_dim' } }],
-  ['pd_op.sum', { type: 'reduce_sum', inputs: ['X', ints('dim', 'axis')], outputs: ['Out'], renames: { keepdim: 'keep_dim', dtype: 'out_dtype' } }],
+  [
+    'pd_op.mean',
+    { type: 'reduce_mean', inputs: ['X', ints('dim', 'axis')], outputs: ['Out'], renames: { keepdim: 'keep_dim' } },
+  ],
+  [
+    'pd_op.sum',
+    {
+      type: 'reduce_sum',
+      inputs: ['X', ints('dim', 'axis')],
+      outputs: ['Out'],
+      renames: { keepdim: 'keep_dim', dtype: 'out_dtype' },
+    },
+  ],
   ['pd_op.add', binary('elementwise_add')],
   ['pd_op.subtract', binary('elementwise_sub')],
   ['pd_op.multiply', binary('elementwise_mul')],
   ['pd_op.divide', binary('elementwise_div')],
-  ['pd_op.matmul', { type: 'matmul_v2', inputs: ['X', 'Y'], outputs: ['Out'], renames: { transpose_x: 'trans_x', transpose_y: 'trans_y' } }],
+  [
+    'pd_op.matmul',
+    {
+      type: 'matmul_v2',
+      inputs: ['X', 'Y'],
+      outputs: ['Out'],
+      renames: { transpose_x: 'trans_x', transpose_y: 'trans_y' },
+    },
+  ],
   ['pd_op.fc', { type: 'fc', inputs: ['Input', 'W', 'Bias'], outputs: ['Out'] }],
-  ['pd_op.scale', { type: 'scale', inputs: ['X', { attr: 'scale', kind: 'float', slot: 'ScaleTensor' }], outputs: ['Out'] }],
-  ['pd_op.dropout', {
-    type: 'dropout',
-    inputs: ['X', 'Seed', { attr: 'dropout_prob', kind: 'float', slot: 'p' }],
-    outputs: ['Out', 'Mask'],
-    renames: { mode: 'dropout_implementation' },
-  }],
+  [
+    'pd_op.scale',
+    { type: 'scale', inputs: ['X', { attr: 'scale', kind: 'float', slot: 'ScaleTensor' }], outputs: ['Out'] },
+  ],
+  [
+    'pd_op.dropout',
+    {
+      type: 'dropout',
+      inputs: ['X', 'Seed', { attr: 'dropout_prob', kind: 'float', slot: 'p' }],
+      outputs: ['Out', 'Mask'],
+      renames: { mode: 'dropout_implementation' },
+    },
+  ],
   ['pd_op.argmax', { type: 'arg_max', inputs: ['X', { attr: 'axis', kind: 'long', slot: 'axis' }], outputs: ['Out'] }],
-  ['pd_op.topk', { type: 'top_k_v2', inputs: ['X', { attr: 'k', kind: 'int', slot: 'K' }], outputs: ['Out', 'Indices'] }],
+  [
+    'pd_op.topk',
+    { type: 'top_k_v2', inputs: ['X', { attr: 'k', kind: 'int', slot: 'K' }], outputs: ['Out', 'Indices'] },
+  ],
   ['pd_op.full', { type: 'fill_constant', inputs: [], outputs: ['Out'] }],
   ['pd_op.full_int_array', { type: 'assign_value', inputs: [], outputs: ['Out'], renames: { value: 'int64_values' } }],
 ]);

@@ -89,10 +89,12 @@ export function parsePirProgram(json: string | Uint8Array, file = 'inference.jso
   }
   if (!isObject(top)) notPir(`the top level is ${describe(top)}, not an object`);
   const base = (top as Record<string, Json>).base_code;
-  if (!isObject(base) || base.magic !== 'pir') notPir('base_code.magic is not "pir" (PaddleX writes {"base_code": {"magic": "pir", ...}, "program": ...})');
+  if (!isObject(base) || base.magic !== 'pir')
+    notPir('base_code.magic is not "pir" (PaddleX writes {"base_code": {"magic": "pir", ...}, "program": ...})');
   const program = (top as Record<string, Json>).program;
   const regions: Json = isObject(program) ? program.regions : undefined;
-  if (!Array.isArray(regions) || regions.length !== 1) notPir(`program.regions is ${describe(regions)}, expected one region`);
+  if (!Array.isArray(regions) || regions.length !== 1)
+    notPir(`program.regions is ${describe(regions)}, expected one region`);
   const region: Json = (regions as Json[])[0];
   const blocks = isObject(region) ? region.blocks : undefined;
   const block = Array.isArray(blocks) ? blocks[0] : undefined;
@@ -116,7 +118,8 @@ function opName(id: string): string {
 
 function valueId(v: Json, where: string): number {
   const id = isObject(v) ? (v['%'] ?? v['#']) : undefined; // "#" held value ids before "%" existed
-  if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new ImportError(`${where}: expected {"%": integer id}, found ${describe(v)}`);
+  if (typeof id !== 'number' || !Number.isSafeInteger(id))
+    throw new ImportError(`${where}: expected {"%": integer id}, found ${describe(v)}`);
   return id;
 }
 
@@ -125,14 +128,23 @@ function readOps(list: readonly Json[]): { ops: RawOp[]; params: RawParam[] } {
   const params: RawParam[] = [];
   list.forEach((op, index) => {
     const tag = isObject(op) ? op['#'] : undefined;
-    if (typeof tag !== 'string') throw new ImportError(`op ${index} is ${describe(op)}, not an object with a "#" op name`);
+    if (typeof tag !== 'string')
+      throw new ImportError(`op ${index} is ${describe(op)}, not an object with a "#" op name`);
     const o = op as Record<string, Json>;
     const where = `op ${index} (${tag})`;
     if (tag === 'p') {
       const [, , , name] = Array.isArray(o.A) ? o.A : [];
-      if (typeof name !== 'string') throw new ImportError(`${where}: A is ${describe(o.A)}, expected [is_distributed, is_parameter, need_clip, name]`);
+      if (typeof name !== 'string')
+        throw new ImportError(
+          `${where}: A is ${describe(o.A)}, expected [is_distributed, is_parameter, need_clip, name]`,
+        );
       const flags = Array.isArray(o.OA) ? o.OA : undefined;
-      params.push({ name, id: valueId(o.O, `${where} O`), type: decodeType(isObject(o.O) ? o.O.TT : undefined, `${where} type`), persistable: flags && flags[0] !== 0 });
+      params.push({
+        name,
+        id: valueId(o.O, `${where} O`),
+        type: decodeType(isObject(o.O) ? o.O.TT : undefined, `${where} type`),
+        persistable: flags && flags[0] !== 0,
+      });
       return;
     }
     for (const key of ['I', 'O', 'A'] as const) {
@@ -140,17 +152,27 @@ function readOps(list: readonly Json[]): { ops: RawOp[]; params: RawParam[] } {
     }
     const attrs = (o.A as Json[]).map((a, k) => decodeNamedAttr(a, `${where} A[${k}]`)).filter((a) => a !== undefined);
     const extra = Array.isArray(o.OA) ? o.OA.map((a, k) => decodeNamedAttr(a, `${where} OA[${k}]`)) : [];
-    const results = (o.O as Json[]).map((r, k) => ({ id: valueId(r, `${where} O[${k}]`), type: decodeType(isObject(r) ? r.TT : undefined, `${where} O[${k}] type`) }));
+    const results = (o.O as Json[]).map((r, k) => ({
+      id: valueId(r, `${where} O[${k}]`),
+      type: decodeType(isObject(r) ? r.TT : undefined, `${where} O[${k}] type`),
+    }));
     const name = opName(tag);
     if (name === 'builtin.parameter') {
       const pname = attrs.find((a) => a.name === 'parameter_name')?.value;
-      if (typeof pname !== 'string' || results.length !== 1) throw new ImportError(`${where}: a parameter op needs one result and a parameter_name`);
+      if (typeof pname !== 'string' || results.length !== 1)
+        throw new ImportError(`${where}: a parameter op needs one result and a parameter_name`);
       const persistable = extra.find((a) => a?.name === 'persistable')?.value;
-      params.push({ name: pname, id: results[0]!.id, type: results[0]!.type, persistable: Array.isArray(persistable) ? persistable[0] === true : undefined });
+      params.push({
+        name: pname,
+        id: results[0]!.id,
+        type: results[0]!.type,
+        persistable: Array.isArray(persistable) ? persistable[0] === true : undefined,
+      });
       return;
     }
     const persistable = extra.find((a) => a?.name === 'persistable')?.value;
-    if (name === 'pd_op.data' && Array.isArray(persistable) && persistable[0] === true) attrs.push({ name: 'persistable', type: ATTR_TYPE.BOOLEAN, value: true });
+    if (name === 'pd_op.data' && Array.isArray(persistable) && persistable[0] === true)
+      attrs.push({ name: 'persistable', type: ATTR_TYPE.BOOLEAN, value: true });
     const operands = (o.I as Json[]).map((v, k) => valueId(v, `${where} I[${k}]`));
     ops.push({ index, name, operands, results, attrs, regions: Array.isArray(o.regions) ? o.regions.length : 0 });
   });
@@ -175,7 +197,13 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
     if (taken.has(p.name)) throw new ImportError(`two parameters are named ${p.name}`);
     define(p.id, { name: p.name, by: `parameter ${p.name}`, ...p.type });
     unsure ||= p.persistable === undefined;
-    vars.push({ name: p.name, type: VAR_TYPE_CODE.LOD_TENSOR, persistable: p.persistable ?? true, dataType: p.type.dataType, dims: p.type.dims });
+    vars.push({
+      name: p.name,
+      type: VAR_TYPE_CODE.LOD_TENSOR,
+      persistable: p.persistable ?? true,
+      dataType: p.type.dataType,
+      dims: p.type.dims,
+    });
   }
   if (unsure) notes.push('parameters carry no persistable flag (saved with trainable=False): all are taken as saved');
   for (const op of ops) for (const r of op.results) if (r.id !== 0 && !definedAt.has(r.id)) definedAt.set(r.id, op);
@@ -188,12 +216,20 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
     op.operands.forEach((id, k) => {
       if (id === 0 || values.has(id)) return void uses.set(id, (uses.get(id) ?? 0) + 1);
       const later = definedAt.get(id);
-      const what = later ? `which op ${later.index} (${later.name}) defines later: a cycle, or ops out of order` : 'which no op defines';
+      const what = later
+        ? `which op ${later.index} (${later.name}) defines later: a cycle, or ops out of order`
+        : 'which no op defines';
       throw new ImportError(`op ${op.index} (${op.name}) reads value %${id} as operand ${k}, ${what}`);
     });
-    const feedName = op.name === 'pd_op.data' || op.name === 'pd_op.feed' ? op.attrs.find((a) => a.name === 'name')?.value : undefined;
+    const feedName =
+      op.name === 'pd_op.data' || op.name === 'pd_op.feed' ? op.attrs.find((a) => a.name === 'name')?.value : undefined;
     op.results.forEach((r, k) => {
-      const name = op.name === 'pd_op.fetch' ? 'fetch' : typeof feedName === 'string' && k === 0 && !taken.has(feedName) ? feedName : `pir_%${r.id}`;
+      const name =
+        op.name === 'pd_op.fetch'
+          ? 'fetch'
+          : typeof feedName === 'string' && k === 0 && !taken.has(feedName)
+            ? feedName
+            : `pir_%${r.id}`;
       define(r.id, { name, by: `op ${op.index} (${op.name})`, ...r.type });
     });
     if (feedName !== undefined) feedCol.set(op, feeds++);
@@ -211,7 +247,9 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
     const many = Array.isArray(c.value);
     if ((operand.kind === 'ints') !== many) return undefined;
     folded.set(id, (folded.get(id) ?? 0) + 1);
-    const type = { ints: ATTR_TYPE.INTS, float: ATTR_TYPE.FLOAT, int: ATTR_TYPE.INT, long: ATTR_TYPE.LONG }[operand.kind];
+    const type = { ints: ATTR_TYPE.INTS, float: ATTR_TYPE.FLOAT, int: ATTR_TYPE.INT, long: ATTR_TYPE.LONG }[
+      operand.kind
+    ];
     return { name: operand.attr, type, value: c.value };
   };
   const name = (id: number): string => values.get(id)!.name;
@@ -242,45 +280,76 @@ function translate({ ops, params }: ReturnType<typeof readOps>, version: Json): 
   const unknown = new Map<string, number>();
   ops.forEach((op, k) => {
     const out = op.results[0]?.id;
-    const allFolded = CONSTANTS.has(op.name) && out !== undefined && (uses.get(out) ?? 0) > 0 && folded.get(out) === uses.get(out);
+    const allFolded =
+      CONSTANTS.has(op.name) && out !== undefined && (uses.get(out) ?? 0) > 0 && folded.get(out) === uses.get(out);
     if (allFolded) return;
-    if (!pirOpSpec(op.name) && !['pd_op.data', 'pd_op.feed', 'pd_op.fetch'].includes(op.name)) unknown.set(op.name, (unknown.get(op.name) ?? 0) + 1);
-    if (op.regions > 0) notes.push(`op ${op.index} (${op.name}) has ${op.regions} nested region(s); their ops are not translated`);
+    if (!pirOpSpec(op.name) && !['pd_op.data', 'pd_op.feed', 'pd_op.fetch'].includes(op.name))
+      unknown.set(op.name, (unknown.get(op.name) ?? 0) + 1);
+    if (op.regions > 0)
+      notes.push(`op ${op.index} (${op.name}) has ${op.regions} nested region(s); their ops are not translated`);
     kept.push(translated[k]!);
     for (const r of op.results) {
       const v = values.get(r.id);
-      if (v && v.name !== 'fetch') vars.push({ name: v.name, type: VAR_TYPE_CODE.LOD_TENSOR, persistable: false, dataType: v.dataType, dims: v.dims });
+      if (v && v.name !== 'fetch')
+        vars.push({
+          name: v.name,
+          type: VAR_TYPE_CODE.LOD_TENSOR,
+          persistable: false,
+          dataType: v.dataType,
+          dims: v.dims,
+        });
     }
   });
   const nFolded = [...folded.keys()].filter((id) => folded.get(id) === uses.get(id)).length;
   if (nFolded > 0) notes.push(`${nFolded} constant ops (pd_op.full_int_array / pd_op.full) folded into attributes`);
-  if (unknown.size > 0) notes.push(`ops kept under their PIR names: ${[...unknown].map(([n, c]) => `${n} x${c}`).join(', ')}`);
+  if (unknown.size > 0)
+    notes.push(`ops kept under their PIR names: ${[...unknown].map(([n, c]) => `${n} x${c}`).join(', ')}`);
   if (feeds > 0) vars.push({ name: 'feed', type: VAR_TYPE_CODE.FEED_MINIBATCH, persistable: true });
-  if (kept.some((o) => o.type === 'fetch')) vars.push({ name: 'fetch', type: VAR_TYPE_CODE.FETCH_LIST, persistable: true });
+  if (kept.some((o) => o.type === 'fetch'))
+    vars.push({ name: 'fetch', type: VAR_TYPE_CODE.FETCH_LIST, persistable: true });
 
   const saved = [...params.filter((p) => p.persistable !== false).map((p) => p.name)];
   for (const op of ops) {
-    if (op.name === 'pd_op.data' && op.attrs.some((a) => a.name === 'persistable') && op.results[0]) saved.push(name(op.results[0].id));
+    if (op.name === 'pd_op.data' && op.attrs.some((a) => a.name === 'persistable') && op.results[0])
+      saved.push(name(op.results[0].id));
   }
   const program: PaddleProgram = { blocks: [{ idx: 0, parentIdx: -1, vars, ops: kept }] };
   return { program, paramNames: saved.sort(byCodePoint), notes };
 }
 
 /** The few ops whose ProgramDesc form is not a renaming: feed / fetch slots, attributes derived from types. */
-function special(op: RawOp, type: string, inputs: Record<string, string[]>, outputs: Record<string, string[]>, attrs: PaddleAttr[],
-  values: ReadonlyMap<number, Value>, feedIndex: number): PaddleOp {
+function special(
+  op: RawOp,
+  type: string,
+  inputs: Record<string, string[]>,
+  outputs: Record<string, string[]>,
+  attrs: PaddleAttr[],
+  values: ReadonlyMap<number, Value>,
+  feedIndex: number,
+): PaddleOp {
   if (op.name === 'pd_op.data' || op.name === 'pd_op.feed') {
     const col = attrs.find((a) => a.name === 'col')?.value;
     const out = op.results[0] ? [values.get(op.results[0].id)!.name] : [];
-    return { type: 'feed', inputs: { X: ['feed'] }, outputs: { Out: out }, attrs: [{ name: 'col', type: ATTR_TYPE.INT, value: typeof col === 'number' ? col : feedIndex }] };
+    return {
+      type: 'feed',
+      inputs: { X: ['feed'] },
+      outputs: { Out: out },
+      attrs: [{ name: 'col', type: ATTR_TYPE.INT, value: typeof col === 'number' ? col : feedIndex }],
+    };
   }
   if (op.name === 'pd_op.fetch') {
     // ProgramDesc's fetch has only `col`; PIR's `name` (fetch_name_0) is the writer's label for the target.
-    return { type: 'fetch', inputs: { X: inputs.in0 ?? [] }, outputs: { Out: ['fetch'] }, attrs: attrs.filter((a) => a.name === 'col') };
+    return {
+      type: 'fetch',
+      inputs: { X: inputs.in0 ?? [] },
+      outputs: { Out: ['fetch'] },
+      attrs: attrs.filter((a) => a.name === 'col'),
+    };
   }
   if (type === 'reduce_mean' || type === 'reduce_sum') {
     const dim = attrs.find((a) => a.name === 'dim')?.value;
-    if (Array.isArray(dim) && !attrs.some((a) => a.name === 'reduce_all')) attrs.push({ name: 'reduce_all', type: ATTR_TYPE.BOOLEAN, value: dim.length === 0 });
+    if (Array.isArray(dim) && !attrs.some((a) => a.name === 'reduce_all'))
+      attrs.push({ name: 'reduce_all', type: ATTR_TYPE.BOOLEAN, value: dim.length === 0 });
   }
   if (type === 'cast') {
     const from = values.get(op.operands[0] ?? 0)?.dataType;

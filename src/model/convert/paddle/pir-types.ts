@@ -19,7 +19,12 @@ import { ATTR_TYPE, VAR_TYPE_CODE, type AttrTypeCode } from './paddle-proto.ts';
 import type { PaddleAttr, PaddleAttrValue } from './paddle-program.ts';
 
 /** DialectIdMap::DialectIdMap() in paddle/fluid/pir/serialize_deserialize/src/schema.cc. */
-export const DIALECT_IDS: Readonly<Record<string, string>> = Object.freeze({ '0': 'builtin', '1': 'pd_op', '2': 'cf', '3': 'custom_op' });
+export const DIALECT_IDS: Readonly<Record<string, string>> = Object.freeze({
+  '0': 'builtin',
+  '1': 'pd_op',
+  '2': 'cf',
+  '3': 'custom_op',
+});
 
 /** Element type names (builtin_type.h) -> VarType codes. */
 const ELEMENT_TYPES: Readonly<Record<string, number>> = {
@@ -38,7 +43,9 @@ const ELEMENT_TYPES: Readonly<Record<string, number>> = {
   t_c128: VAR_TYPE_CODE.COMPLEX128,
 };
 export const ELEMENT_TYPE_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(ELEMENT_TYPES).filter(([k]) => k !== 't_index').map(([k, v]) => [v, k]),
+  Object.entries(ELEMENT_TYPES)
+    .filter(([k]) => k !== 't_index')
+    .map(([k, v]) => [v, k]),
 );
 
 /** phi::DataTypeToString names (paddle/phi/common/data_type.h) -> VarType codes, for `1.a_dtype`. */
@@ -71,7 +78,8 @@ const isInt = (x: Json): x is number => typeof x === 'number' && Number.isIntege
 /** `0.a_i32` -> ['0', 'a_i32']; the id must be a string with a dot. */
 export function splitId(json: Json, where: string): [dialect: string, name: string] {
   const id = isObject(json) ? json['#'] : undefined;
-  if (typeof id !== 'string') throw new ImportError(`${where}: expected an object with a "#" string, found ${describe(json)}`);
+  if (typeof id !== 'string')
+    throw new ImportError(`${where}: expected an object with a "#" string, found ${describe(json)}`);
   const dot = id.indexOf('.');
   return dot < 0 ? ['', id] : [id.slice(0, dot), id.slice(dot + 1)];
 }
@@ -91,11 +99,13 @@ export function decodeType(json: Json, where: string, depth = 0): PirType {
   const data = (json as Record<string, Json>).D;
   if (dialect === '0' && name in ELEMENT_TYPES) return { dataType: ELEMENT_TYPES[name] };
   if (dialect === '0' && name === 't_dtensor') {
-    if (!Array.isArray(data) || data.length < 2) throw new ImportError(`${where}: 0.t_dtensor data is ${describe(data)}, expected [dtype, dims, ...]`);
+    if (!Array.isArray(data) || data.length < 2)
+      throw new ImportError(`${where}: 0.t_dtensor data is ${describe(data)}, expected [dtype, dims, ...]`);
     if (depth > 4) throw new ImportError(`${where}: types nested too deeply`);
     const element = decodeType(data[0], `${where} element type`, depth + 1);
     const dims = data[1];
-    if (!Array.isArray(dims) || !dims.every(isInt)) throw new ImportError(`${where}: 0.t_dtensor dims are ${describe(dims)}, expected integers`);
+    if (!Array.isArray(dims) || !dims.every(isInt))
+      throw new ImportError(`${where}: 0.t_dtensor dims are ${describe(dims)}, expected integers`);
     return { dataType: element.dataType, dims: dims as number[] };
   }
   return {}; // vectors, tensor arrays, selected rows, dist tensors: no single element type and shape
@@ -143,13 +153,16 @@ export function decodeAttr(json: Json, where: string): Decoded {
   const [dialect, name] = splitId(json, where);
   const o = json as Record<string, Json>;
   if (dialect === '' && name === 'NULL') return undefined;
-  if (dialect === '0' && name in SCALAR_OF) return { type: SCALAR_OF[name]!, value: scalar(SCALAR_OF[name]!, o, where) };
+  if (dialect === '0' && name in SCALAR_OF)
+    return { type: SCALAR_OF[name]!, value: scalar(SCALAR_OF[name]!, o, where) };
   if (dialect === '0' && name === 'a_array') {
     if (!Array.isArray(o.D)) throw new ImportError(`${where}: 0.a_array data is ${describe(o.D)}, expected an array`);
     // Elements are scalars in every op this reader maps; an array of arrays is kept undecoded, not recursed into.
     const items = o.D.map((item, i) => {
       const [d, n] = splitId(item, `${where}[${i}]`);
-      return d === '0' && n in SCALAR_OF ? { type: SCALAR_OF[n]!, value: scalar(SCALAR_OF[n]!, item as Record<string, Json>, `${where}[${i}]`) } : undefined;
+      return d === '0' && n in SCALAR_OF
+        ? { type: SCALAR_OF[n]!, value: scalar(SCALAR_OF[n]!, item as Record<string, Json>, `${where}[${i}]`) }
+        : undefined;
     });
     if (items.length === 0) return { type: ATTR_TYPE.INTS, value: [] };
     const type = items[0]?.type;
@@ -157,15 +170,18 @@ export function decodeAttr(json: Json, where: string): Decoded {
     return { type: ARRAY_OF.get(type)!, value: items.map((x) => x!.value) as number[] | string[] | boolean[] };
   }
   if (dialect === '1' && name === 'a_intarray') {
-    if (!Array.isArray(o.D) || !o.D.every(isInt)) throw new ImportError(`${where}: 1.a_intarray data is ${describe(o.D)}, expected integers`);
+    if (!Array.isArray(o.D) || !o.D.every(isInt))
+      throw new ImportError(`${where}: 1.a_intarray data is ${describe(o.D)}, expected integers`);
     return { type: ATTR_TYPE.INTS, value: o.D as number[] };
   }
   if (dialect === '1' && name === 'a_dtype') {
-    if (typeof o.D !== 'string') throw new ImportError(`${where}: 1.a_dtype data is ${describe(o.D)}, expected a string`);
+    if (typeof o.D !== 'string')
+      throw new ImportError(`${where}: 1.a_dtype data is ${describe(o.D)}, expected a string`);
     const code = DTYPES[o.D];
     return code === undefined ? { type: ATTR_TYPE.STRING, value: o.D } : { type: ATTR_TYPE.INT, value: code };
   }
-  if (dialect === '1' && name === 'a_layout') return { type: ATTR_TYPE.STRING, value: typeof o.D === 'string' ? o.D : null };
+  if (dialect === '1' && name === 'a_layout')
+    return { type: ATTR_TYPE.STRING, value: typeof o.D === 'string' ? o.D : null };
   if (dialect === '1' && name === 'a_place') return undefined;
   if (dialect === '1' && name === 'a_scalar') {
     const [dtype, value] = Array.isArray(o.D) ? o.D : [];
@@ -174,7 +190,8 @@ export function decodeAttr(json: Json, where: string): Decoded {
     }
     if (typeof value === 'boolean') return { type: ATTR_TYPE.BOOLEAN, value };
     const code = DTYPES[dtype];
-    if (code === VAR_TYPE_CODE.FP32 || code === VAR_TYPE_CODE.FP16 || code === VAR_TYPE_CODE.BF16) return { type: ATTR_TYPE.FLOAT, value };
+    if (code === VAR_TYPE_CODE.FP32 || code === VAR_TYPE_CODE.FP16 || code === VAR_TYPE_CODE.BF16)
+      return { type: ATTR_TYPE.FLOAT, value };
     if (code === VAR_TYPE_CODE.FP64) return { type: ATTR_TYPE.FLOAT64, value };
     return { type: code === VAR_TYPE_CODE.INT64 ? ATTR_TYPE.LONG : ATTR_TYPE.INT, value };
   }
@@ -183,7 +200,8 @@ export function decodeAttr(json: Json, where: string): Decoded {
 
 /** `{"N": name, "AT": attr}` -> a PaddleAttr, or undefined for one ProgramDesc has no use for. */
 export function decodeNamedAttr(json: Json, where: string): PaddleAttr | undefined {
-  if (!isObject(json) || typeof json.N !== 'string') throw new ImportError(`${where}: expected {"N": name, "AT": attribute}, found ${describe(json)}`);
+  if (!isObject(json) || typeof json.N !== 'string')
+    throw new ImportError(`${where}: expected {"N": name, "AT": attribute}, found ${describe(json)}`);
   if (!('AT' in json)) return undefined; // a patch deleted it (ir_deserialize.cc ReadAttributesMap)
   const d = decodeAttr(json.AT, `${where} "${json.N}"`);
   return d && { name: json.N, ...d };

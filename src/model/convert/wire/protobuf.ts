@@ -65,7 +65,9 @@ export function readMessage(buffer: Uint8Array, what = 'protobuf message'): Prot
       case WIRE_LENGTH_DELIMITED: {
         const length = varint();
         if (length > BigInt(buffer.length)) {
-          throw new ImportError(`${what}: field ${field} declares ${length} bytes but only ${buffer.length - pos} remain`);
+          throw new ImportError(
+            `${what}: field ${field} declares ${length} bytes but only ${buffer.length - pos} remain`,
+          );
         }
         fields.push({ field, wire, bytes: take(Number(length)) });
         break;

@@ -47,7 +47,11 @@ async function handle({ id, name, input, maxPixels }: DecodeRequest): Promise<vo
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const extra = err as Error & { code?: string; imageName?: string };
-    reply = { id, ok: false, error: { name: err.name, code: extra.code, imageName: extra.imageName, message: err.message } };
+    reply = {
+      id,
+      ok: false,
+      error: { name: err.name, code: extra.code, imageName: extra.imageName, message: err.message },
+    };
   }
   // The bitmap came here by transfer, so this side owns it now: decodeImage never closes its callers' bitmaps.
   if (input instanceof ImageBitmap) input.close();

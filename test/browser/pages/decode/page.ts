@@ -10,7 +10,8 @@ export type DecodeSource =
   | { readonly bytes: readonly number[] }
   | { readonly imageData: { readonly width: number; readonly height: number; readonly rgba: readonly number[] } };
 
-export type DecodeSummary = Omit<Extract<DecodeReply, { ok: true }>, 'data' | 'id'> | Extract<DecodeReply, { ok: false }>;
+export type DecodeSummary =
+  Omit<Extract<DecodeReply, { ok: true }>, 'data' | 'id'> | Extract<DecodeReply, { ok: false }>;
 
 export interface DecodeTestApi {
   /** Decodes `source` in the worker as file `name`, keeps the pixels under `name`. */
@@ -67,7 +68,8 @@ window.decodeTest = {
   },
   meanAbsDiff(a, b) {
     const [p, q] = [kept.get(a), kept.get(b)];
-    if (!p || !q || p.width !== q.width || p.height !== q.height) throw new Error(`${a} and ${b}: not two images of one size`);
+    if (!p || !q || p.width !== q.width || p.height !== q.height)
+      throw new Error(`${a} and ${b}: not two images of one size`);
     let sum = 0;
     for (let i = 0; i < p.data.length; i++) if (i % 4 !== 3) sum += Math.abs(p.data[i]! - q.data[i]!);
     return sum / ((p.data.length / 4) * 3);

@@ -5,7 +5,9 @@
 import type { EmbeddingResult, LoadOptions } from '../../../../src/core/embedder-api.ts';
 import { createEmbedder, type ClientImage, type Embedder } from '../../../../src/worker/client.ts';
 
-type PlainResult = Omit<Extract<EmbeddingResult, { ok: true }>, 'embedding'> & { embedding: number[] } | Extract<EmbeddingResult, { ok: false }>;
+type PlainResult =
+  | (Omit<Extract<EmbeddingResult, { ok: true }>, 'embedding'> & { embedding: number[] })
+  | Extract<EmbeddingResult, { ok: false }>;
 
 const embedders: Embedder[] = [];
 
