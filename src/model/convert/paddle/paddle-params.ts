@@ -122,7 +122,8 @@ export function readPaddleParams(bytes: Uint8Array, options: ReadPaddleParamsOpt
 
 function decode(raw: Uint8Array, type: PaddleFloatType): Float32Array {
   const n = raw.length / FLOAT_TYPES[type].bytes;
-  if (type === 'fp32' && LITTLE_ENDIAN_HOST) return new Float32Array(raw.slice().buffer);
+  // A copy into a fresh buffer: `slice()` of a Node Buffer is a view of the shared pool, not a copy.
+  if (type === 'fp32' && LITTLE_ENDIAN_HOST) return new Float32Array(Uint8Array.from(raw).buffer);
   const out = new Float32Array(n);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   if (type === 'fp32') for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
