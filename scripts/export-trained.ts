@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { WeightDtype } from '../src/core/manifest.ts';
 import type { StateDict } from '../src/core/state-dict.ts';
-import { writePPLCNetOnnx } from '../test/support/onnx-export.ts';
+import { writePPLCNetOnnx } from '../src/model/export/onnx-export.ts';
 import { mulberry32 } from '../test/support/random-weights.ts';
 import { EmbedderEngine } from '../src/worker/embedder-engine.ts';
 import { nodeEnvironment } from '../src/worker/node-environment.ts';

@@ -1,9 +1,10 @@
 /**
  * npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default]
  *                          [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M]
- *                          [--weight-decay X] [--scale S] [--triplet W] [--json FILE]
+ *                          [--weight-decay X] [--scale S] [--triplet W] [--depth neck|last-conv|last-block|last-stage]
+ *                          [--views N] [--backbone-lr F] [--batch N] [--val X] [--seed N] [--json FILE]
  *
- * Fine-tunes a model's neck + ArcMargin head on the train split in headless Chromium, through the page's
+ * Fine-tunes a model (to --depth: the neck, or also last_conv, the last block, the last stage) + ArcMargin head on the train split in headless Chromium, through the page's
  * worker API (the code path of the training panel), and reports leave-one-out recall@1 and mAP on the test
  * split before and after. The test split is only measured; model selection uses a validation share of the
  * train split.
@@ -11,7 +12,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { RetrievalScore } from '../src/core/fine-tune-api.ts';
-import type { FineTuneOptions } from '../src/core/options.ts';
+import type { FineTuneDepth, FineTuneOptions } from '../src/core/options.ts';
 import { leaveOneOutRetrieval } from '../src/core/retrieval-metrics.ts';
 import { openBrowserSession } from './lib/browser-session.ts';
 import { dataUrl, embedEntries, routeFolder } from './lib/eval-page-client.ts';
@@ -59,6 +60,11 @@ export async function fineTuneEval(options: {
     ] as const);
     const fineTuneSeconds = (performance.now() - t0) / 1000;
     const after = await measure();
+    tuned.report.notes.forEach((n) => log(`  ${n}`));
+    log(
+      `validation: recall@1 ${tuned.report.before.recallAt1.toFixed(4)} -> ${tuned.report.after.recallAt1.toFixed(4)}, ` +
+        `mAP ${tuned.report.before.map.toFixed(4)} -> ${tuned.report.after.map.toFixed(4)}`,
+    );
     log(
       `after (${tuned.modelId}, epoch ${tuned.report.bestEpoch} kept): recall@1 ${after.recall_at_1.toFixed(4)}, mAP ${after.map.toFixed(4)}`,
     );
@@ -96,12 +102,18 @@ async function main(): Promise<void> {
       'weight-decay': { type: 'string' },
       scale: { type: 'string' },
       triplet: { type: 'string' },
+      depth: { type: 'string' },
+      views: { type: 'string' },
+      'backbone-lr': { type: 'string' },
+      batch: { type: 'string' },
+      val: { type: 'string' },
+      seed: { type: 'string' },
       json: { type: 'string' },
     },
   });
   if (!values.data || !values.train || !values.test) {
     console.error(
-      'usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--weight-decay X] [--scale S] [--triplet W] [--json FILE]',
+      'usage: npm run finetune-eval -- --data <folder> --train <split> --test <split> [--model models/default] [--epochs N] [--optimizer momentum|adam] [--lr X] [--augment] [--frozen-neck] [--margin M] [--weight-decay X] [--scale S] [--triplet W] [--depth neck|last-conv|last-block|last-stage] [--views N] [--backbone-lr F] [--batch N] [--val X] [--seed N] [--json FILE]',
     );
     process.exit(2);
   }
@@ -121,6 +133,13 @@ async function main(): Promise<void> {
       : {}),
     ...(values.triplet ? { tripletWeight: Number(values.triplet) } : {}),
     ...(values['weight-decay'] ? { weightDecay: Number(values['weight-decay']) } : {}),
+    // Checked by the worker's validateFineTuneOptions, which names the valid values.
+    ...(values.depth ? { depth: values.depth as FineTuneDepth } : {}),
+    ...(values.views ? { views: Number(values.views) } : {}),
+    ...(values['backbone-lr'] ? { backboneLearningRateFactor: Number(values['backbone-lr']) } : {}),
+    ...(values.batch ? { batchSize: Number(values.batch) } : {}),
+    ...(values.val ? { validationFraction: Number(values.val) } : {}),
+    ...(values.seed ? { seed: Number(values.seed) } : {}),
   };
   const report = await fineTuneEval({
     data: values.data,

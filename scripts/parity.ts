@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../src/core/embedder-api.ts';
 import type { WeightDtype } from '../src/core/manifest.ts';
-import { writePPLCNetOnnx } from '../test/support/onnx-export.ts';
+import { writePPLCNetOnnx } from '../src/model/export/onnx-export.ts';
 import { randomStateDict } from '../test/support/random-weights.ts';
 import { EmbedderEngine } from '../src/worker/embedder-engine.ts';
 import { nodeEnvironment } from '../src/worker/node-environment.ts';

@@ -194,6 +194,11 @@ const training = new TrainingPanel(
       await switchTo({ model: model.url, backend: backendChoice }, false);
     },
     files: (model) => readStoredModelFiles(model.url),
+    exportAs: async (model, format) => {
+      if (!embedder) throw new Error('the worker is not running yet');
+      const files = await embedder.exportModel(model.url, format);
+      return files.map((f) => [f.name, new Blob([f.bytes], { type: 'application/octet-stream' })]);
+    },
     nameOf: (model) => models.describe(model),
   },
   () => gallery.withImages().map((g) => ({ image: g.image!, label: g.label, name: g.name })),

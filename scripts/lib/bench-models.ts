@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeManifest } from '../../src/model/weights/manifest-codec.ts';
-import { writePPLCNetOnnx } from '../../test/support/onnx-export.ts';
+import { writePPLCNetOnnx } from '../../src/model/export/onnx-export.ts';
 import { randomStateDict } from '../../test/support/random-weights.ts';
 import { writeModelFiles } from './model-files.ts';
 

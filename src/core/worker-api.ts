@@ -16,6 +16,16 @@ export interface FineTuneResult<Model = StoredModelInfo> {
   readonly model?: Model;
 }
 
+/** What a stored model can be exported as: a paddle2onnx-style `.onnx`, or a Paddle 2.x inference model. */
+export type ModelExportFormat = 'onnx' | 'paddle';
+export const MODEL_EXPORT_FORMATS: readonly ModelExportFormat[] = ['onnx', 'paddle'];
+
+/** One exported file; `bytes` is transferred across the worker boundary, not copied. */
+export interface ExportedModelFile {
+  readonly name: string;
+  readonly bytes: ArrayBuffer;
+}
+
 export interface EmbedderWorkerApi extends EmbedderApi {
   /**
    * Converts a model's files (a folder's worth: `inference.pdmodel` or `inference.json` + `inference.pdiparams`
@@ -30,4 +40,10 @@ export interface EmbedderWorkerApi extends EmbedderApi {
   ): Promise<FineTuneResult>;
   /** Stops a running fineTune() after its current batch, keeping its best epoch. */
   stopFineTune(): Promise<void>;
+  /**
+   * A model (its manifest URL, e.g. a fine-tuned one's) as files PaddleClas / PP-ShiTu and ONNX Runtime read:
+   * `onnx`: `<modelId>.onnx`; `paddle`: `inference.pdmodel`, `inference.pdiparams` and `inference.yml`. The
+   * backbone and neck only: the output is the embedding, before L2 normalisation; a head stays behind.
+   */
+  exportModel(url: string, format: ModelExportFormat): Promise<ExportedModelFile[]>;
 }

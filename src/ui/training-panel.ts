@@ -9,11 +9,13 @@ import {
   DEFAULT_FINE_TUNE_OPTIONS,
   DEFAULT_LEARNING_RATE,
   FINE_TUNE_LIMITS,
+  FINE_TUNE_DEPTHS,
   FINE_TUNE_OPTIMIZERS,
+  type FineTuneDepth,
   type FineTuneOptimizer,
   type FineTuneOptions,
 } from '../core/options.ts';
-import type { FineTuneResult } from '../core/worker-api.ts';
+import type { FineTuneResult, ModelExportFormat } from '../core/worker-api.ts';
 import { download, h } from './dom.ts';
 import { drawTrainingChart } from './training-chart.ts';
 import type { Session } from './session.ts';
@@ -31,6 +33,8 @@ export interface TrainingActions {
   nameOf(model: StoredModelInfo): string;
   /** The stored model's files, for download: [name, bytes]. */
   files(model: StoredModelInfo): Promise<[string, Blob][]>;
+  /** The model as ONNX or a Paddle inference model (export-model.ts), for download: [name, bytes]. */
+  exportAs(model: StoredModelInfo, format: ModelExportFormat): Promise<[string, Blob][]>;
 }
 
 const pct = (v: number) => (Number.isNaN(v) ? '–' : `${(100 * v).toFixed(1)} %`);
@@ -38,6 +42,12 @@ const pct = (v: number) => (Number.isNaN(v) ? '–' : `${(100 * v).toFixed(1)} %
 const D = DEFAULT_FINE_TUNE_OPTIONS;
 const L = FINE_TUNE_LIMITS;
 const OPTIMIZER_TEXT: Record<FineTuneOptimizer, string> = { adam: 'Adam', momentum: 'momentum SGD' };
+const DEPTH_TEXT: Record<FineTuneDepth, string> = {
+  neck: 'neck only',
+  'last-conv': 'neck + last_conv',
+  'last-block': 'neck + last_conv + last block',
+  'last-stage': 'neck + last_conv + last stage (slowest)',
+};
 const lrHint = (o: FineTuneOptimizer) => `default ${DEFAULT_LEARNING_RATE[o]}`;
 
 export class TrainingPanel {
@@ -63,6 +73,12 @@ export class TrainingPanel {
     'select',
     { id: 'ft-optimizer' },
     ...FINE_TUNE_OPTIMIZERS.map((o) => h('option', { value: o, text: OPTIMIZER_TEXT[o], selected: o === D.optimizer })),
+  );
+  // How deep training reaches; docs/fine-tuning.md ("Depth") says how the default was chosen.
+  private readonly depth = h(
+    'select',
+    { id: 'ft-depth' },
+    ...FINE_TUNE_DEPTHS.map((d) => h('option', { value: d, text: DEPTH_TEXT[d], selected: d === D.depth })),
   );
   private readonly lr = h('input', {
     type: 'number',
@@ -141,6 +157,7 @@ export class TrainingPanel {
         { class: 'row' },
         field('Epochs', this.epochs),
         field('Batch', this.batch),
+        field('Depth', this.depth),
         field('Optimizer', this.optimizer),
         field('Learning rate', this.lr),
         field('Validation share', this.valShare),
@@ -201,6 +218,7 @@ export class TrainingPanel {
       epochs: Number(this.epochs.value),
       batchSize: Number(this.batch.value),
       optimizer: this.optimizer.value as FineTuneOptimizer,
+      depth: this.depth.value as FineTuneDepth,
       ...(this.lr.value !== '' && lr > 0 ? { learningRate: lr } : {}),
       validationFraction: Number(this.valShare.value),
       trainNeck: this.trainNeck.checked,
@@ -294,6 +312,18 @@ export class TrainingPanel {
         for (const [name, blob] of await this.actions.files(model)) download(name, blob, blob.type);
       });
       parts.push(save);
+      // Back into PaddleClas / PP-ShiTu or ONNX Runtime: backbone + neck, the embedding as output.
+      const exports: [ModelExportFormat, string][] = [
+        ['onnx', 'Download ONNX'],
+        ['paddle', 'Download Paddle inference model'],
+      ];
+      for (const [format, text] of exports) {
+        const button = h('button', { type: 'button', text, 'data-testid': `train-download-${format}` });
+        button.addEventListener('click', async () => {
+          for (const [name, blob] of await this.actions.exportAs(model, format)) download(name, blob, blob.type);
+        });
+        parts.push(button);
+      }
     }
     this.report.replaceChildren(...parts);
     this.status.textContent = !model

@@ -152,6 +152,7 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
     info: () => typed(remote.info()),
     fineTune: (samples, options, cb) => typed(remote.fineTune(samples, options, cb && Comlink.proxy(cb))),
     stopFineTune: () => typed(remote.stopFineTune()),
+    exportModel: (url, format) => typed(remote.exportModel(url, format)),
     async importModel(files, options) {
       const inputs = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
       return typed(

@@ -13,8 +13,10 @@ import {
   type LoadOptions,
   type ModelImportOptions,
 } from '../core/options.ts';
-import type { EmbedderWorkerApi } from '../core/worker-api.ts';
+import type { EmbedderWorkerApi, ModelExportFormat } from '../core/worker-api.ts';
 import { importModelFiles } from '../model/convert/import-files.ts';
+import { exportManifestModel } from '../model/export/export-model.ts';
+import { loadWeights } from '../model/weights/load-weights.ts';
 import { BROWSER_PROBES } from './browser-backends.ts';
 import { decodeImage } from './decode-image.ts';
 import { EmbedderEngine } from './embedder-engine.ts';
@@ -63,6 +65,18 @@ const api: EmbedderWorkerApi = {
   },
   async stopFineTune() {
     engine.stopFineTune();
+  },
+  async exportModel(url: string, format: ModelExportFormat) {
+    // Read through the same checks as loading it (sizes, checksums, names and shapes), not the engine's copy.
+    const { manifest, stateDict } = await loadWeights(url, cachedFetch);
+    const files = exportManifestModel(manifest, stateDict, format).map((f) => ({
+      name: f.name,
+      bytes: f.bytes.buffer.slice(f.bytes.byteOffset, f.bytes.byteOffset + f.bytes.byteLength) as ArrayBuffer,
+    }));
+    return Comlink.transfer(
+      files,
+      files.map((f) => f.bytes),
+    );
   },
 };
 

@@ -7,15 +7,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EmbedderInfo, ImageSource } from '../core/embedder-api.ts';
 import { EmbedderError, OptionsError } from '../core/errors.ts';
 import { planSplit, type FineTuneProgress, type FineTuneReport, type FineTuneSample } from '../core/fine-tune-api.ts';
-import { validateFineTuneOptions, type FineTuneOptions, type PreprocessOptions } from '../core/options.ts';
+import {
+  validateFineTuneOptions,
+  type FineTuneDepth,
+  type FineTuneOptions,
+  type PreprocessOptions,
+} from '../core/options.ts';
 import type { FineTuneResult } from '../core/worker-api.ts';
 import { mulberry32 } from '../core/seeded-random.ts';
 import { leaveLabelOutThreshold, type LeaveLabelOutCalibration } from '../core/recognition-calibration.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import type { PPLCNetModel } from '../model/builder.ts';
+import { createTrainableBackbone, type TrainableBackbone } from '../model/fine-tune-network.ts';
+import { encodeFloat16 } from '../model/convert/wire/float16.ts';
 import {
   FEATURE_DIM,
+  featuresThrough,
   neckEmbeddings,
+  type CachedSet,
   neckRetrieval,
   trainArcMarginHead,
   type FeatureSet,
@@ -54,11 +63,27 @@ function augmentBatch(images: tf.Tensor3D[], random: () => number): tf.Tensor4D 
   });
 }
 
-async function featuresOf(model: PPLCNetModel, batch: tf.Tensor4D): Promise<Float32Array> {
-  const f = model.forwardFeatures(batch);
-  const data = (await f.data()) as Float32Array;
-  f.dispose();
-  return data;
+/** The frozen part's output for a batch: float32 rows, or float16 bits for feature maps (half the memory). */
+async function cachedRows(
+  backbone: TrainableBackbone,
+  batch: tf.Tensor4D,
+): Promise<{ rows: Float32Array | Uint16Array; shape: number[] }> {
+  const out = backbone.frozen(batch);
+  const data = (await out.data()) as Float32Array;
+  const shape = out.shape.slice(1);
+  out.dispose();
+  return { rows: shape.length > 1 ? encodeFloat16(data) : data, shape };
+}
+
+function concatRows(parts: readonly (Float32Array | Uint16Array)[], fp16: boolean): Float32Array | Uint16Array {
+  const length = parts.reduce((a, p) => a + p.length, 0);
+  const out = fp16 ? new Uint16Array(length) : new Float32Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export async function runFineTune(
@@ -80,73 +105,116 @@ export async function runFineTune(
   }
   const started = ctx.now();
   const skipped: { name: string; reason: string }[] = [];
-  const rows: { name: string; label: string; feature: Float32Array; image?: tf.Tensor3D }[] = [];
+  // The split is planned on the labels before any image is decoded, so that the training images' extra views
+  // are computed in the same pass; an image that then fails to decode drops out of its share.
+  const labelled: { name: string; label: string; image: ImageSource }[] = [];
+  samples.forEach((s, i) => {
+    const name = s.name ?? `image-${i + 1}`;
+    const label = typeof s.label === 'string' ? s.label.trim() : '';
+    if (label) labelled.push({ name, label, image: s.image });
+    else skipped.push({ name, reason: 'no label' });
+  });
+  const plan = planSplit(
+    labelled.map((l) => l.label),
+    o.validationFraction,
+    o.seed,
+  );
+  const inTrain = new Set(plan.train);
+  const rows = new Map<number, { label: string; views: (Float32Array | Uint16Array)[]; image?: tf.Tensor3D }>();
   const kept: tf.Tensor3D[] = [];
+  const random = mulberry32(o.seed + 3);
+  const backbone = createTrainableBackbone({
+    depth: o.depth,
+    plan: ctx.model.plan,
+    stateDict: ctx.stateDict,
+    batchNorm: ctx.batchNorm,
+    featuresOf: (x) => ctx.model.forwardFeatures(x),
+  });
+  let rowShape: number[] = [FEATURE_DIM];
   try {
-    // 1. Backbone features, once per image.
+    // 1. The frozen part, once per image and per extra view of a training image.
     const batchSize = ctx.info.batchSize;
-    for (let first = 0; first < samples.length; first += batchSize) {
-      const batch: { name: string; label: string; tensor: tf.Tensor3D }[] = [];
-      for (let i = first; i < Math.min(first + batchSize, samples.length); i++) {
-        const s = samples[i]!;
-        const name = s.name ?? `image-${i + 1}`;
-        const label = typeof s.label === 'string' ? s.label.trim() : '';
-        if (!label) {
-          skipped.push({ name, reason: 'no label' });
-          continue;
-        }
+    const passes = labelled.length + (o.views - 1) * plan.train.length;
+    let done = 0;
+    for (let first = 0; first < labelled.length; first += batchSize) {
+      const batch: { k: number; tensor: tf.Tensor3D }[] = [];
+      for (let k = first; k < Math.min(first + batchSize, labelled.length); k++) {
+        const s = labelled[k]!;
         try {
-          const { pixels } = await ctx.decode(s.image, name);
-          batch.push({ name, label, tensor: preprocessToTensor(pixels, ctx.preprocess) });
+          const { pixels } = await ctx.decode(s.image, s.name);
+          batch.push({ k, tensor: preprocessToTensor(pixels, ctx.preprocess) });
         } catch (e) {
-          skipped.push({ name, reason: (e as Error).message });
+          skipped.push({ name: s.name, reason: (e as Error).message });
         }
       }
       if (batch.length > 0) {
         const stacked = tf.stack(batch.map((b) => b.tensor)) as tf.Tensor4D;
-        const flat = await featuresOf(ctx.model, stacked);
+        const { rows: flat, shape } = await cachedRows(backbone, stacked);
         stacked.dispose();
-        batch.forEach((b, k) => {
-          rows.push({
-            name: b.name,
-            label: b.label,
-            feature: flat.slice(k * FEATURE_DIM, (k + 1) * FEATURE_DIM),
-            ...(o.augment ? { image: b.tensor } : {}),
-          });
-          if (o.augment) kept.push(b.tensor);
-          else b.tensor.dispose();
+        rowShape = shape;
+        const len = shape.reduce((a, b) => a * b, 1);
+        batch.forEach((b, i) =>
+          rows.set(b.k, { label: labelled[b.k]!.label, views: [flat.slice(i * len, (i + 1) * len)] }),
+        );
+        const training = batch.filter((b) => inTrain.has(b.k));
+        for (let v = 1; v < o.views && training.length > 0; v++) {
+          const views = augmentBatch(
+            training.map((b) => b.tensor),
+            random,
+          );
+          const extra = (await cachedRows(backbone, views)).rows;
+          views.dispose();
+          training.forEach((b, i) => rows.get(b.k)!.views.push(extra.slice(i * len, (i + 1) * len)));
+        }
+        batch.forEach((b) => {
+          if (o.augment && inTrain.has(b.k)) {
+            rows.get(b.k)!.image = b.tensor;
+            kept.push(b.tensor);
+          } else b.tensor.dispose();
         });
+        done += batch.length + (o.views - 1) * training.length;
       }
-      const done = Math.min(first + batchSize, samples.length);
       const elapsed = ctx.now() - started;
       onProgress?.({
         phase: 'features',
         done,
-        total: samples.length,
-        etaMs: (elapsed / done) * (samples.length - done),
+        total: passes,
+        etaMs: done > 0 ? (elapsed / done) * (passes - done) : undefined,
       });
       if (shouldStop()) throw new EmbedderError('fine-tuning was stopped before training began; nothing was changed');
     }
 
-    // 2. Split and sets.
-    const labels = rows.map((r) => r.label);
-    const plan = planSplit(labels, o.validationFraction, o.seed);
-    const classes = [...new Set(labels)].sort((a, b) => a.localeCompare(b));
+    // 2. Sets: the planned shares, less the images that failed to decode.
+    const trainIdx = plan.train.filter((k) => rows.has(k));
+    const validationIdx = plan.validation.filter((k) => rows.has(k));
+    const classes = [...new Set([...rows.values()].map((r) => r.label))].sort((a, b) => a.localeCompare(b));
     const classOf = new Map(classes.map((c, i) => [c, i]));
-    const setOf = (idx: number[]): FeatureSet => {
-      const features = new Float32Array(idx.length * FEATURE_DIM);
-      idx.forEach((r, k) => features.set(rows[r]!.feature, k * FEATURE_DIM));
-      return { features, labels: Int32Array.from(idx, (r) => classOf.get(rows[r]!.label)!) };
-    };
-    const train = setOf(plan.train);
-    const validation = setOf(plan.validation);
+    const fp16 = rowShape.length > 1;
+    const viewOf = (idx: number[], v: number) =>
+      concatRows(
+        idx.map((k) => rows.get(k)!.views[v]!),
+        fp16,
+      );
+    const labelsOf = (idx: number[]) => Int32Array.from(idx, (k) => classOf.get(rows.get(k)!.label)!);
+    const train: CachedSet = { features: viewOf(trainIdx, 0), labels: labelsOf(trainIdx), rowShape };
+    const extraViews = Array.from({ length: o.views - 1 }, (_, v) => viewOf(trainIdx, v + 1));
+    const validation: CachedSet = { features: viewOf(validationIdx, 0), labels: labelsOf(validationIdx), rowShape };
+    const cacheBytes =
+      [train, validation].reduce((a, s) => a + s.features.byteLength, 0) +
+      extraViews.reduce((a, v) => a + v.byteLength, 0);
+    const notes = [...plan.notes];
+    notes.push(
+      `Depth ${o.depth}: ${rows.size} images${o.views > 1 ? ` (+ ${o.views - 1} views of each training image)` : ''} cached as [${rowShape.join(', ')}] ${fp16 ? 'float16' : 'float32'} rows, ${(cacheBytes / 2 ** 20).toFixed(1)} MB.`,
+    );
+    // The starting model's 1280-d features of the validation rows ("before").
+    const validation1280 =
+      o.depth === 'neck' ? (validation as FeatureSet) : await featuresThrough(backbone, validation, batchSize);
     const neckWeight = ctx.stateDict.get('neck.fc.weight')!.data;
     const neckBias = ctx.stateDict.get('neck.fc.bias')!.data;
-    const before = neckRetrieval(validation, { weight: neckWeight, bias: neckBias });
+    const before = neckRetrieval(validation1280, { weight: neckWeight, bias: neckBias });
     const measurable = !Number.isNaN(before.map);
 
     // 3. Train.
-    const random = mulberry32(o.seed + 3);
     const trained = await trainArcMarginHead({
       train,
       validation,
@@ -155,27 +223,30 @@ export async function runFineTune(
       options: o,
       now: ctx.now,
       shouldStop,
+      ...(o.depth === 'neck' ? {} : { backbone }),
+      ...(extraViews.length > 0 ? { extraViews } : {}),
       onEpoch: (epoch, etaMs) => onProgress?.({ phase: 'train', done: epoch.epoch, total: o.epochs, epoch, etaMs }),
       ...(o.augment
         ? {
             featuresForEpoch: async () => {
-              const out = new Float32Array(plan.train.length * FEATURE_DIM);
-              for (let b = 0; b < plan.train.length; b += batchSize) {
-                const idx = plan.train.slice(b, b + batchSize);
+              const parts: (Float32Array | Uint16Array)[] = [];
+              for (let b = 0; b < trainIdx.length; b += batchSize) {
+                const idx = trainIdx.slice(b, b + batchSize);
                 const views = augmentBatch(
-                  idx.map((r) => rows[r]!.image!),
+                  idx.map((k) => rows.get(k)!.image!),
                   random,
                 );
-                out.set(await featuresOf(ctx.model, views), b * FEATURE_DIM);
+                parts.push((await cachedRows(backbone, views)).rows);
                 views.dispose();
               }
-              return out;
+              return concatRows(parts, fp16);
             },
           }
         : {}),
     });
-    const after = trained.bestEpoch > 0 && measurable ? neckRetrieval(validation, trained.neck) : before;
-    const notes = [...plan.notes];
+    // The 1280-d features under the kept weights: the cached ones when only the neck trained.
+    const final = trained.features ?? { train: train as FeatureSet, validation: validation1280 };
+    const after = trained.bestEpoch > 0 && measurable ? neckRetrieval(final.validation, trained.neck) : before;
     if (!measurable)
       notes.push(
         'no label has 2 validation images: retrieval before / after cannot be measured (label more images, or raise the validation share)',
@@ -183,8 +254,8 @@ export async function runFineTune(
     const report: FineTuneReport = {
       modelId: '',
       classes,
-      trainImages: plan.train.length,
-      validationImages: plan.validation.length,
+      trainImages: trainIdx.length,
+      validationImages: validationIdx.length,
       skipped,
       before,
       after,
@@ -198,7 +269,7 @@ export async function runFineTune(
 
     // 4. Its recognition threshold, from this run's own images (its neck moved every score): the training share
     // is the gallery, the validation share the queries, each also as an unknown against the other labels.
-    const recognition = recognitionOf(train, validation, trained.neck, classes);
+    const recognition = recognitionOf(final.train, final.validation, trained.neck, classes);
     if (recognition) {
       notes.push(
         `Recognition threshold for this model: ${recognition.threshold} (${pct(recognition.falseAcceptRate)} of validation images accepted ` +
@@ -206,8 +277,9 @@ export async function runFineTune(
       );
     }
 
-    // 5. The fine-tuned model: the same backbone, the kept neck, and the head.
+    // 5. The fine-tuned model: the backbone with its trained layers, the kept neck, and the head.
     const stateDict: StateDict = new Map(ctx.stateDict);
+    for (const [name, t] of backbone.stateDictEntries(trained.backbone)) stateDict.set(name, t);
     stateDict.set('neck.fc.weight', { shape: [FEATURE_DIM, neckBias.length], data: trained.neck.weight });
     stateDict.set('neck.fc.bias', { shape: [neckBias.length], data: trained.neck.bias });
     const base = ctx.info.modelId.replace(/-ft-[a-z0-9]+$/, '').slice(0, 80);
@@ -221,7 +293,7 @@ export async function runFineTune(
       stateDict,
       dtype: 'fp32',
       preprocessing: ctx.preprocess,
-      provenance: `${ctx.info.modelId}, neck${o.trainNeck ? '' : ' (frozen)'} + ArcMargin head (s ${o.arcMargin.scale}, m ${o.arcMargin.margin}${o.tripletWeight > 0 ? `, triplet term weight ${o.tripletWeight}, margin ${o.tripletMargin}` : ''}) fine-tuned in the browser on ${plan.train.length} images of ${classes.length} labels (epoch ${trained.bestEpoch} of ${o.epochs} kept)\n${ctx.info.provenance}`,
+      provenance: `${ctx.info.modelId}, ${DEPTH_TEXT[o.depth]}neck${o.trainNeck ? '' : ' (frozen)'} + ArcMargin head (s ${o.arcMargin.scale}, m ${o.arcMargin.margin}${o.tripletWeight > 0 ? `, triplet term weight ${o.tripletWeight}, margin ${o.tripletMargin}` : ''}) fine-tuned in the browser on ${trainIdx.length} images of ${classes.length} labels (epoch ${trained.bestEpoch} of ${o.epochs} kept)\n${ctx.info.provenance}`,
       license: ctx.info.license,
       head: { settings: { type: 'ArcMargin', labels: classes, ...o.arcMargin }, weight: trained.head },
       ...(recognition
@@ -230,7 +302,7 @@ export async function runFineTune(
               threshold: recognition.threshold,
               falseAcceptRate: recognition.falseAcceptRate,
               calibration:
-                `fine-tuning's validation share: ${recognition.queries} images against the ${plan.train.length} training images as the gallery; ` +
+                `fine-tuning's validation share: ${recognition.queries} images against the ${trainIdx.length} training images as the gallery; ` +
                 'unknown = each against the gallery without its label',
             },
           }
@@ -239,8 +311,17 @@ export async function runFineTune(
     return { report: { ...report, modelId }, model: encoded };
   } finally {
     tf.dispose(kept);
+    backbone.dispose();
   }
 }
+
+/** The provenance's words for what trained below the neck. */
+const DEPTH_TEXT: Readonly<Record<FineTuneDepth, string>> = {
+  neck: '',
+  'last-conv': 'last_conv + ',
+  'last-block': 'the last block (BatchNorm folded, frozen) + last_conv + ',
+  'last-stage': 'the last stage (BatchNorm folded, frozen) + last_conv + ',
+};
 
 /** The same false-accept rate the default model's threshold was set at (docs/recognition-threshold.md). */
 const FINE_TUNE_FAR = 0.1;

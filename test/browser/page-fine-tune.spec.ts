@@ -5,7 +5,13 @@
 import { copyFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Download, type Page } from '@playwright/test';
+import { pathToFileURL } from 'node:url';
+import { importModelFiles } from '../../src/model/convert/import-files.ts';
+import { EmbedderEngine } from '../../src/worker/embedder-engine.ts';
+import { nodeEnvironment } from '../../src/worker/node-environment.ts';
+import { decodeImageBytes } from '../../scripts/lib/node-image-decode.ts';
+import { writeModelFiles } from '../../scripts/lib/model-files.ts';
 import { openPage, photo, waitSettled } from './support/page.ts';
 
 async function labelledFolder(labels: Record<string, string[]>): Promise<string> {
@@ -72,6 +78,48 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
   expect(manifest.head.labels).toEqual(['cat', 'other']);
   const modelText = (await page.getByTestId('model-status').textContent())!;
   const modelId = modelText.split(':')[0]!;
+
+  // The model goes back to PaddleClas / ONNX Runtime: an .onnx, and inference.pdmodel + .pdiparams + .yml. Each
+  // imports back (in Node) to the same network, and the ONNX one embeds a PNG (decoded alike in Chromium and
+  // Node) as the page does, within 1e-4.
+  const downloads = async (testId: string, count: number) => {
+    const got: { name: string; bytes: Uint8Array }[] = [];
+    const each = (d: Download) =>
+      void d
+        .path()
+        .then(async (p) => got.push({ name: d.suggestedFilename(), bytes: new Uint8Array(await readFile(p)) }));
+    page.on('download', each);
+    await page.getByTestId(testId).click();
+    await expect.poll(() => got.length, { timeout: 60_000 }).toBe(count);
+    page.off('download', each);
+    return got;
+  };
+  const onnx = await downloads('train-download-onnx', 1);
+  expect(onnx[0]!.name).toBe(`${modelId}.onnx`);
+  const paddle = await downloads('train-download-paddle', 3);
+  expect(paddle.map((f) => f.name).sort()).toEqual(['inference.pdiparams', 'inference.pdmodel', 'inference.yml']);
+  const fromOnnx = await importModelFiles(onnx, { modelId: 'exported-onnx' });
+  const fromPaddle = await importModelFiles(paddle);
+  expect(fromPaddle.imported.network).toEqual(fromOnnx.imported.network);
+  for (const [name, t] of fromOnnx.imported.stateDict)
+    expect(fromPaddle.imported.stateDict.get(name)!.data).toEqual(t.data);
+  await page.getByTestId('file-input').setInputFiles(['test/fixtures/images/shapes.png']);
+  await waitSettled(page, 7);
+  const inPage = (await exportJson(page)).find((e) => e.name === 'shapes.png')!.embedding;
+  const dir = await mkdtemp(join(tmpdir(), 'shitu-export-'));
+  const engine = new EmbedderEngine(nodeEnvironment());
+  await engine.load({ model: pathToFileURL(await writeModelFiles(dir, fromOnnx.encoded)).href });
+  const png = decodeImageBytes(
+    new Uint8Array(await readFile('test/fixtures/images/shapes.png')),
+    'shapes.png',
+    1 << 26,
+  );
+  const [r] = await engine.embed([png as unknown as ImageData]);
+  await engine.dispose();
+  if (!r?.ok) throw new Error('Node could not embed shapes.png');
+  const diff = inPage.reduce((m, v, i) => Math.max(m, Math.abs(v - r.embedding[i]!)), 0);
+  console.log(`exported ONNX in Node vs the page: max |diff| ${diff.toExponential(2)}`);
+  expect(diff).toBeLessThanOrEqual(1e-4);
 
   // After a reload the page is still on the fine-tuned model, listed by its base and date; it gives the same
   // embeddings, bit for bit.

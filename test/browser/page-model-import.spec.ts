@@ -7,7 +7,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writePPLCNetOnnx } from '../support/onnx-export.ts';
+import { writePPLCNetOnnx } from '../../src/model/export/onnx-export.ts';
 import { fixture } from '../support/pattern-fixtures.ts';
 import { CLASSIFIER_FIXTURE_DIR, PADDLE_FIXTURE_DIR } from '../support/fixture-models.ts';
 import { openPage, photo, waitSettled } from './support/page.ts';

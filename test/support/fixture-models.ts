@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { importModelFiles } from '../../src/model/convert/import-files.ts';
 import { join } from 'node:path';
 import { encodeManifest } from '../../src/model/weights/manifest-codec.ts';
-import { buildPaddleInference, writePaddleInference } from './paddle-export.ts';
+import { buildPaddleInference, writePaddleInference } from '../../src/model/export/paddle-export.ts';
 import { writePirProgram } from './pir-program-writer.ts';
 import { mulberry32, randomNetworkStateDict, randomStateDict } from './random-weights.ts';
 import { standardGeometry } from '../../src/model/architecture.ts';

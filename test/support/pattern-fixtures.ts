@@ -8,7 +8,7 @@ import { normalSampler } from '../../src/core/seeded-random.ts';
 import type { StateDict } from '../../src/core/state-dict.ts';
 import { DEFAULT_STRIDE_LIST, planPPLCNet, standardGeometry, type StrideHW } from '../../src/model/architecture.ts';
 import type { NetworkSpec } from '../../src/model/parameters.ts';
-import type { ExportClassifier, OnnxExportOptions } from './onnx-export.ts';
+import type { ExportClassifier, OnnxExportOptions } from '../../src/model/export/onnx-export.ts';
 import { randomNetworkStateDict } from './random-weights.ts';
 import { referenceClassifier, referenceForward, type FeatureMap } from './reference-forward.ts';
 

@@ -16,14 +16,18 @@ import {
   type PaddleOp,
 } from '../../src/model/convert/paddle/paddle-program.ts';
 import { readPaddleParams } from '../../src/model/convert/paddle/paddle-params.ts';
-import type { OnnxModelSpec, OnnxNodeSpec } from '../support/onnx-encode.ts';
+import type { OnnxModelSpec, OnnxNodeSpec } from '../../src/model/export/onnx-encode.ts';
 import {
   buildPPLCNetOnnx,
   writePPLCNetOnnx,
   type OnnxExportModel,
   type OnnxExportOptions,
-} from '../support/onnx-export.ts';
-import { buildPaddleInference, PADDLE_3_PROGRAM_VERSION, writePaddleInference } from '../support/paddle-export.ts';
+} from '../../src/model/export/onnx-export.ts';
+import {
+  buildPaddleInference,
+  PADDLE_3_PROGRAM_VERSION,
+  writePaddleInference,
+} from '../../src/model/export/paddle-export.ts';
 import { randomStateDict } from '../support/random-weights.ts';
 import { referenceForward, type FeatureMap } from '../support/reference-forward.ts';
 import {

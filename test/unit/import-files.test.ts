@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { importModelFiles, modelIdFrom, type ModelFile } from '../../src/model/convert/import-files.ts';
 import { parsePaddleProgram } from '../../src/model/convert/paddle/paddle-program.ts';
 import { writePirProgram } from '../support/pir-program-writer.ts';
-import { writePPLCNetOnnx } from '../support/onnx-export.ts';
-import { writePaddleInference } from '../support/paddle-export.ts';
+import { writePPLCNetOnnx } from '../../src/model/export/onnx-export.ts';
+import { writePaddleInference } from '../../src/model/export/paddle-export.ts';
 import { randomStateDict } from '../support/random-weights.ts';
 
 const stateDict = randomStateDict(0.25, 64, 'separate', 3);

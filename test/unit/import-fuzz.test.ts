@@ -13,8 +13,8 @@ import { importPaddleInference, importPaddleProgram } from '../../src/model/conv
 import { readPaddleParams } from '../../src/model/convert/paddle/paddle-params.ts';
 import { parsePaddleProgram, savedVarNames } from '../../src/model/convert/paddle/paddle-program.ts';
 import { parsePirProgram } from '../../src/model/convert/paddle/pir-program.ts';
-import { writePPLCNetOnnx } from '../support/onnx-export.ts';
-import { writePaddleInference } from '../support/paddle-export.ts';
+import { writePPLCNetOnnx } from '../../src/model/export/onnx-export.ts';
+import { writePaddleInference } from '../../src/model/export/paddle-export.ts';
 import { writePirProgram } from '../support/pir-program-writer.ts';
 import { randomStateDict } from '../support/random-weights.ts';
 

@@ -3,8 +3,13 @@ import { ImportError } from '../../src/core/errors.ts';
 import type { StateDict } from '../../src/core/state-dict.ts';
 import type { BatchNormForm } from '../../src/model/parameters.ts';
 import { modelParameters } from '../../src/model/parameters.ts';
-import { encodeOnnxModel, type OnnxModelSpec, type OnnxNodeSpec, type OnnxTensorSpec } from '../support/onnx-encode.ts';
-import { buildPPLCNetOnnx, writePPLCNetOnnx, type OnnxExportOptions } from '../support/onnx-export.ts';
+import {
+  encodeOnnxModel,
+  type OnnxModelSpec,
+  type OnnxNodeSpec,
+  type OnnxTensorSpec,
+} from '../../src/model/export/onnx-encode.ts';
+import { buildPPLCNetOnnx, writePPLCNetOnnx, type OnnxExportOptions } from '../../src/model/export/onnx-export.ts';
 import { importOnnx } from '../../src/model/convert/onnx/onnx-import.ts';
 import { DATA_TYPE, MODEL } from '../../src/model/convert/onnx/onnx-proto.ts';
 import { ProtoWriter } from '../../src/model/convert/wire/protobuf.ts';

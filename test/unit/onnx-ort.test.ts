@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writePPLCNetOnnx, type OnnxExportModel, type OnnxExportOptions } from '../support/onnx-export.ts';
+import { writePPLCNetOnnx, type OnnxExportModel, type OnnxExportOptions } from '../../src/model/export/onnx-export.ts';
 import { importOnnx } from '../../src/model/convert/onnx/onnx-import.ts';
 import { normalSampler } from '../../src/core/seeded-random.ts';
 import { randomStateDict } from '../support/random-weights.ts';

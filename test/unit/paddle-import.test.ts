@@ -4,9 +4,9 @@ import { ImportError } from '../../src/core/errors.ts';
 import type { StateDict } from '../../src/core/state-dict.ts';
 import { modelParameters, type BatchNormForm } from '../../src/model/parameters.ts';
 import { importPaddleInference } from '../../src/model/convert/paddle/paddle-import.ts';
-import { writePaddleInference, type PaddleExportOptions } from '../support/paddle-export.ts';
+import { writePaddleInference, type PaddleExportOptions } from '../../src/model/export/paddle-export.ts';
 import { readPaddleParams } from '../../src/model/convert/paddle/paddle-params.ts';
-import { writePaddleParams } from '../support/paddle-params-writer.ts';
+import { writePaddleParams } from '../../src/model/export/paddle-params-writer.ts';
 import {
   fromBfloat16Bits,
   fromFloat16Bits,
@@ -19,7 +19,7 @@ import {
   type PaddleOp,
   type PaddleProgram,
 } from '../../src/model/convert/paddle/paddle-program.ts';
-import { attrs, writePaddleProgram } from '../support/paddle-program-writer.ts';
+import { attrs, writePaddleProgram } from '../../src/model/export/paddle-program-writer.ts';
 import { ProtoWriter } from '../../src/model/convert/wire/protobuf.ts';
 import { VAR_TYPE_CODE } from '../../src/model/convert/paddle/paddle-proto.ts';
 

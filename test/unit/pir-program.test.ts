@@ -14,8 +14,8 @@ import {
 } from '../../src/model/convert/paddle/paddle-program.ts';
 import { readPaddleParams } from '../../src/model/convert/paddle/paddle-params.ts';
 import { parsePirProgram } from '../../src/model/convert/paddle/pir-program.ts';
-import { attrs } from '../support/paddle-program-writer.ts';
-import { writePaddleParams } from '../support/paddle-params-writer.ts';
+import { attrs } from '../../src/model/export/paddle-program-writer.ts';
+import { writePaddleParams } from '../../src/model/export/paddle-params-writer.ts';
 import { writePirProgram } from '../support/pir-program-writer.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -18,7 +18,7 @@ import { loadWeights } from '../../src/model/weights/load-weights.ts';
 import { EmbedderEngine } from '../../src/worker/embedder-engine.ts';
 import { fetchOrRead, nodeEnvironment } from '../../src/worker/node-environment.ts';
 import { writeModelFiles } from '../../scripts/lib/model-files.ts';
-import { writePaddleInference } from '../support/paddle-export.ts';
+import { writePaddleInference } from '../../src/model/export/paddle-export.ts';
 import { randomStateDict } from '../support/random-weights.ts';
 
 const CALIBRATED = { threshold: 0.37, falseAcceptRate: 0.05, calibration: 'train.txt, 50 trials' };

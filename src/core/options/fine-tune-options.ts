@@ -8,6 +8,15 @@ import { OptionsError } from '../errors.ts';
 export type FineTuneOptimizer = 'momentum' | 'adam';
 export const FINE_TUNE_OPTIMIZERS: readonly FineTuneOptimizer[] = ['adam', 'momentum'];
 
+/**
+ * How deep training reaches into the network. 'neck': the neck (and head) on cached 1280-d features;
+ * 'last-conv': also last_conv (1280 x C, on the pooled last stage); 'last-block': also the last block of the
+ * last stage (blocks6.1 at the default geometry: 5x5 depthwise, SE, pointwise); 'last-stage': also the stage's
+ * first block (blocks6.0). What lies below the trained part runs once per image (and view) and is cached.
+ */
+export type FineTuneDepth = 'neck' | 'last-conv' | 'last-block' | 'last-stage';
+export const FINE_TUNE_DEPTHS: readonly FineTuneDepth[] = ['neck', 'last-conv', 'last-block', 'last-stage'];
+
 export interface ArcMarginSettings {
   /** s: logits scale. PP-ShiTu v1: 30. */
   readonly scale: number;
@@ -50,6 +59,23 @@ export interface FineTuneOptions {
   readonly tripletWeight?: number;
   /** The triplet term's margin, in cosine distance. Default 0.5. */
   readonly tripletMargin?: number;
+  /**
+   * How deep training reaches (FineTuneDepth). Default 'last-conv': on finetune-train's validation share it
+   * scored highest of the depths that fit the 5-minute budget on WASM (docs/fine-tuning.md, "Depth"). Deeper than the neck, BatchNorm stays folded into its conv and frozen
+   * as such: the conv's weight and bias train, not BatchNorm's statistics (PaddleClas trains BatchNorm).
+   */
+  readonly depth?: FineTuneDepth;
+  /**
+   * Views of each training image computed up front (the image itself, then random crops and flips): each
+   * epoch takes one at random. Default 1. The cache grows with it (docs/fine-tuning.md, "Depth").
+   */
+  readonly views?: number;
+  /**
+   * The trained backbone layers' learning rate, as a share of learningRate (layer-wise rates). Default 1: for
+   * 'last-conv', 1 scored higher on the validation share than 0.1 (docs/fine-tuning.md, "Depth"); lower it for
+   * the deeper depths.
+   */
+  readonly backboneLearningRateFactor?: number;
   /** Seeds the split, the initialisation and the batch order. Default 0. */
   readonly seed?: number;
 }
@@ -76,6 +102,9 @@ export const DEFAULT_FINE_TUNE_OPTIONS: Omit<ResolvedFineTuneOptions, 'learningR
   augment: false,
   tripletWeight: 0,
   tripletMargin: 0.5,
+  depth: 'last-conv',
+  views: 1,
+  backboneLearningRateFactor: 1,
   seed: 0,
   arcMargin: DEFAULT_ARC_MARGIN,
 });
@@ -96,6 +125,8 @@ export const FINE_TUNE_LIMITS = Object.freeze({
   validationFraction: { min: 0, max: 0.9, integer: false },
   tripletWeight: { min: 0, max: 100, integer: false },
   tripletMargin: { min: 0, max: 2, integer: false },
+  views: { min: 1, max: 8, integer: true },
+  backboneLearningRateFactor: { min: 0, max: 10, integer: false },
   seed: { min: 0, max: 2 ** 31 - 1, integer: true },
   'arcMargin.scale': { min: 1e-3, max: 1000, integer: false },
   'arcMargin.margin': { min: 0, max: Math.PI / 2, integer: false },
@@ -123,6 +154,10 @@ export function validateFineTuneOptions(o: FineTuneOptions = {}): ResolvedFineTu
       `optimizer must be one of ${FINE_TUNE_OPTIMIZERS.join(', ')}; got ${JSON.stringify(optimizer)}`,
     );
   }
+  const depth = o.depth ?? d.depth;
+  if (!FINE_TUNE_DEPTHS.includes(depth)) {
+    throw new OptionsError(`depth must be one of ${FINE_TUNE_DEPTHS.join(', ')}; got ${JSON.stringify(depth)}`);
+  }
   const r: ResolvedFineTuneOptions = {
     epochs: o.epochs ?? d.epochs,
     batchSize: o.batchSize ?? d.batchSize,
@@ -135,6 +170,9 @@ export function validateFineTuneOptions(o: FineTuneOptions = {}): ResolvedFineTu
     augment: o.augment ?? d.augment,
     tripletWeight: o.tripletWeight ?? d.tripletWeight,
     tripletMargin: o.tripletMargin ?? d.tripletMargin,
+    depth,
+    views: o.views ?? d.views,
+    backboneLearningRateFactor: o.backboneLearningRateFactor ?? d.backboneLearningRateFactor,
     seed: o.seed ?? d.seed,
     arcMargin: { ...d.arcMargin, ...o.arcMargin },
   };
@@ -149,6 +187,8 @@ export function validateFineTuneOptions(o: FineTuneOptions = {}): ResolvedFineTu
   check('tripletMargin', r.tripletMargin, L.tripletMargin);
   check('arcMargin.scale', r.arcMargin.scale, L['arcMargin.scale']);
   check('arcMargin.margin', r.arcMargin.margin, L['arcMargin.margin']);
+  check('views', r.views, L.views);
+  check('backboneLearningRateFactor', r.backboneLearningRateFactor, L.backboneLearningRateFactor);
   check('seed', r.seed, L.seed);
   checkBoolean('trainNeck', r.trainNeck);
   checkBoolean('augment', r.augment);

@@ -12,7 +12,7 @@
  *   `p2o.pd_op.conv2d.3.0`; invented nodes `Mul.4` -> `Mul.5` (node and value names share one counter per op
  *   type, as MapperHelper::GenName does); invented constants are initializers `helper.constant.<n>`.
  */
-import { DATA_TYPE } from '../../src/model/convert/onnx/onnx-proto.ts';
+import { DATA_TYPE } from '../convert/onnx/onnx-proto.ts';
 import type { OnnxAttributeValue, OnnxNodeSpec, OnnxTensorDataType, OnnxTensorSpec } from './onnx-encode.ts';
 
 export interface TensorValues {

@@ -1,6 +1,6 @@
 /**
- * Writes a Paddle ProgramDesc (`inference.pdmodel`), for test fixtures and scripts: the inverse of
- * src/model/convert/paddle/paddle-program.ts's parser. Not shipped.
+ * Writes a Paddle ProgramDesc (`inference.pdmodel`): the inverse of src/model/convert/paddle/paddle-program.ts's
+ * parser. The product's Paddle export and the tests' fixtures use it.
  */
 import {
   ATTR_TYPE,
@@ -14,16 +14,10 @@ import {
   VAR_DESC,
   VAR_TYPE,
   VERSION,
-} from '../../src/model/convert/paddle/paddle-proto.ts';
-import type {
-  PaddleAttr,
-  PaddleBlock,
-  PaddleOp,
-  PaddleProgram,
-  PaddleVar,
-} from '../../src/model/convert/paddle/paddle-program.ts';
-import { ProtoWriter, WIRE_FIXED64 } from '../../src/model/convert/wire/protobuf.ts';
-import { concatBytes } from '../../src/model/convert/wire/bytes.ts';
+} from '../convert/paddle/paddle-proto.ts';
+import type { PaddleAttr, PaddleBlock, PaddleOp, PaddleProgram, PaddleVar } from '../convert/paddle/paddle-program.ts';
+import { ProtoWriter, WIRE_FIXED64 } from '../convert/wire/protobuf.ts';
+import { concatBytes } from '../convert/wire/bytes.ts';
 
 export function writePaddleProgram(program: PaddleProgram): Uint8Array {
   const w = new ProtoWriter();
@@ -129,7 +123,7 @@ function fixed64(field: number, value: number): Uint8Array {
   return out;
 }
 
-// ---- small constructors for fixture programs ----
+// ---- small constructors for programs ----
 
 export const attrs = {
   int: (name: string, value: number): PaddleAttr => ({ name, type: ATTR_TYPE.INT, value }),

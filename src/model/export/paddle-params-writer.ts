@@ -1,12 +1,12 @@
 /**
- * Writes a `.pdiparams` stream exactly as save_combine does, for test fixtures and scripts: the inverse of
- * src/model/convert/paddle/paddle-params.ts's reader. Not shipped.
+ * Writes a `.pdiparams` stream exactly as save_combine does: the inverse of
+ * src/model/convert/paddle/paddle-params.ts's reader. The product's Paddle export and the tests' fixtures use it.
  */
-import { TENSOR_DESC } from '../../src/model/convert/paddle/paddle-proto.ts';
-import { FLOAT_TYPES, type PaddleFloatType } from '../../src/model/convert/paddle/paddle-params.ts';
-import { ProtoWriter } from '../../src/model/convert/wire/protobuf.ts';
-import { toBfloat16Bits, toFloat16Bits } from '../../src/model/convert/wire/float16.ts';
-import { concatBytes } from '../../src/model/convert/wire/bytes.ts';
+import { TENSOR_DESC } from '../convert/paddle/paddle-proto.ts';
+import { FLOAT_TYPES, type PaddleFloatType } from '../convert/paddle/paddle-params.ts';
+import { ProtoWriter } from '../convert/wire/protobuf.ts';
+import { toBfloat16Bits, toFloat16Bits } from '../convert/wire/float16.ts';
+import { concatBytes } from '../convert/wire/bytes.ts';
 
 export interface PaddleTensorInput {
   readonly dims: readonly number[];

@@ -4,23 +4,19 @@
  * (backbone + fc, optionally + Softmax), at any geometry (scale, stride list, with or without last_conv).
  * Input `x` float32 [N, 3, H, W].
  *
- * Why write ONNX at all: the importer must be tested against every way a real export spells the same graph
+ * Two jobs. The product exports a fine-tuned model with the defaults (export-model.ts): opset 11 as
+ * paddle2onnx writes it. And the importer must be tested against every way a real export spells the same graph
  * (opsets 7-21, weights as initializers or Constant nodes, activation decompositions, Identity nodes, bias
  * placement, flatten and dropout forms, value naming of two paddle2onnx generations), and no real export can
  * be shipped with the tests. The options below are those spellings; each one computes the same function.
  */
-import { OptionsError, WeightsError } from '../../src/core/errors.ts';
-import type { StateDict } from '../../src/core/state-dict.ts';
-import { BN_EPSILON, INPUT_SIZE, planPPLCNet, type StrideHW } from '../../src/model/architecture.ts';
-import {
-  networkParameters,
-  standardNetwork,
-  type BatchNormForm,
-  type NetworkSpec,
-} from '../../src/model/parameters.ts';
-import type { ImportedClassifier } from '../../src/model/convert/imported-model.ts';
+import { OptionsError, WeightsError } from '../../core/errors.ts';
+import type { StateDict } from '../../core/state-dict.ts';
+import { BN_EPSILON, INPUT_SIZE, planPPLCNet, type StrideHW } from '../architecture.ts';
+import { networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../parameters.ts';
+import type { ImportedClassifier } from '../convert/imported-model.ts';
 import { encodeOnnxModel, type OnnxModelSpec, type OnnxValueInfoSpec } from './onnx-encode.ts';
-import { DATA_TYPE, irVersionForOpset, MAX_OPSET, MIN_OPSET } from '../../src/model/convert/onnx/onnx-proto.ts';
+import { DATA_TYPE, irVersionForOpset, MAX_OPSET, MIN_OPSET } from '../convert/onnx/onnx-proto.ts';
 import { OnnxGraphBuilder, type OnnxNaming, type TensorValues } from './onnx-graph-builder.ts';
 
 export const HARDSWISH_FORMS = ['HardSwish', 'HardSigmoid-Mul', 'Add-Clip-Mul-Div', 'Relu6-form'] as const;

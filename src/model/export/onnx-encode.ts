@@ -3,10 +3,11 @@
  *
  * The exporter builds an `OnnxModelSpec` first and encodes it last, so tests can edit the graph (insert an
  * unexpected op, cut a tensor short, change a data type) before encoding. The encoder therefore writes what
- * it is given without checking it: producing malformed files on purpose is part of its job.
+ * it is given without checking it: producing malformed files on purpose is part of its job (the product's
+ * export checks the model before it builds the spec: onnx-export.ts).
  */
-import { ProtoWriter } from '../../src/model/convert/wire/protobuf.ts';
-import { toFloat16Bits } from '../../src/model/convert/wire/float16.ts';
+import { ProtoWriter } from '../convert/wire/protobuf.ts';
+import { toFloat16Bits } from '../convert/wire/float16.ts';
 import {
   ATTRIBUTE,
   ATTRIBUTE_TYPE,
@@ -21,7 +22,7 @@ import {
   TENSOR_TYPE,
   TYPE,
   VALUE_INFO,
-} from '../../src/model/convert/onnx/onnx-proto.ts';
+} from '../convert/onnx/onnx-proto.ts';
 
 export type OnnxTensorDataType =
   typeof DATA_TYPE.FLOAT | typeof DATA_TYPE.FLOAT16 | typeof DATA_TYPE.DOUBLE | typeof DATA_TYPE.INT64;

@@ -5,19 +5,14 @@
  * (scale, stride list, with or without last_conv). The same op types, slots and attributes, static-graph
  * parameter names, parameters in the saver's sorted-name order, as Paddle 2.x writes them or as Paddle 3.0
  * does (`programVersion: 3`, checked against the real PP-LCNet_x0_25_textline_ori inference.pdmodel).
- * Its job is fixtures for the importer; it is not a Paddle runtime and only Paddle itself can confirm a
- * fixture runs.
+ * Two jobs: the product's export of a fine-tuned model (export-model.ts, the defaults: Paddle 2.x) and the
+ * importer's fixtures (every option). It is not a Paddle runtime: only Paddle itself can confirm a file runs.
  */
-import { WeightsError } from '../../src/core/errors.ts';
-import type { NamedTensor, StateDict } from '../../src/core/state-dict.ts';
-import { BN_EPSILON, INPUT_SIZE, planPPLCNet, type StrideHW } from '../../src/model/architecture.ts';
-import {
-  networkParameters,
-  standardNetwork,
-  type BatchNormForm,
-  type NetworkSpec,
-} from '../../src/model/parameters.ts';
-import type { PaddleFloatType } from '../../src/model/convert/paddle/paddle-params.ts';
+import { WeightsError } from '../../core/errors.ts';
+import type { NamedTensor, StateDict } from '../../core/state-dict.ts';
+import { BN_EPSILON, INPUT_SIZE, planPPLCNet, type StrideHW } from '../architecture.ts';
+import { networkParameters, standardNetwork, type BatchNormForm, type NetworkSpec } from '../parameters.ts';
+import type { PaddleFloatType } from '../convert/paddle/paddle-params.ts';
 import { writePaddleParams } from './paddle-params-writer.ts';
 import type { ExportClassifier } from './onnx-export.ts';
 import {
@@ -26,9 +21,9 @@ import {
   type PaddleOp,
   type PaddleProgram,
   type PaddleVar,
-} from '../../src/model/convert/paddle/paddle-program.ts';
+} from '../convert/paddle/paddle-program.ts';
 import { attrs, writePaddleProgram } from './paddle-program-writer.ts';
-import { ATTR_TYPE, VAR_TYPE_CODE } from '../../src/model/convert/paddle/paddle-proto.ts';
+import { ATTR_TYPE, VAR_TYPE_CODE } from '../convert/paddle/paddle-proto.ts';
 
 export interface PaddleExportOptions {
   /** The last linear layer as Paddle 2.x F.linear writes it (matmul_v2 + elementwise_add), as fluid did (matmul), or fused (fc). */
