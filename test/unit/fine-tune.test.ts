@@ -27,7 +27,8 @@ describe('fine-tuning options and split', () => {
       optimizer: 'adam',
       learningRate: 0.001,
       trainNeck: true,
-      arcMargin: { scale: 30, margin: 0.2, easyMargin: false },
+      arcMargin: { scale: 16, margin: 0.2, easyMargin: false },
+      tripletWeight: 1,
     });
     expect(validateFineTuneOptions({ optimizer: 'momentum' }).learningRate).toBe(0.05);
     expect(() => validateFineTuneOptions({ epochs: 0 })).toThrow('epochs must be an integer from 1 to 1000; got 0');
@@ -125,7 +126,7 @@ describe('trainArcMarginHead', () => {
       validation: data(4, 2),
       classes: 3,
       neck,
-      options: validateFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum' }),
+      options: validateFineTuneOptions({ epochs: 8, batchSize: 8, seed: 4, optimizer: 'momentum', tripletWeight: 0 }),
     });
     expect(plain.neck.weight).not.toEqual(out.neck.weight);
     expect(() => validateFineTuneOptions({ tripletWeight: -1 })).toThrow(
@@ -211,7 +212,7 @@ describe('the engine fine-tunes; the saved model reloads identically', () => {
     expect(validateManifest(JSON.parse(JSON.stringify(encoded.manifest))).head).toMatchObject({
       type: 'ArcMargin',
       labels: ['blue', 'red'],
-      scale: 30,
+      scale: 16,
       margin: 0.2,
     });
     const dir = await mkdtemp(join(tmpdir(), 'shitu-ft-out-'));

@@ -80,12 +80,12 @@ describe('fine-tuning options', () => {
       learningRate: 0.001,
       warmupEpochs: 2,
       validationFraction: 0.2,
-      tripletWeight: 0,
+      tripletWeight: 1,
     });
     expect(DEFAULT_ARC_MARGIN).toEqual({ scale: 30, margin: 0.2, easyMargin: false });
     expect(validateFineTuneOptions({ optimizer: 'momentum' }).learningRate).toBe(0.05);
     expect(validateFineTuneOptions({ arcMargin: { margin: 0.3 } }).arcMargin).toEqual({
-      scale: 30,
+      scale: 16,
       margin: 0.3,
       easyMargin: false,
     });
