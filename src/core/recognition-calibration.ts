@@ -225,7 +225,7 @@ export function leaveLabelOutThreshold(
   far: number,
 ): LeaveLabelOutCalibration | undefined {
   if (new Set(gallery.map((g) => g.label)).size < 2 || queries.length === 0) return undefined;
-  const known: { score: number; right: boolean }[] = [];
+  const known: { score: number; correct: boolean }[] = [];
   const unknown: number[] = [];
   for (const q of queries) {
     let best = -Infinity;
@@ -237,15 +237,16 @@ export function leaveLabelOutThreshold(
       if (s > best) [best, bestLabel] = [s, g.label];
       if (g.label !== q.label && s > bestOther) bestOther = s;
     }
-    known.push({ score: best, right: bestLabel === q.label });
+    known.push({ score: best, correct: bestLabel === q.label });
     unknown.push(bestOther);
   }
   const threshold = thresholdAtFalseAcceptRate(unknown, far);
+  const rates = openSetRates({ known, unknown }, threshold);
   return {
     threshold,
     falseAcceptRate: far,
-    knownRight: known.filter((k) => k.right && k.score >= threshold).length / known.length,
-    unknownRejected: unknown.filter((s) => s < threshold).length / unknown.length,
+    knownRight: rates.knownRight,
+    unknownRejected: rates.unknownRejected,
     queries: queries.length,
   };
 }
