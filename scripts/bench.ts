@@ -4,7 +4,8 @@
  * Speed of this project's embedder against ONNX Runtime Web on the same model, in headless Chromium, side by
  * side in one run: for every backend and scale, cold start, batch-1 latency (p50, p95), throughput at batch 8
  * and 32, and peak tensor memory; ORT's WebGPU and WASM execution providers under the same protocol
- * (scripts/lib/bench-protocol.ts). Reports the ratio ours / ORT for each pair and the machine.
+ * (scripts/lib/bench-protocol.ts). Reports the ratio ours / ORT for each pair and the machine. Then the worker
+ * pool (scripts/lib/bench-pool.ts): one worker, the pool, ORT WASM and tfjs WASM with as many threads.
  * --quick: fewer repetitions, one scale (1.0) unless --scales says otherwise, and ratio checks with generous
  * margins (exit 1 when one fails): what CI runs. Never checks absolute times.
  */
@@ -14,7 +15,8 @@ import type { Page } from 'playwright-core';
 import type { BackendName } from '../src/core/embedder-api.ts';
 import { ensureBenchModel } from './lib/bench-models.ts';
 import { formatProfile, profileBackend } from './lib/bench-profile.ts';
-import { FULL_BUDGET, QUICK_BUDGET, type BenchCase, type CaseResult } from './lib/bench-protocol.ts';
+import { benchPool } from './lib/bench-pool.ts';
+import { FULL_BUDGET, QUICK_BUDGET, withTimeout, type BenchCase, type CaseResult } from './lib/bench-protocol.ts';
 import {
   benchRatios,
   checkQuick,
@@ -141,6 +143,19 @@ export async function bench(options: {
     log(
       `product cold start (createEmbedder, default model, page loaded -> first embedding): wasm ${product!.coldStartMs.toFixed(0)} ms, second visit ${secondVisit!.coldStartMs.toFixed(0)} ms (shard requests ${product!.shardRequests} then ${secondVisit!.shardRequests}); auto chose ${auto.backend}`,
     );
+    // The worker pool at x1.0 (or the first scale asked for), in a cross-origin-isolated session of its own.
+    const poolScale = options.scales.includes(1) ? 1 : options.scales[0]!;
+    const poolModel = await ensureBenchModel(poolScale);
+    const pool = options.backends.includes('wasm')
+      ? await benchPool({
+          scale: poolScale,
+          manifestPath: poolModel.manifestPath,
+          onnxPath: poolModel.onnxPath,
+          budget,
+          caseTimeoutMs,
+          log,
+        })
+      : undefined;
     return {
       date: new Date().toISOString(),
       quick: options.quick,
@@ -148,21 +163,13 @@ export async function bench(options: {
       machine,
       cases: rows,
       results: resultRows(rows),
-      ratios: benchRatios(resultRows(rows)),
+      ratios: [...benchRatios(resultRows(rows)), ...(pool ? [pool] : [])],
       productColdStart: { wasm: product!, wasmSecondVisit: secondVisit!, auto },
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
     await session.close();
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }
 
 async function cpuModel(): Promise<string> {

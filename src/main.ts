@@ -44,6 +44,8 @@ const defaultModel = new URL(DEFAULT_MODEL_URL, location.href).href;
 let embedder: Embedder | undefined;
 let modelId = '';
 let backendChoice: ModelChoice['backend'] = DEFAULT_LOAD_OPTIONS.backend;
+/** How many workers the embedder may use (info().workers): the queue keeps one batch per worker in flight. */
+let poolWorkers = 1;
 
 function refreshSelected(): void {
   const card = session.selected;
@@ -70,8 +72,8 @@ grid.predict = (card) => {
 
 const queue = new EmbedQueue(
   session,
-  // A chunk is one forward pass of the model's default batch size.
-  DEFAULT_LOAD_OPTIONS.batchSize,
+  // A chunk is one forward pass of the model's default batch size per worker of the pool.
+  () => DEFAULT_LOAD_OPTIONS.batchSize * poolWorkers,
   (p) => {
     batchProgress.hidden = p.done >= p.total;
     batchProgress.value = p.total ? p.done / p.total : 1;
@@ -145,6 +147,7 @@ async function switchTo(choice: ModelChoice, byUser = true): Promise<boolean> {
       embedder = await createEmbedder({
         model: choice.model,
         backend: choice.backend,
+        workers: 'auto',
         onProgress: (p) => models.loading(p),
       });
     } else {
@@ -158,6 +161,7 @@ async function switchTo(choice: ModelChoice, byUser = true): Promise<boolean> {
     return false;
   }
   const info = await embedder.info();
+  poolWorkers = info.workers?.max ?? 1;
   models.ready(info);
   localStorage.setItem(MODEL_KEY, JSON.stringify(choice));
   if (info.modelId !== modelId && modelId !== '') session.requeueAll(); // other weights: old vectors are not comparable

@@ -39,6 +39,8 @@ export interface BenchCase {
   readonly modelUrl: string;
   readonly batches: readonly number[];
   readonly budget: BenchBudget;
+  /** tfjs WASM / ORT WASM threads (a cross-origin-isolated page only); default: each runtime's own choice. */
+  readonly threads?: number;
 }
 
 export interface ThroughputFigure {
@@ -135,4 +137,13 @@ export async function measureLoaded(
     });
   }
   return { p50Ms: single, p95Ms: quantile(latency, 0.95), latencyRuns: latency.length, throughput };
+}
+
+/** `p`, or a rejection with `message` after `ms`: a case that hangs (a software GPU can stall) must not stop the run. */
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

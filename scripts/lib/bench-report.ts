@@ -2,6 +2,7 @@
  * The benchmark's report: flat result rows (the JSON the issue asks for), ratios ours / ORT for each pair,
  * a Markdown table, and the --quick checks (ratios with generous margins; never absolute times).
  */
+import type { PoolRatioRow } from './bench-pool.ts';
 import type { BenchBudget, CaseResult } from './bench-protocol.ts';
 
 export type BenchRow = { runtime: 'shitu' | 'ort'; requested: string; scale: number } & (
@@ -46,7 +47,8 @@ export interface BenchReport {
   readonly machine: Record<string, unknown>;
   readonly cases: readonly BenchRow[];
   readonly results: readonly ResultRow[];
-  readonly ratios: readonly RatioRow[];
+  /** Ours / ORT per backend, scale and batch; then the worker pool's row (`kind: 'pool'`). */
+  readonly ratios: readonly (RatioRow | PoolRatioRow)[];
   /** createEmbedder() to the first embedding with the default model: first visit, a second visit (same browser profile), and `auto`. */
   readonly productColdStart: {
     readonly wasm: ColdStart;
@@ -78,6 +80,14 @@ export function resultRows(cases: readonly BenchRow[]): ResultRow[] {
       })),
     ];
   });
+}
+
+export function isRuntimeRatio(r: RatioRow | PoolRatioRow): r is RatioRow {
+  return !('kind' in r);
+}
+
+export function isPoolRatio(r: RatioRow | PoolRatioRow): r is PoolRatioRow {
+  return 'kind' in r && r.kind === 'pool';
 }
 
 export function benchRatios(results: readonly ResultRow[]): RatioRow[] {
@@ -133,8 +143,16 @@ export function formatReport(r: BenchReport): string {
     '| backend | scale | batch | throughput ours / ORT | cold start ours / ORT |',
     '|---|---|---|---|---|',
   );
-  for (const q of r.ratios)
+  for (const q of r.ratios.filter(isRuntimeRatio))
     lines.push(`| ${q.backend} | ${q.scale} | ${q.batch} | ${f(q.oursOverOrt, 2)} | ${f(q.coldStartOursOverOrt, 2)} |`);
+  for (const p of r.ratios.filter(isPoolRatio)) {
+    const i = p.imagesPerSecond;
+    lines.push(
+      '',
+      `Worker pool, wasm x${p.scale}, calls of ${p.batch} images (images/s): 1 worker ${f(i.oneWorker)}; pool of ${p.workers} ${f(i.pool)}; ORT Web WASM with ${p.workers} threads ${f(i.ortThreads)}; 1 worker with tfjs's own ${p.workers} WASM threads ${f(i.tfjsThreads)}.`,
+      `Pool / 1 worker ${f(p.poolOverOne, 2)}; pool / ORT ${p.workers} threads ${f(p.poolOverOrtThreads, 2)}; tfjs threads / 1 worker ${f(p.tfjsThreadsOverOne, 2)}. ${p.notes.join('; ')}`,
+    );
+  }
   lines.push(
     '',
     `Product cold start (createEmbedder(): worker, backend, default model, first embedding; after the page has loaded): wasm ${f(r.productColdStart.wasm.coldStartMs, 0)} ms; a second visit ${f(r.productColdStart.wasmSecondVisit.coldStartMs, 0)} ms (weight shard requests: ${r.productColdStart.wasm.shardRequests ?? '-'} on the first visit, ${r.productColdStart.wasmSecondVisit.shardRequests ?? '-'} on the second). \`auto\` chose ${r.productColdStart.auto.backend} (${f(r.productColdStart.auto.coldStartMs, 0)} ms).`,
@@ -150,15 +168,26 @@ export function fastestBackend(results: readonly ResultRow[], scale: number): Re
     .sort((a, b) => b.imagesPerSecond! - a.imagesPerSecond!)[0];
 }
 
+/** The pool must beat one worker by this much in CI (target 1.6x on 2 cores; margin for a loaded runner). */
+export const QUICK_POOL_OVER_ONE = 1.3;
+
 /**
  * CI's checks, with margins wide enough for a loaded 2-core runner: every one of our cases ran; wasm batch 8
- * is at least 0.7x ORT's WASM (target 1.0x); `auto` picked a backend within 0.7x of the fastest measured.
+ * is at least 0.7x ORT's WASM (target 1.0x); `auto` picked a backend within 0.7x of the fastest measured;
+ * with two or more workers, the pool is at least QUICK_POOL_OVER_ONE x one worker.
  */
 export function checkQuick(r: BenchReport): string[] {
   const failures: string[] = [];
   for (const c of r.cases)
     if (c.runtime === 'shitu' && 'error' in c) failures.push(`${c.requested} x${c.scale} failed: ${c.error}`);
-  for (const q of r.ratios.filter((x) => x.backend === 'wasm' && x.batch === 8)) {
+  for (const p of r.ratios.filter(isPoolRatio)) {
+    if (p.workers < 2) continue; // one core: nothing to share
+    if (p.poolOverOne === null || p.poolOverOne < QUICK_POOL_OVER_ONE)
+      failures.push(
+        `pool of ${p.workers} / 1 worker = ${f(p.poolOverOne, 2)} (< ${QUICK_POOL_OVER_ONE}): ${p.notes.join('; ')}`,
+      );
+  }
+  for (const q of r.ratios.filter(isRuntimeRatio).filter((x) => x.backend === 'wasm' && x.batch === 8)) {
     if (q.oursOverOrt === null || q.oursOverOrt < 0.7)
       failures.push(`wasm x${q.scale} batch 8: ours / ORT = ${f(q.oursOverOrt, 2)} (< 0.7)`);
   }

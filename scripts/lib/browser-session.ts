@@ -14,10 +14,20 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-export async function openBrowserSession(): Promise<BrowserSession> {
+/** The headers that make a page cross-origin isolated: SharedArrayBuffer, hence WASM threads, need them. */
+export const CROSS_ORIGIN_ISOLATION_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+});
+
+export async function openBrowserSession(options: { crossOriginIsolated?: boolean } = {}): Promise<BrowserSession> {
   const server: ViteDevServer = await createServer({
     logLevel: 'error',
-    server: { port: 0, host: '127.0.0.1' },
+    server: {
+      port: 0,
+      host: '127.0.0.1',
+      ...(options.crossOriginIsolated ? { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } } : {}),
+    },
     // The benchmark page imports ONNX Runtime Web lazily: pre-bundled up front, or Vite would find it mid-run
     // and reload the page. Its own cache folder, so the app's dev server keeps its pre-bundled set.
     optimizeDeps: { include: ['onnxruntime-web'] },

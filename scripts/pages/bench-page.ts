@@ -5,13 +5,13 @@
  * pixels and both return embeddings in JS memory, so each figure includes preprocessing and read-back.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type * as Ort from 'onnxruntime-web';
 import { BROWSER_PROBES } from '../../src/worker/browser-backends.ts';
 import { decodeImage } from '../../src/worker/decode-image.ts';
 import { EmbedderEngine } from '../../src/worker/embedder-engine.ts';
 import { createEmbedder } from '../../src/worker/client.ts';
-import { measureLoaded, type BenchCase, type CaseResult } from '../lib/bench-protocol.ts';
+import { measureLoaded, quantile, timeRuns, type BenchCase, type CaseResult } from '../lib/bench-protocol.ts';
 import { normaliseNchw, syntheticImages } from '../lib/synthetic-pixels.ts';
 
 const SIZE = 224;
@@ -34,6 +34,10 @@ function newEngine(modelUrl: string): EmbedderEngine {
 
 async function runShitu(c: BenchCase): Promise<CaseResult> {
   const images = syntheticImageData(Math.max(...c.batches, 1));
+  // tfjs's own threads (a cross-origin-isolated page only) when the case asks for them; else one thread, as
+  // in the product's workers on a page that is not isolated.
+  if (c.threads !== undefined) setThreadsCount(c.threads);
+  else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   const t0 = now();
   const engine = newEngine(c.modelUrl);
   // Where the cold start goes: backend set-up and weights, then building + warm-up (shader compilation), then
@@ -126,8 +130,10 @@ async function loadOrt(): Promise<typeof Ort> {
 async function runOrt(c: BenchCase): Promise<CaseResult> {
   const ort = await loadOrt();
   const images = syntheticImageData(Math.max(...c.batches, 1));
+  // One thread unless the case asks for more (ORT would otherwise pick its own count on an isolated page).
+  ort.env.wasm.numThreads = c.threads ?? 1;
   const notes: string[] = [
-    `onnxruntime-web ${ort.env.versions.web ?? '?'}; wasm threads ${ort.env.wasm.numThreads ?? 'default'} (crossOriginIsolated: ${self.crossOriginIsolated})`,
+    `onnxruntime-web ${ort.env.versions.web ?? '?'}; wasm threads ${ort.env.wasm.numThreads} (crossOriginIsolated: ${self.crossOriginIsolated})`,
   ];
   const t0 = now();
   const session = await ort.InferenceSession.create(c.modelUrl, {
@@ -155,6 +161,44 @@ async function runOrt(c: BenchCase): Promise<CaseResult> {
   const measured = await measureLoaded(run, c, now);
   await session.release();
   return { backend: c.backend, coldStartMs, ...measured, peakBytes: null, notes };
+}
+
+/**
+ * The product's worker pool: createEmbedder({ workers }) on WASM, images/s for calls of `batch` images once
+ * every worker runs (the second worker starts on the first large call). Each worker is one thread.
+ */
+async function runPool(c: {
+  modelUrl: string;
+  workers: number | 'auto';
+  batch: number;
+  budget: BenchCase['budget'];
+}): Promise<{ workers: number; imagesPerSecond: number; runs: number; notes: string[] }> {
+  const images = syntheticImageData(c.batch);
+  const embedder = await createEmbedder({ backend: 'wasm', model: c.modelUrl, workers: c.workers });
+  try {
+    const run = async () => {
+      const r = await embedder.embed(images, { batchSize: c.batch });
+      if (!r.every((x) => x.ok)) throw new Error('an embedding failed');
+    };
+    await run();
+    const deadline = now() + 60_000;
+    const max = (await embedder.info()).workers?.max ?? 1;
+    while (((await embedder.info()).workers?.running ?? 1) < max) {
+      if (now() > deadline) throw new Error(`only ${(await embedder.info()).workers?.running} workers started in 60 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await run(); // every worker's first run at this batch size allocates: untimed
+    const times = await timeRuns(run, c.budget.throughputReps + 1, c.budget.throughputMs, 2, now);
+    const info = await embedder.info();
+    return {
+      workers: info.workers?.running ?? 1,
+      imagesPerSecond: (c.batch * 1000) / quantile(times, 0.5),
+      runs: times.length,
+      notes: [`${info.backend}, ${info.workers?.running} worker(s) running`],
+    };
+  } finally {
+    await embedder.dispose();
+  }
 }
 
 /** The product's own cold start: createEmbedder() (worker, backend, the default model) to the first embedding. */
@@ -197,6 +241,7 @@ declare global {
   interface Window {
     benchApi: {
       run(c: BenchCase): Promise<CaseResult>;
+      runPool: typeof runPool;
       productColdStart: typeof productColdStart;
       machine: typeof machine;
       profileKernels: typeof profileKernels;
@@ -206,6 +251,7 @@ declare global {
 
 window.benchApi = {
   run: (c) => (c.runtime === 'ort' ? runOrt(c) : runShitu(c)),
+  runPool,
   productColdStart,
   machine,
   profileKernels,

@@ -74,10 +74,22 @@ export interface Progress {
 
 export type ProgressCallback = (progress: Progress) => void;
 
+/** How `auto` chose by timing the backends on the model (first load on a device), or reused that verdict. */
+export interface BackendMeasurement {
+  readonly source: 'measured' | 'remembered';
+  /** Median milliseconds per image at `batch`, per backend timed. */
+  readonly msPerImage: Readonly<Partial<Record<BackendName, number>>>;
+  readonly batch: number;
+  /** ISO date of the measurement. */
+  readonly measuredAt: string;
+}
+
 export interface EmbedderInfo {
   readonly backend: BackendName;
   /** Why each backend was or was not chosen. */
   readonly backendReasons: Readonly<Record<BackendName, string>>;
+  /** Present when `auto` chose by measurement: the figures, and whether they were measured on this load. */
+  readonly backendMeasurement?: BackendMeasurement;
   readonly modelId: string;
   readonly scale: number;
   readonly embeddingDim: number;
@@ -104,6 +116,11 @@ export interface EmbedderInfo {
   readonly recognitionThresholdNote: string;
   /** tfjs's live tensors and bytes at the time of the call (for leak checks and diagnostics). */
   readonly memory: { readonly numTensors: number; readonly numBytes: number };
+  /**
+   * The client's worker pool (createEmbedder's `workers`): how many workers may embed at once, and how many
+   * run now (the others start when a call has more than one batch of images). Absent inside a worker.
+   */
+  readonly workers?: { readonly max: number; readonly running: number };
 }
 
 /** One file of a model to import (bytes transferred into the worker). */

@@ -6,7 +6,9 @@
  *   options/load-options.ts        load() and embed(): backend, batchSize, normalize, maxPixels, the default
  *                                  model's path; importModel()'s role (DEFAULT_LOAD_OPTIONS)
  *   options/fine-tune-options.ts   fineTune() (DEFAULT_FINE_TUNE_OPTIONS, FINE_TUNE_LIMITS)
+ *   options/worker-options.ts      createEmbedder()'s workers and the rule `auto` follows (DEFAULT_WORKERS)
  */
 export * from './options/preprocess-options.ts';
 export * from './options/load-options.ts';
 export * from './options/fine-tune-options.ts';
+export * from './options/worker-options.ts';

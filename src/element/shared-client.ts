@@ -34,7 +34,13 @@ export async function acquireEmbedder(
   let entry = shared.get(key);
   if (!entry) {
     const listeners = new Set<(p: Progress) => void>();
-    const ready = createEmbedder({ model, backend, onProgress: (p) => listeners.forEach((fn) => fn(p)) });
+    // `auto` workers: a large drop is shared between cores on WASM (one worker on a GPU backend).
+    const ready = createEmbedder({
+      model,
+      backend,
+      workers: 'auto',
+      onProgress: (p) => listeners.forEach((fn) => fn(p)),
+    });
     entry = { ready, users: 0, listeners };
     shared.set(key, entry);
     // A failed load is not cached: the next element (or a retry) starts afresh.

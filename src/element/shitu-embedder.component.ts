@@ -115,7 +115,8 @@ export class ShituEmbedderElement extends HTMLElement {
     });
     this.queue = new EmbedQueue(
       this.session,
-      () => this.batchSize,
+      // One batch per worker of the shared pool in flight (the pool hands each worker its share).
+      () => this.batchSize * (this.shared?.info.workers?.max ?? 1),
       (p) => this.dispatchEvent(shituEvent('shitu-progress', { stage: 'embed', done: p.done, total: p.total })),
       () => undefined,
       (settled) => this.settle(settled),

@@ -25,7 +25,7 @@ export interface BackendSelection {
 }
 
 /** Sets a backend and proves it works: tfjs falls back silently when a backend fails to initialise. */
-async function activate(name: BackendName): Promise<string | undefined> {
+export async function activateBackend(name: BackendName): Promise<string | undefined> {
   try {
     const ok = await tf.setBackend(name);
     await tf.ready();
@@ -60,7 +60,7 @@ export async function selectBackend(choice: BackendChoice, probes: BackendProbes
       reasons[name] = `skipped by auto: ${software}`;
       continue;
     }
-    const failure = await activate(name);
+    const failure = await activateBackend(name);
     if (failure) {
       reasons[name] = `failed: ${failure}`;
       continue;

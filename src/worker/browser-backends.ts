@@ -102,3 +102,16 @@ export const BROWSER_PROBES: BackendProbes = Object.freeze({
     },
   },
 });
+
+/**
+ * The device as far as backend speed goes, for `auto`'s remembered verdicts: the GPU adapter, the WebGL
+ * renderer, the cores and the browser's version (a new driver or browser can change which backend wins).
+ */
+export async function browserDeviceKey(): Promise<string> {
+  const adapter = await gpuAdapter();
+  const info = ((adapter as unknown as { info?: AdapterInfoLike } | null)?.info ?? {}) as AdapterInfoLike;
+  const gpu = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'none';
+  const nav = globalThis.navigator as Navigator | undefined;
+  const browser = /(Chrome|Firefox|Safari|Edg)\/[\d.]+/.exec(nav?.userAgent ?? '')?.[0] ?? 'unknown browser';
+  return `webgpu ${gpu}; webgl ${webglRenderer() ?? 'none'}; ${nav?.hardwareConcurrency ?? '?'} cores; ${browser}`;
+}

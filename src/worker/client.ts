@@ -3,41 +3,34 @@
  * inputs (image and canvas elements) into ImageBitmaps, which can cross into the worker.
  */
 import * as Comlink from 'comlink';
-import type {
-  EmbedderInfo,
-  EmbeddingResult,
-  ImageInput,
-  ImageSource,
-  NamedImage,
-  ProgressCallback,
-  StoredModelInfo,
-} from '../core/embedder-api.ts';
+import type { EmbedderInfo, ImageInput, ImageSource, NamedImage, ProgressCallback } from '../core/embedder-api.ts';
 import * as errors from '../core/errors.ts';
-import { DEFAULT_MODEL_PATH, type EmbedOptions, type LoadOptions, type ModelImportOptions } from '../core/options.ts';
+import {
+  DEFAULT_MODEL_PATH,
+  DEFAULT_WORKERS,
+  resolveWorkers,
+  validateWorkers,
+  type LoadOptions,
+  type WorkersChoice,
+} from '../core/options.ts';
 import type { EmbedderWorkerApi } from '../core/worker-api.ts';
+import { EmbedderPool, type PoolMember } from './embedder-pool.ts';
+import type { ClientImage, Embedder } from './embedder-types.ts';
 import workerUrl from './embedder.worker.ts?worker&url';
 
 export { deleteStoredModel, listStoredModels, readStoredModelFiles } from './model-store.ts';
 
-/** Anything `embed` accepts on the main thread. */
-export type ClientImage = ImageInput | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
+export type { ClientImage, Embedder } from './embedder-types.ts';
 
 export interface CreateEmbedderOptions extends LoadOptions {
   /** Called with download / compile progress while the model loads. */
   readonly onProgress?: ProgressCallback;
-}
-
-export interface Embedder extends Omit<EmbedderWorkerApi, 'embed' | 'importModel'> {
-  embed(
-    images: readonly ClientImage[],
-    options?: EmbedOptions,
-    onProgress?: ProgressCallback,
-  ): Promise<EmbeddingResult[]>;
   /**
-   * Converts a model's files in the worker (a folder's worth: inference.pdmodel or inference.json +
-   * inference.pdiparams + inference.yml, or one .onnx) and stores it.
+   * How many workers may embed at once (default 1). `auto`: one per logical core, bounded by the device's
+   * memory, and 1 on a GPU backend (core/options/worker-options.ts). The first worker loads the model; the
+   * others start when a call brings more than one batch of images, and load it from Cache Storage.
    */
-  importModel(files: readonly File[], options?: ModelImportOptions): Promise<StoredModelInfo>;
+  readonly workers?: WorkersChoice;
 }
 
 const MODEL_PATH = DEFAULT_MODEL_PATH;
@@ -94,6 +87,10 @@ async function typed<T>(call: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * `index` is the image's place in the caller's whole call (the pool sends slices of it), so unnamed images
+ * get the names one worker would have given them.
+ */
 async function toTransferable(
   input: ClientImage,
   index: number,
@@ -116,11 +113,28 @@ async function toTransferable(
   if (typeof OffscreenCanvas !== 'undefined' && input instanceof OffscreenCanvas)
     return asBitmap(input, `canvas-${index + 1}`);
   // Blobs, ImageData and the caller's own ImageBitmaps are cloned, never transferred: they stay usable.
-  return { value: input as ImageInput | ImageSource, transfer: [] };
+  const named = typeof input === 'object' && 'image' in input;
+  const fileName = (input as { name?: unknown }).name;
+  if (named || (typeof fileName === 'string' && fileName !== '')) return { value: input as ImageInput, transfer: [] };
+  return { value: { name: `image-${index + 1}`, image: input as ImageSource }, transfer: [] };
 }
 
-/** Starts a worker and loads a model in it. Resolves once the model is warmed up. */
+/**
+ * Starts the worker(s) and loads a model. Resolves once the first worker's model is warmed up; with
+ * `workers` above 1, large calls are shared between workers (embedder-pool.ts).
+ */
 export async function createEmbedder(options: CreateEmbedderOptions = {}): Promise<Embedder> {
+  const { workers, ...rest } = options;
+  const choice = validateWorkers(workers ?? DEFAULT_WORKERS);
+  const first = await startMember(rest);
+  const { backend } = await first.info();
+  const nav = globalThis.navigator as (Navigator & { deviceMemory?: number }) | undefined;
+  const max = resolveWorkers(choice, backend, { cores: nav?.hardwareConcurrency, memoryGiB: nav?.deviceMemory });
+  return new EmbedderPool(first, rest, max, (load) => startMember(load));
+}
+
+/** One worker with a model loaded: what the pool is made of. */
+async function startMember(options: Omit<CreateEmbedderOptions, 'workers'>): Promise<PoolMember> {
   const worker = startWorker();
   const remote = Comlink.wrap<EmbedderWorkerApi>(worker);
   const { onProgress, ...load } = options;
@@ -133,22 +147,24 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
     throw e;
   }
   let terminated = false;
+  const embedSlice: PoolMember['embedSlice'] = async (images, firstIndex, embedOptions, cb) => {
+    if (!Array.isArray(images)) throw new errors.OptionsError('embed() takes an array of images');
+    const prepared = await Promise.all(images.map((img, i) => toTransferable(img, firstIndex + i)));
+    return typed(
+      remote.embed(
+        Comlink.transfer(
+          prepared.map((p) => p.value),
+          prepared.flatMap((p) => p.transfer),
+        ),
+        embedOptions,
+        cb && Comlink.proxy(cb),
+      ),
+    );
+  };
   return {
     load: loadWith,
-    async embed(images, embedOptions, cb) {
-      if (!Array.isArray(images)) throw new errors.OptionsError('embed() takes an array of images');
-      const prepared = await Promise.all(images.map((img, i) => toTransferable(img, i)));
-      return typed(
-        remote.embed(
-          Comlink.transfer(
-            prepared.map((p) => p.value),
-            prepared.flatMap((p) => p.transfer),
-          ),
-          embedOptions,
-          cb && Comlink.proxy(cb),
-        ),
-      );
-    },
+    embed: (images, embedOptions, cb) => embedSlice(images, 0, embedOptions, cb),
+    embedSlice,
     info: () => typed(remote.info()),
     fineTune: (samples, options, cb) => typed(remote.fineTune(samples, options, cb && Comlink.proxy(cb))),
     stopFineTune: () => typed(remote.stopFineTune()),

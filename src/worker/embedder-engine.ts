@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {
+  BackendMeasurement,
+  BackendName,
   EmbedderApi,
   EmbedderInfo,
   EmbeddingResult,
@@ -23,7 +25,7 @@ import {
   type LoadOptions,
   type PreprocessOptions,
 } from '../core/options.ts';
-import { HEAD_BIAS_TENSOR, HEAD_TENSOR } from '../core/manifest.ts';
+import { HEAD_BIAS_TENSOR, HEAD_TENSOR, type WeightManifest } from '../core/manifest.ts';
 import { recommendedThreshold } from '../core/recognition-threshold.ts';
 import type { StateDict } from '../core/state-dict.ts';
 import { arcMarginCosine } from '../model/arc-margin.ts';
@@ -35,7 +37,15 @@ import type { FineTuneResult } from '../core/worker-api.ts';
 import { loadWeights, type FetchLike, type ShardCache } from '../model/weights/load-weights.ts';
 import { preprocessPixels, type RgbaPixels } from '../model/preprocess.ts';
 import { warmUp } from '../model/warm-up.ts';
-import { selectBackend, type BackendProbes } from './backend-select.ts';
+import { activateBackend, selectBackend, type BackendProbes, type BackendSelection } from './backend-select.ts';
+import {
+  describeVerdict,
+  measureBackends,
+  probeBackends,
+  trialCandidates,
+  type BackendMemory,
+  type ProbedBackend,
+} from './backend-trial.ts';
 
 export interface DecodedPixels {
   readonly pixels: RgbaPixels;
@@ -53,6 +63,15 @@ export interface EngineEnvironment {
   /** Where a model's shards are kept between visits, if anywhere (the worker: Cache Storage). */
   readonly shardCache?: (manifestUrl: string) => ShardCache | undefined;
   readonly now?: () => number;
+  /**
+   * Where `auto` remembers the backend it measured fastest, per device and model (backend-trial.ts). Absent
+   * (Node): `auto` follows the order rule alone.
+   */
+  readonly backendMemory?: BackendMemory;
+  /** Describes the device for that memory's key: a new GPU, driver or browser measures again. */
+  readonly deviceKey?: () => Promise<string>;
+  /** Which backends `auto` times; default trialCandidates (hardware GPUs and WASM). */
+  readonly trialCandidates?: (probed: readonly ProbedBackend[]) => BackendName[];
 }
 
 interface Loaded {
@@ -211,7 +230,7 @@ export class EmbedderEngine implements EmbedderApi {
     // The old model goes first: its tensors live on the old backend, which may be switched below.
     this.unload();
 
-    const selection = await selectBackend(backendChoice, this.env.probes);
+    let selection = await selectBackend(backendChoice, this.env.probes);
     const url = options.model ?? this.env.defaultModelUrl;
     const { manifest, stateDict } = await loadWeights(
       url,
@@ -226,6 +245,9 @@ export class EmbedderEngine implements EmbedderApi {
     stateDict.delete(HEAD_TENSOR);
     stateDict.delete(HEAD_BIAS_TENSOR);
     onProgress?.({ stage: 'compile', done: 0, total: 1 });
+    const measured =
+      backendChoice === 'auto' ? await this.chooseByMeasurement(manifest, stateDict, preprocess, selection) : undefined;
+    if (measured) selection = measured.selection;
     const model = buildPPLCNet(stateDict, networkOf(manifest));
     // Warm-up: the first run compiles shaders / kernels; doing it here keeps the first embed() honest.
     // Parallel compilation only on a hardware GPU: on SwiftShader it made the cold start slower, not faster
@@ -239,6 +261,7 @@ export class EmbedderEngine implements EmbedderApi {
     const info: EmbedderInfo = {
       backend: selection.backend,
       backendReasons: selection.reasons,
+      ...(measured ? { backendMeasurement: measured.measurement } : {}),
       modelId: manifest.modelId,
       scale: manifest.architecture.scale,
       embeddingDim: manifest.embeddingDim,
@@ -274,6 +297,64 @@ export class EmbedderEngine implements EmbedderApi {
       ...(head ? { head } : {}),
     };
     return info;
+  }
+
+  /**
+   * `auto` on a device with more than one candidate backend: the verdict remembered for this device and model,
+   * else the candidates timed on the model now (and remembered). Undefined: keep the order rule's choice.
+   */
+  private async chooseByMeasurement(
+    manifest: WeightManifest,
+    stateDict: StateDict,
+    preprocess: PreprocessOptions,
+    rule: BackendSelection,
+  ): Promise<{ selection: BackendSelection; measurement: BackendMeasurement } | undefined> {
+    const memory = this.env.backendMemory;
+    if (!memory) return undefined;
+    const candidates = (this.env.trialCandidates ?? trialCandidates)(await probeBackends(this.env.probes));
+    if (candidates.length < 2) return undefined;
+    const device = (await this.env.deviceKey?.()) ?? 'this device';
+    const key = `${device} | ${manifest.modelId} x${manifest.architecture.scale} ${preprocess.height}x${preprocess.width}`;
+    let verdict = await memory.get(key).catch(() => undefined);
+    const remembered = verdict !== undefined && candidates.includes(verdict.backend);
+    if (!remembered) {
+      const { height, width } = preprocess;
+      verdict = await measureBackends(
+        candidates,
+        () => {
+          const m = buildPPLCNet(stateDict, networkOf(manifest));
+          return {
+            run: (b) => tf.tidy(() => m.embed(tf.zeros([b, height, width, 3]), true)),
+            dispose: () => m.dispose(),
+          };
+        },
+        this.now,
+      );
+      if (verdict) await memory.put(key, verdict).catch(() => undefined);
+    }
+    if (!verdict || (await activateBackend(verdict.backend))) {
+      await activateBackend(rule.backend);
+      return undefined;
+    }
+    const reasons = { ...rule.reasons };
+    for (const name of candidates) {
+      const ms = verdict.msPerImage[name];
+      reasons[name] =
+        name === verdict.backend
+          ? describeVerdict(verdict, remembered)
+          : ms !== undefined
+            ? `measured slower: ${ms.toFixed(1)} ms/image`
+            : `not chosen: ${verdict.notes[name] ?? 'not measured'}`;
+    }
+    return {
+      selection: { backend: verdict.backend, reasons },
+      measurement: {
+        source: remembered ? 'remembered' : 'measured',
+        msPerImage: verdict.msPerImage,
+        batch: verdict.batch,
+        measuredAt: verdict.measuredAt,
+      },
+    };
   }
 
   private async doEmbed(

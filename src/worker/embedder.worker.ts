@@ -17,7 +17,8 @@ import type { EmbedderWorkerApi, ModelExportFormat } from '../core/worker-api.ts
 import { importModelFiles } from '../model/convert/import-files.ts';
 import { exportManifestModel } from '../model/export/export-model.ts';
 import { loadWeights } from '../model/weights/load-weights.ts';
-import { BROWSER_PROBES } from './browser-backends.ts';
+import { INDEXED_DB_BACKEND_MEMORY } from './backend-memory.ts';
+import { BROWSER_PROBES, browserDeviceKey } from './browser-backends.ts';
 import { decodeImage } from './decode-image.ts';
 import { EmbedderEngine } from './embedder-engine.ts';
 import { cachedFetch, isStoredModelUrl, storeModel } from './model-store.ts';
@@ -31,6 +32,9 @@ const engine = new EmbedderEngine({
   shardCache: (url) => (isStoredModelUrl(url) ? undefined : CACHE_STORAGE_SHARDS),
   // The client always passes a model URL resolved against the page; this is only a last resort.
   defaultModelUrl: new URL(`/${DEFAULT_MODEL_PATH}`, self.location.origin).href,
+  // `auto` times the backends on a model's first load on this device and remembers the winner.
+  backendMemory: INDEXED_DB_BACKEND_MEMORY,
+  deviceKey: browserDeviceKey,
 });
 
 const api: EmbedderWorkerApi = {

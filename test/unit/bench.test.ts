@@ -9,6 +9,7 @@ import {
 import {
   benchRatios,
   checkQuick,
+  formatReport,
   resultRows,
   type BenchReport,
   type BenchRow,
@@ -127,5 +128,26 @@ describe('bench report', () => {
     expect(checkQuick(report([ours('wasm', 10, 90), failed, ort('wasm', 20, 60)], 'wasm'))).toEqual([
       'webgl x1 failed: no context',
     ]);
+  });
+  it('--quick checks the worker pool against one worker, and leaves a one-core machine alone', () => {
+    const pool = (workers: number, poolOverOne: number | null) => ({
+      kind: 'pool' as const,
+      backend: 'wasm' as const,
+      scale: 1,
+      batch: 32,
+      workers,
+      poolOverOne,
+      poolOverOrtThreads: 1.1,
+      tfjsThreadsOverOne: 1,
+      imagesPerSecond: { oneWorker: 50, pool: 50 * (poolOverOne ?? 0), ortThreads: 80, tfjsThreads: 50 },
+      notes: ['wasm, 2 worker(s) running'],
+    });
+    const base = report([ours('wasm', 10, 90), ort('wasm', 20, 60)], 'wasm');
+    const withPool = (p: ReturnType<typeof pool>) => ({ ...base, ratios: [...base.ratios, p] });
+    expect(checkQuick(withPool(pool(2, 1.8)))).toEqual([]);
+    expect(checkQuick(withPool(pool(2, 1.1)))[0]).toMatch(/^pool of 2 \/ 1 worker = 1.10 \(< 1.3\)/);
+    expect(checkQuick(withPool(pool(2, null)))[0]).toMatch(/^pool of 2 \/ 1 worker = - /);
+    expect(checkQuick(withPool(pool(1, 1)))).toEqual([]);
+    expect(formatReport(withPool(pool(2, 1.8)))).toMatch(/Pool \/ 1 worker 1.80; pool \/ ORT 2 threads 1.10/);
   });
 });

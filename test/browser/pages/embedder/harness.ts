@@ -2,12 +2,20 @@
  * Test-only page: exposes the public client API on window so Playwright can drive the real worker.
  * Results are turned into plain arrays on the way out (page.evaluate cannot return typed arrays).
  */
-import type { EmbeddingResult, LoadOptions } from '../../../../src/core/embedder-api.ts';
-import { createEmbedder, type ClientImage, type Embedder } from '../../../../src/worker/client.ts';
+import type { EmbeddingResult, Progress } from '../../../../src/core/embedder-api.ts';
+import {
+  createEmbedder,
+  type ClientImage,
+  type CreateEmbedderOptions,
+  type Embedder,
+} from '../../../../src/worker/client.ts';
 
 type PlainResult =
   | (Omit<Extract<EmbeddingResult, { ok: true }>, 'embedding'> & { embedding: number[] })
   | Extract<EmbeddingResult, { ok: false }>;
+
+import { INDEXED_DB_BACKEND_MEMORY } from '../../../../src/worker/backend-memory.ts';
+import type { BackendVerdict } from '../../../../src/worker/backend-trial.ts';
 
 const embedders: Embedder[] = [];
 
@@ -16,7 +24,7 @@ function plain(results: EmbeddingResult[]): PlainResult[] {
 }
 
 const harness = {
-  async create(options: LoadOptions): Promise<number> {
+  async create(options: Omit<CreateEmbedderOptions, 'onProgress'>): Promise<number> {
     embedders.push(await createEmbedder(options));
     return embedders.length - 1;
   },
@@ -24,6 +32,18 @@ const harness = {
   dispose: (i: number) => embedders[i]!.dispose(),
   async embed(i: number, images: ClientImage[], batchSize?: number): Promise<PlainResult[]> {
     return plain(await embedders[i]!.embed(images, batchSize ? { batchSize } : {}));
+  },
+  /** embed() with its progress reports kept. */
+  async embedWithProgress(i: number, images: ClientImage[]): Promise<{ results: PlainResult[]; progress: Progress[] }> {
+    const progress: Progress[] = [];
+    const results = plain(await embedders[i]!.embed(images, {}, (p) => progress.push(p)));
+    return { results, progress };
+  },
+  /** `auto`'s remembered verdicts, as the worker keeps them (IndexedDB). */
+  async backendMemoryRoundTrip(key: string, verdict: BackendVerdict): Promise<[unknown, unknown]> {
+    const before = await INDEXED_DB_BACKEND_MEMORY.get(key);
+    await INDEXED_DB_BACKEND_MEMORY.put(key, verdict);
+    return [before, await INDEXED_DB_BACKEND_MEMORY.get(key)];
   },
   /** RGBA bytes (as a plain array) -> ImageData. */
   imageData(bytes: number[], width: number, height: number): ImageData {
