@@ -12,6 +12,7 @@ export type EmbedderErrorCode =
   | 'image-empty'
   | 'backend'
   | 'disposed'
+  | 'gallery-format'
   | 'internal';
 
 export const EMBEDDER_ERROR_CODES: readonly EmbedderErrorCode[] = [
@@ -24,6 +25,7 @@ export const EMBEDDER_ERROR_CODES: readonly EmbedderErrorCode[] = [
   'image-empty',
   'backend',
   'disposed',
+  'gallery-format',
   'internal',
 ];
 
@@ -62,6 +64,15 @@ export class BackendError extends EmbedderError {
 export class DisposedError extends EmbedderError {
   override name = 'DisposedError';
   override readonly code = 'disposed' as const;
+}
+
+/**
+ * A gallery exchange file (faiss vector.index, id_map.pkl, .npy, JSONL) could not be read, or a gallery cannot be
+ * written in a format: the message names the file or the entry and what is wrong.
+ */
+export class GalleryFormatError extends EmbedderError {
+  override name = 'GalleryFormatError';
+  override readonly code = 'gallery-format' as const;
 }
 
 /**
@@ -123,6 +134,7 @@ const RESTORABLE: Readonly<Record<string, new (message: string) => EmbedderError
   OptionsError,
   BackendError,
   DisposedError,
+  GalleryFormatError,
   InternalError,
   EmbedderError,
 });
