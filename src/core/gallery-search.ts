@@ -1,8 +1,9 @@
 /**
  * PP-ShiTu's retrieval step in plain code: inner product over L2-normalised embeddings (= cosine), top-k,
  * and a label when the best score passes a threshold (deploy/configs/inference_general.yaml: top-k 5,
- * score threshold 0.5). The flat scan is exact; at browser gallery sizes (thousands) it takes milliseconds,
- * where PaddleClas uses an HNSW index for millions.
+ * score threshold 0.5). searchGallery is the float32 flat scan, for small galleries held as plain arrays
+ * (the element's); the page's gallery searches a vector index (vector-index/: int8 rows, exact scan, IVF
+ * past 200k vectors, where PaddleClas uses HNSW) and labels its matches with recognise().
  */
 
 export interface GalleryEntry {
@@ -34,6 +35,12 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
+/** The label step: the best match's label when its score reaches the threshold, else unknown. */
+export function recognise(matches: readonly GalleryMatch[], threshold = DEFAULT_SCORE_THRESHOLD): GallerySearchResult {
+  const best = matches[0];
+  return { matches, label: best && best.score >= threshold ? best.label : undefined, score: best?.score };
+}
+
 export function searchGallery(
   query: ArrayLike<number>,
   gallery: readonly GalleryEntry[],
@@ -50,9 +57,7 @@ export function searchGallery(
     return { id: g.id, label: g.label, score: dot(query, g.embedding) };
   });
   scored.sort((a, b) => b.score - a.score);
-  const matches = scored.slice(0, k);
-  const best = matches[0];
-  return { matches, label: best && best.score >= threshold ? best.label : undefined, score: best?.score };
+  return recognise(scored.slice(0, k), threshold);
 }
 
 /** The N x N cosine matrix of L2-normalised rows, row-major. */

@@ -1,31 +1,42 @@
 /**
  * The gallery, as PP-ShiTu uses one: labelled images whose embeddings a query is searched against.
- * It lives in IndexedDB (survives reloads) and travels as one file (export / import). Each entry keeps its
- * image, so when the model changes the gallery embeds itself again with the new one (embeddings of
- * different models are not comparable) instead of piling up stale entries. Entries that came from a gallery
- * file have no image: made with another model, they can only be listed, not searched.
+ * It lives in IndexedDB (gallery-store.ts: compact int8 embeddings, images and thumbnails apart) and travels
+ * as one file (export / import). Entries are keyed by the SHA-256 of their image, so the same photo dropped
+ * again is not added twice. Searches go through the page's vector index (gallery-index.ts: exact below 200k
+ * entries, IVF above, built a slice at a time), so a gallery of tens of thousands of entries loads and grows
+ * without a long task. Each entry keeps its image, so when the model changes the gallery embeds itself again
+ * with the new one (embeddings of different models are not comparable) instead of piling up stale entries.
+ * Entries that came from a gallery file have no image: made with another model, they can only be listed.
  */
-import type { EmbeddingResult } from '../core/embedder-api.ts';
-import { decodeGalleryFile, encodeGalleryFile, GalleryFileError, type GalleryItem } from '../core/gallery-file.ts';
-import { searchGallery, type GallerySearchResult } from '../core/gallery-search.ts';
+import { decodeGalleryFile, GalleryFileError, type GalleryItem } from '../core/gallery-file.ts';
+import { recognise, type GallerySearchResult } from '../core/gallery-search.ts';
 import { labelOrStem } from '../core/labels.ts';
-import { download, h } from './dom.ts';
+import { h } from './dom.ts';
+import { GalleryEntries, type GalleryEntry, type GalleryWrite } from './gallery-entries.ts';
+import { contentHash } from './gallery-hash.ts';
+import { firstInOrder, gallerySummary, LIST_LIMIT, listItem, listOrder } from './gallery-list.ts';
+import { reembedEntries, type GalleryEmbed } from './gallery-reembed.ts';
+import { exportGallery, importMessage, importWrites } from './gallery-transfer.ts';
 import type { GalleryStore } from './gallery-store.ts';
 import type { Card } from './session.ts';
 import { ThresholdControl } from './threshold-control.ts';
 import { thumbnailDataUrl } from './thumbnails.ts';
 
-export type GalleryEmbed = (images: { id: string; name: string; image: Blob }[]) => Promise<EmbeddingResult[]>;
-
-const REEMBED_CHUNK = 8;
+export type { GalleryEmbed } from './gallery-reembed.ts';
 
 export class GalleryView {
-  items: GalleryItem[] = [];
   modelId = '';
+  private readonly entries: GalleryEntries;
   private embed: GalleryEmbed | undefined;
   /** Bumped on every model change: a re-embedding pass for an older model stops. */
   private generation = 0;
   private reembedding: { done: number; total: number } | undefined;
+  /** Entries read so far while the stored gallery loads. */
+  private loading: number | undefined;
+  /** Thumbnails asked for by item() and not read yet: read together, then the views redraw once. */
+  private wantedThumbs = new Set<string>();
+  /** The entries listed. */
+  private shown: GalleryEntry[] = [];
   private readonly thresholdControl: ThresholdControl;
   private readonly list = h('ul', { class: 'gallery-list', 'data-testid': 'gallery-list' });
   private readonly count = h('p', { class: 'hint', 'data-testid': 'gallery-count', role: 'status' });
@@ -40,12 +51,13 @@ export class GalleryView {
 
   constructor(
     root: HTMLElement,
-    private readonly store: GalleryStore | undefined,
+    store: GalleryStore | undefined,
     private readonly onChange: () => void,
   ) {
+    this.entries = new GalleryEntries(store);
     this.thresholdControl = new ThresholdControl(onChange, (t) => this.say(t));
     const exportButton = h('button', { type: 'button', text: 'Export gallery', 'data-testid': 'gallery-export' });
-    exportButton.addEventListener('click', () => this.export());
+    exportButton.addEventListener('click', () => void this.export());
     const importLabel = h('label', { for: 'gallery-import', class: 'button', tabindex: 0, text: 'Import gallery' });
     importLabel.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') {
@@ -86,14 +98,26 @@ export class GalleryView {
     this.message.textContent = text;
   }
 
+  /** Reads the stored gallery, a batch per task (the count line follows), then the images' handles. */
   async load(): Promise<void> {
+    this.loading = 0;
     try {
-      this.items = this.store ? await this.store.all() : [];
+      await this.entries.load((n) => {
+        this.loading = n;
+        this.count.textContent = this.summary();
+      });
     } catch (e) {
       this.say(`Could not read the saved gallery: ${(e as Error).message}`);
     }
+    this.loading = undefined;
     this.render();
     this.onChange();
+    // Fine-tuning reads the images; the page is usable before they are all in hand.
+    void this.entries
+      .loadImages()
+      .then(() => this.onChange())
+      .then(() => this.entries.hashUnhashed())
+      .catch(() => undefined);
   }
 
   /** The model in use, and how to embed with it: entries made with another model are embedded again. */
@@ -105,186 +129,205 @@ export class GalleryView {
     void this.reembedStale();
   }
 
-  private stale(): GalleryItem[] {
-    return this.items.filter((g) => g.modelId !== this.modelId && g.image);
+  private stale(): GalleryEntry[] {
+    return [...this.entries.values()].filter((g) => g.modelId !== this.modelId && g.imageBytes > 0);
   }
 
   private async reembedStale(): Promise<void> {
     const generation = this.generation;
-    const embed = this.embed;
-    const total = this.stale().length;
-    if (!embed || total === 0) return;
-    let done = 0;
-    let failed = 0;
-    this.reembedding = { done, total };
+    const stale = this.stale();
+    if (!this.embed || stale.length === 0) return;
+    this.reembedding = { done: 0, total: stale.length };
     this.render();
-    for (;;) {
-      if (generation !== this.generation) return; // another model meanwhile: its own pass takes over
-      const chunk = this.stale().slice(failed, failed + REEMBED_CHUNK);
-      if (chunk.length === 0) break;
-      let results: EmbeddingResult[];
-      try {
-        results = await embed(chunk.map((g) => ({ id: g.id, name: g.name, image: g.image! })));
-      } catch (e) {
-        this.say(`Could not embed the gallery with this model: ${(e as Error).message}`);
-        break;
-      }
-      if (generation !== this.generation) return;
-      const fresh: GalleryItem[] = [];
-      for (const r of results) {
-        const i = this.items.findIndex((g) => g.id === r.id);
-        if (i < 0) continue; // removed meanwhile
-        if (!r.ok) {
-          failed++;
-          continue;
-        }
-        this.items[i] = { ...this.items[i]!, embedding: r.embedding, modelId: this.modelId };
-        fresh.push(this.items[i]!);
-      }
-      await this.save(fresh);
-      done += chunk.length;
-      this.reembedding = { done: Math.min(done, total), total };
-      this.render();
-    }
+    const result = await reembedEntries(this.entries, stale, this.embed, this.modelId, {
+      current: () => generation === this.generation,
+      save: (writes) => this.save(writes),
+      progress: (p) => {
+        this.reembedding = p;
+        this.render();
+      },
+    });
+    if (result.stopped) return; // another model meanwhile: its own pass takes over
     this.reembedding = undefined;
-    if (failed > 0)
-      this.say(`${failed} gallery images could not be embedded with this model; they stay listed, unsearched.`);
+    if (result.error) this.say(`Could not embed the gallery with this model: ${result.error}`);
+    else if (result.failed > 0)
+      this.say(`${result.failed} gallery images could not be embedded with this model; they stay listed, unsearched.`);
     this.render();
     this.onChange();
-  }
-
-  /** Searchable entries: made by the current model. */
-  private usable(dim: number): GalleryItem[] {
-    return this.items.filter((g) => g.modelId === this.modelId && g.embedding.length === dim);
   }
 
   /** The query's best matches; `exclude` is the query's own entry (an image is not evidence for itself). */
   search(embedding: Float32Array, k = 5, exclude?: string): GallerySearchResult | undefined {
-    const pool = this.usable(embedding.length).filter((g) => g.id !== exclude);
-    if (pool.length === 0) return undefined;
-    return searchGallery(
-      embedding,
-      pool.map((g) => ({ id: g.id, label: g.label, embedding: g.embedding })),
-      k,
+    const found = this.entries.index.search(this.modelId, embedding, k, exclude);
+    if (found.length === 0) return undefined;
+    return recognise(
+      found.map((m) => ({ id: m.id, label: this.entries.get(m.id)?.label ?? '', score: m.score })),
       this.threshold,
     );
   }
 
+  /** An entry as a gallery file holds it; its thumbnail is read from storage the first time it is asked for. */
   item(id: string): GalleryItem | undefined {
-    return this.items.find((g) => g.id === id);
+    const g = this.entries.get(id);
+    if (!g) return undefined;
+    const thumbnail = this.entries.thumbnail(id);
+    if (thumbnail === undefined) this.wantThumbnail(id);
+    return this.asItem(g, thumbnail ?? '');
+  }
+
+  private asItem(g: GalleryEntry, thumbnail: string): GalleryItem {
+    const entries = this.entries;
+    return {
+      id: g.id,
+      name: g.name,
+      label: g.label,
+      modelId: g.modelId,
+      addedAt: g.addedAt,
+      thumbnail,
+      ...(g.image ? { image: g.image } : {}),
+      // Dequantised only when read: the training panel lists thousands of entries and reads none.
+      get embedding() {
+        return entries.vector(g.id) ?? new Float32Array(0);
+      },
+    };
+  }
+
+  private wantThumbnail(id: string): void {
+    const first = this.wantedThumbs.size === 0;
+    this.wantedThumbs.add(id);
+    if (!first) return;
+    queueMicrotask(() => {
+      const ids = [...this.wantedThumbs];
+      this.wantedThumbs = new Set();
+      void this.entries.fetchThumbnails(ids).then((arrived) => arrived && this.onChange());
+    });
   }
 
   /** Entries with their image, for fine-tuning (in gallery order). */
   withImages(): GalleryItem[] {
-    return this.items.filter((g) => g.image);
+    return [...this.entries.values()]
+      .filter((g) => g.image)
+      .sort((a, b) => a.addedAt - b.addedAt)
+      .map((g) => this.asItem(g, ''));
   }
 
-  /** Adds the cards' images (once each: a card already in the gallery updates its entry instead). */
+  /**
+   * Adds the cards' images, once each: a card already in the gallery updates its entry, and an image whose
+   * bytes are already there (dropped again, under any name) is not added a second time.
+   */
   async add(cards: readonly Card[], label: (c: Card) => string = labelOrStem): Promise<void> {
-    const fresh: GalleryItem[] = [];
+    const writes: GalleryWrite[] = [];
+    const thisBatch = new Map<string, string>();
+    let already = 0;
     for (const c of cards) {
       if (!c.embedding) continue;
-      const existing = c.galleryId ? this.items.findIndex((g) => g.id === c.galleryId) : -1;
       const name = label(c).trim() || labelOrStem(c);
-      if (existing >= 0) {
-        this.items[existing] = { ...this.items[existing]!, label: name, embedding: c.embedding, modelId: this.modelId };
-        fresh.push(this.items[existing]!);
+      const linked = c.galleryId ? this.entries.get(c.galleryId) : undefined;
+      if (linked) {
+        writes.push({ entry: { ...linked, label: name, modelId: this.modelId }, vector: c.embedding });
         continue;
       }
-      const item: GalleryItem = {
-        id: crypto.randomUUID(),
-        name: c.name,
-        label: name,
-        modelId: this.modelId,
-        embedding: c.embedding,
-        thumbnail: await thumbnailDataUrl(c.file),
-        addedAt: Date.now(),
+      const hash = await contentHash(c.file);
+      const same = hash ? (this.entries.withHash(hash)?.id ?? thisBatch.get(hash)) : undefined;
+      if (same) {
+        c.galleryId = same;
+        already++;
+        // Its vector with this model comes for free: an entry of an older model is brought up to date.
+        const g = this.entries.get(same);
+        if (g && g.modelId !== this.modelId)
+          writes.push({ entry: { ...g, modelId: this.modelId }, vector: c.embedding });
+        continue;
+      }
+      const id = hash ?? crypto.randomUUID();
+      if (hash) thisBatch.set(hash, id);
+      c.galleryId = id;
+      writes.push({
+        entry: {
+          id,
+          ...(hash ? { hash } : {}),
+          name: c.name,
+          label: name,
+          modelId: this.modelId,
+          addedAt: Date.now(),
+          imageBytes: c.file.size,
+        },
+        vector: c.embedding,
         image: c.file,
-      };
-      c.galleryId = item.id;
-      this.items.push(item);
-      fresh.push(item);
+        thumbnail: await thumbnailDataUrl(c.file),
+      });
     }
-    if (fresh.length === 0) return;
-    await this.save(fresh);
+    if (already > 0) {
+      this.say(
+        `${already} ${already === 1 ? 'image was' : 'images were'} already in the gallery (the same image bytes): not added again.`,
+      );
+    }
+    if (writes.length === 0) return;
+    await this.save(writes);
     this.render();
     this.onChange();
   }
 
-  /** A card of this visit was embedded with the current model: its stale gallery entry takes that vector. */
-  async refreshFrom(card: Card): Promise<void> {
-    const i = card.galleryId && card.embedding ? this.items.findIndex((g) => g.id === card.galleryId) : -1;
-    if (i < 0 || this.items[i]!.modelId === this.modelId) return;
-    this.items[i] = { ...this.items[i]!, embedding: card.embedding!, modelId: this.modelId };
-    await this.save([this.items[i]!]);
+  /**
+   * The gallery's own vector for an image already in it (same bytes) made with the current model: what a
+   * drop can use instead of embedding the image again. Undefined for an image the gallery does not hold.
+   */
+  async storedEmbedding(file: Blob): Promise<{ id: string; label: string; embedding: Float32Array } | undefined> {
+    const hash = await contentHash(file);
+    const g = hash ? this.entries.withHash(hash) : undefined;
+    const embedding = g && g.modelId === this.modelId ? this.entries.vector(g.id) : undefined;
+    return g && embedding && { id: g.id, label: g.label, embedding };
   }
 
-  private async save(items: GalleryItem[]): Promise<void> {
-    if (items.length === 0) return;
+  /** A card of this visit was embedded with the current model: its stale gallery entry takes that vector. */
+  async refreshFrom(card: Card): Promise<void> {
+    const g = card.galleryId && card.embedding ? this.entries.get(card.galleryId) : undefined;
+    if (!g || g.modelId === this.modelId) return;
+    await this.save([{ entry: { ...g, modelId: this.modelId }, vector: card.embedding! }]);
+  }
+
+  private async save(writes: GalleryWrite[]): Promise<void> {
+    if (writes.length === 0) return;
     try {
-      await this.store?.put(items);
+      await this.entries.put(writes);
     } catch (e) {
       this.say(`Could not save to the browser's storage (${(e as Error).message}); the entries stay until reload.`);
     }
   }
 
   private async remove(id: string): Promise<void> {
-    await this.store?.delete(id);
-    this.items = this.items.filter((g) => g.id !== id);
+    await this.entries.remove(id);
     this.render();
     this.onChange();
   }
 
   private async relabel(id: string, label: string): Promise<void> {
-    const i = this.items.findIndex((g) => g.id === id);
-    if (i < 0 || !label.trim()) return this.render();
-    this.items[i] = { ...this.items[i]!, label: label.trim() };
-    await this.save([this.items[i]!]);
+    if (!this.entries.get(id) || !label.trim()) return this.render();
+    await this.entries.relabel(id, label.trim());
     this.render();
     this.onChange();
   }
 
   private async clear(): Promise<void> {
-    if (
-      this.items.length === 0 ||
-      !confirm(`Remove all ${this.items.length} gallery images? Export first to keep them.`)
-    )
-      return;
-    await this.store?.clear();
-    this.items = [];
+    const n = this.entries.size;
+    if (n === 0 || !confirm(`Remove all ${n} gallery images? Export first to keep them.`)) return;
+    await this.entries.clear();
     this.say('');
     this.render();
     this.onChange();
   }
 
-  private export(): void {
-    if (this.items.length === 0) return this.say('The gallery is empty: nothing to export.');
-    download(
-      `shitu-gallery-${new Date().toISOString().slice(0, 10)}.json`,
-      encodeGalleryFile(this.items),
-      'application/json',
-    );
-    this.say(`Exported ${this.items.length} gallery images (labels, embeddings and thumbnails; not the images).`);
+  private async export(): Promise<void> {
+    if (this.entries.size === 0) return this.say('The gallery is empty: nothing to export.');
+    this.say(await exportGallery(this.entries));
   }
 
   private async importFile(file: File | undefined): Promise<void> {
     this.importInput.value = '';
     if (!file) return;
     try {
-      const incoming = decodeGalleryFile(await file.text());
-      const byId = new Map(this.items.map((g) => [g.id, g]));
-      // Importing the same file twice changes nothing; an entry that has its image here keeps it.
-      for (const g of incoming) byId.set(g.id, byId.get(g.id)?.image ? { ...g, image: byId.get(g.id)!.image } : g);
-      const merged = incoming.map((g) => byId.get(g.id)!);
-      await this.save(merged);
-      this.items = [...byId.values()].sort((a, b) => a.addedAt - b.addedAt);
-      const foreign = merged.filter((g) => g.modelId !== this.modelId && !g.image).length;
-      this.say(
-        `Imported ${incoming.length} gallery images from ${file.name}.` +
-          (foreign
-            ? ` ${foreign} were made with another model and are not searched with this one (a gallery file holds no images to embed again).`
-            : ''),
-      );
+      const writes = importWrites(decodeGalleryFile(await file.text()), this.entries);
+      await this.save(writes);
+      this.say(importMessage(file.name, writes, this.modelId));
       this.render();
       this.onChange();
       void this.reembedStale();
@@ -298,58 +341,22 @@ export class GalleryView {
   }
 
   private summary(): string {
-    if (this.items.length === 0)
-      return 'No gallery yet: tick "add to gallery" before dropping a folder (one subfolder per label), or add the selected image.';
-    const labels = new Set(this.items.map((g) => g.label));
-    const bytes = this.items.reduce((s, g) => s + (g.image?.size ?? 0), 0);
-    const unsearchable = this.items.filter((g) => g.modelId !== this.modelId && !g.image).length;
-    const parts = [
-      `${this.items.length} images, ${labels.size} labels; ${(bytes / 2 ** 20).toFixed(1)} MiB of images kept in this browser to embed them again when the model changes.`,
-      this.reembedding
-        ? `Embedding the gallery with this model: ${this.reembedding.done} of ${this.reembedding.total}…`
-        : '',
-      unsearchable
-        ? `${unsearchable} came from a gallery file made with another model: not searched (no image to embed again).`
-        : '',
-    ];
-    return parts.filter(Boolean).join(' ');
+    if (this.loading !== undefined) return `Loading the gallery: ${this.loading} images read…`;
+    return gallerySummary(this.entries, this.modelId, this.reembedding);
   }
 
   private render(): void {
     this.count.textContent = this.summary();
-    // Searchable entries first, by label; the unsearchable ones last.
-    const ordered = [...this.items].sort(
-      (a, b) =>
-        Number(a.modelId !== this.modelId) - Number(b.modelId !== this.modelId) ||
-        a.label.localeCompare(b.label) ||
-        a.addedAt - b.addedAt,
-    );
-    this.list.replaceChildren(
-      ...ordered.map((g) =>
-        h(
-          'li',
-          {
-            'data-testid': 'gallery-item',
-            'data-label': g.label,
-            'data-name': g.name,
-            'data-current': String(g.modelId === this.modelId),
-            class: g.modelId === this.modelId ? '' : 'foreign',
-          },
-          g.thumbnail ? h('img', { src: g.thumbnail, alt: '' }) : h('span', { class: 'no-thumb', text: '?' }),
-          h('input', { value: g.label, 'data-relabel': g.id, 'aria-label': `Label of ${g.name}` }),
-          h('span', {
-            class: 'match-name',
-            title: g.modelId === this.modelId ? g.name : `${g.name}: made with ${g.modelId}`,
-            text: g.name.slice(g.name.lastIndexOf('/') + 1),
-          }),
-          h('button', {
-            type: 'button',
-            'data-remove': g.id,
-            'aria-label': `Remove ${g.name} from the gallery`,
-            text: '×',
-          }),
-        ),
-      ),
-    );
+    this.shown = firstInOrder(this.entries.values(), LIST_LIMIT, listOrder(this.modelId));
+    this.drawList();
+    // Thumbnails live apart from the entries: read the ones on screen, then draw the list as it is by then.
+    void this.entries
+      .fetchThumbnails(this.shown.map((g) => g.id))
+      .then((arrived) => arrived && this.drawList())
+      .catch(() => undefined);
+  }
+
+  private drawList(): void {
+    this.list.replaceChildren(...this.shown.map((g) => listItem(g, this.modelId, this.entries.thumbnail(g.id))));
   }
 }
