@@ -77,7 +77,10 @@ const queue = new EmbedQueue(
   (p) => {
     batchProgress.hidden = p.done >= p.total;
     batchProgress.value = p.total ? p.done / p.total : 1;
-    batchStatus.textContent = p.done >= p.total ? settledText() : `Embedding ${p.done} of ${p.total}…`;
+    const reused = p.reused
+      ? ` ${p.reused} ${p.reused === 1 ? 'was' : 'were'} already in the gallery: ${p.reused === 1 ? 'its' : 'their'} stored vector${p.reused === 1 ? ' was' : 's were'} used, not embedded again.`
+      : '';
+    batchStatus.textContent = (p.done >= p.total ? settledText() : `Embedding ${p.done} of ${p.total}…`) + reused;
     models.perImage(p.msPerImage, session.done().length);
   },
   (cards) => {
@@ -86,6 +89,9 @@ const queue = new EmbedQueue(
     if (forGallery.length > 0) void gallery.add(forGallery);
     for (const c of cards) if (c.galleryId) void gallery.refreshFrom(c);
   },
+  undefined,
+  // An image already in the gallery (same bytes, same model) takes its stored vector: no second embedding.
+  (file) => gallery.storedEmbedding(file),
 );
 
 /** The threshold's origin in a few words, for the gallery's threshold line. */
@@ -168,7 +174,7 @@ async function switchTo(choice: ModelChoice, byUser = true): Promise<boolean> {
   modelId = info.modelId;
   gallery.setRecommendedThreshold(info.recognitionThreshold, thresholdSource(info));
   const e = embedder;
-  gallery.setModel(modelId, (images) => e.embed(images));
+  gallery.setModel(modelId, (images) => e.embed(images), info.embeddingDim);
   queue.setTarget({ embed: (images) => e.embed(images) });
   refreshSelected();
   return true;

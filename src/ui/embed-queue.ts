@@ -15,9 +15,14 @@ export interface EmbedTarget {
 export interface QueueProgress {
   readonly done: number;
   readonly total: number;
+  /** Of `done`, the cards whose image was already in the gallery: its stored vector was used, not the worker. */
+  readonly reused: number;
   /** Mean worker time per image in the last chunk (decode + preprocess + inference). */
   readonly msPerImage: number | undefined;
 }
+
+/** A stored embedding for an image already seen (the page's gallery, by content hash), if there is one. */
+export type KnownEmbedding = (file: Blob) => Promise<{ id: string; embedding: Float32Array } | undefined>;
 
 /** A card of the current generation and what the worker said about it. */
 export interface SettledCard {
@@ -31,6 +36,7 @@ export class EmbedQueue {
   private generation = 0;
   private done = 0;
   private total = 0;
+  private reused = 0;
 
   constructor(
     private readonly session: Session,
@@ -41,6 +47,8 @@ export class EmbedQueue {
     private readonly onEmbedded: (cards: readonly Card[]) => void,
     /** Every card of the chunk with its result, in card order, after the cards were updated. */
     private readonly onSettled: (settled: readonly SettledCard[]) => void = () => undefined,
+    /** Images already embedded with this model (a re-dropped gallery image) skip the worker. */
+    private readonly known?: KnownEmbedding,
   ) {}
 
   /** A new model: chunks already in flight for the old one are discarded when they return. */
@@ -48,6 +56,7 @@ export class EmbedQueue {
     this.target = target;
     this.generation++;
     this.done = 0;
+    this.reused = 0;
     this.total = this.session.cards.filter((c) => c.status === 'queued').length;
     this.kick();
   }
@@ -56,6 +65,7 @@ export class EmbedQueue {
   reset(): void {
     this.generation++;
     this.done = 0;
+    this.reused = 0;
     this.total = 0;
   }
 
@@ -72,13 +82,22 @@ export class EmbedQueue {
         const target = this.target;
         const generation = this.generation;
         const size = typeof this.chunkSize === 'function' ? this.chunkSize() : this.chunkSize;
-        const chunk = this.session.cards.filter((c) => c.status === 'queued').slice(0, Math.max(1, size));
-        if (!target || chunk.length === 0) break;
-        for (const c of chunk) c.status = 'embedding';
-        this.session.update(chunk);
+        const queued = this.session.cards.filter((c) => c.status === 'queued').slice(0, Math.max(1, size));
+        if (!target || queued.length === 0) break;
+        for (const c of queued) c.status = 'embedding';
+        this.session.update(queued);
+        const reused = await this.reuseKnown(queued);
+        if (generation !== this.generation) {
+          for (const c of queued) if (c.status === 'embedding') c.status = 'queued';
+          continue;
+        }
+        const chunk = queued.filter((c) => !reused.has(c));
         let results: EmbeddingResult[];
         try {
-          results = await target.embed(chunk.map((c) => ({ id: String(c.index), name: c.name, image: c.file })));
+          results =
+            chunk.length === 0
+              ? []
+              : await target.embed(chunk.map((c) => ({ id: String(c.index), name: c.name, image: c.file })));
         } catch (e) {
           // The whole call failed (worker gone, model disposed): say so on each card, keep the rest queued.
           // The error's own code when it has one (the client restores typed errors), else 'internal'.
@@ -106,19 +125,47 @@ export class EmbedQueue {
             card.error = r.error.message;
           }
         }
-        this.done += chunk.length;
-        this.session.update(chunk);
-        this.onEmbedded(chunk.filter((c) => c.status === 'done'));
+        for (const [card, result] of reused) settled.push({ card, result });
+        settled.sort((a, b) => a.card.index - b.card.index);
+        this.done += queued.length;
+        this.reused += reused.size;
+        this.session.update(queued);
+        this.onEmbedded(queued.filter((c) => c.status === 'done'));
         this.onSettled(settled);
         const ok = results.filter((r) => r.ok).length;
         this.onProgress({
           done: this.done,
           total: Math.max(this.total, this.done),
+          reused: this.reused,
           msPerImage: ok > 0 ? workerMs / ok : undefined,
         });
       }
     } finally {
       this.running = false;
     }
+  }
+
+  /** Cards whose image is already known take its stored vector (and gallery entry) without the worker. */
+  private async reuseKnown(cards: readonly Card[]): Promise<Map<Card, EmbeddingResult>> {
+    const out = new Map<Card, EmbeddingResult>();
+    if (!this.known) return out;
+    const found = await Promise.all(cards.map((c) => this.known!(c.file).catch(() => undefined)));
+    cards.forEach((card, i) => {
+      const k = found[i];
+      if (!k) return;
+      card.status = 'done';
+      card.embedding = k.embedding;
+      card.galleryId = k.id;
+      out.set(card, {
+        ok: true,
+        id: String(card.index),
+        name: card.name,
+        embedding: k.embedding,
+        width: 0,
+        height: 0,
+        timings: { decodeMs: 0, preprocessMs: 0, inferenceMs: 0 },
+      });
+    });
+    return out;
   }
 }

@@ -8,6 +8,7 @@
  * with the new one (embeddings of different models are not comparable) instead of piling up stale entries.
  * Entries that came from a gallery file have no image: made with another model, they can only be listed.
  */
+import { GalleryFormatError } from '../core/errors.ts';
 import { decodeGalleryFile, GalleryFileError, type GalleryItem } from '../core/gallery-file.ts';
 import { recognise, type GallerySearchResult } from '../core/gallery-search.ts';
 import { labelOrStem } from '../core/labels.ts';
@@ -16,7 +17,15 @@ import { GalleryEntries, type GalleryEntry, type GalleryWrite } from './gallery-
 import { contentHash } from './gallery-hash.ts';
 import { firstInOrder, gallerySummary, LIST_LIMIT, listItem, listOrder } from './gallery-list.ts';
 import { reembedEntries, type GalleryEmbed } from './gallery-reembed.ts';
-import { exportGallery, importMessage, importWrites } from './gallery-transfer.ts';
+import {
+  exchangeImport,
+  exportGallery,
+  exportGalleryAs,
+  GALLERY_EXPORT_FORMATS,
+  importMessage,
+  importWrites,
+  type GalleryExportFormat,
+} from './gallery-transfer.ts';
 import type { GalleryStore } from './gallery-store.ts';
 import type { Card } from './session.ts';
 import { ThresholdControl } from './threshold-control.ts';
@@ -26,6 +35,9 @@ export type { GalleryEmbed } from './gallery-reembed.ts';
 
 export class GalleryView {
   modelId = '';
+  /** The model's embedding size, to check imported vectors against (unknown until a model is set). */
+  private embeddingDim: number | undefined;
+  private readonly exportFormat: HTMLSelectElement;
   private readonly entries: GalleryEntries;
   private embed: GalleryEmbed | undefined;
   /** Bumped on every model change: a re-embedding pass for an older model stops. */
@@ -42,7 +54,9 @@ export class GalleryView {
   private readonly count = h('p', { class: 'hint', 'data-testid': 'gallery-count', role: 'status' });
   private readonly importInput = h('input', {
     type: 'file',
-    accept: '.json,application/json',
+    // This page's JSON file; or PP-ShiTu's vector.index + id_map.pkl picked together; or JSON Lines.
+    accept: '.json,application/json,.jsonl,.index,.pkl',
+    multiple: true,
     class: 'visually-hidden',
     id: 'gallery-import',
     'data-testid': 'gallery-import',
@@ -58,6 +72,12 @@ export class GalleryView {
     this.thresholdControl = new ThresholdControl(onChange, (t) => this.say(t));
     const exportButton = h('button', { type: 'button', text: 'Export gallery', 'data-testid': 'gallery-export' });
     exportButton.addEventListener('click', () => void this.export());
+    const exportFormat = h(
+      'select',
+      { 'aria-label': 'Export format', 'data-testid': 'gallery-export-format' },
+      ...GALLERY_EXPORT_FORMATS.map((f) => h('option', { value: f.value, text: f.text })),
+    );
+    this.exportFormat = exportFormat;
     const importLabel = h('label', { for: 'gallery-import', class: 'button', tabindex: 0, text: 'Import gallery' });
     importLabel.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') {
@@ -65,7 +85,7 @@ export class GalleryView {
         this.importInput.click();
       }
     });
-    this.importInput.addEventListener('change', () => void this.importFile(this.importInput.files?.[0]));
+    this.importInput.addEventListener('change', () => void this.importFiles([...(this.importInput.files ?? [])]));
     const clearButton = h('button', { type: 'button', text: 'Empty gallery', 'data-testid': 'gallery-clear' });
     clearButton.addEventListener('click', () => void this.clear());
     this.list.addEventListener('click', (e) => {
@@ -78,7 +98,7 @@ export class GalleryView {
     });
     root.append(
       h('div', { class: 'row' }, this.thresholdControl.element),
-      h('div', { class: 'row' }, exportButton, importLabel, this.importInput, clearButton),
+      h('div', { class: 'row' }, exportButton, exportFormat, importLabel, this.importInput, clearButton),
       this.count,
       this.message,
       this.list,
@@ -121,8 +141,9 @@ export class GalleryView {
   }
 
   /** The model in use, and how to embed with it: entries made with another model are embedded again. */
-  setModel(modelId: string, embed: GalleryEmbed | undefined): void {
+  setModel(modelId: string, embed: GalleryEmbed | undefined, embeddingDim?: number): void {
     this.modelId = modelId;
+    this.embeddingDim = embeddingDim;
     this.embed = embed;
     this.generation++;
     this.render();
@@ -318,13 +339,29 @@ export class GalleryView {
 
   private async export(): Promise<void> {
     if (this.entries.size === 0) return this.say('The gallery is empty: nothing to export.');
-    this.say(await exportGallery(this.entries));
+    const format = this.exportFormat.value as GalleryExportFormat;
+    this.say(
+      format === 'shitu'
+        ? await exportGallery(this.entries)
+        : await exportGalleryAs(format, this.entries, this.modelId),
+    );
   }
 
-  private async importFile(file: File | undefined): Promise<void> {
+  private async importFiles(files: readonly File[]): Promise<void> {
     this.importInput.value = '';
+    const file = files[0];
     if (!file) return;
     try {
+      const exchange = await exchangeImport(files, this.modelId, this.embeddingDim);
+      if (exchange) {
+        await this.save(exchange.writes);
+        this.say(
+          `Imported ${exchange.writes.length} gallery entries from ${exchange.source}, taken as made with this model (those files name no model; they hold no images, so a model change cannot embed them again).`,
+        );
+        this.render();
+        this.onChange();
+        return;
+      }
       const writes = importWrites(decodeGalleryFile(await file.text()), this.entries);
       await this.save(writes);
       this.say(importMessage(file.name, writes, this.modelId));
@@ -333,7 +370,7 @@ export class GalleryView {
       void this.reembedStale();
     } catch (e) {
       this.say(
-        e instanceof GalleryFileError
+        e instanceof GalleryFileError || e instanceof GalleryFormatError
           ? `${file.name}: ${e.message}`
           : `Could not import ${file.name}: ${(e as Error).message}`,
       );

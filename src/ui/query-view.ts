@@ -83,7 +83,7 @@ export class QueryView {
         const item = this.gallery.item(m.id);
         return h(
           'li',
-          { 'data-label': m.label, 'data-score': m.score.toFixed(6) },
+          { 'data-label': m.label, 'data-name': item?.name ?? '', 'data-score': m.score.toFixed(6) },
           h(
             'span',
             { class: 'match' },
