@@ -3,6 +3,7 @@
  * cpu backends; the decoder's EXIF orientation; the command's usage errors; and the real entry point once.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { mulberry32, randomStateDict } from '../support/random-weights.ts';
 interface JsonResult {
   name: string;
   ok: boolean;
+  sha256?: string;
   embedding?: number[];
   prediction?: { label: string; score: number };
   error?: { code: string; message: string };
@@ -58,9 +60,11 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 async function runJson(
   backend: string,
   inputs: string[],
+  extra: string[] = [],
 ): Promise<{ json: JsonOutput; stdout: string; stderr: string }> {
   const file = join(work, `${backend}-${Math.random().toString(36).slice(2)}.json`);
-  const { code, stdout, stderr } = await run(['--model', modelDir, '--backend', backend, '--json', file, ...inputs]);
+  const args = ['--model', modelDir, '--backend', backend, '--json', file, ...extra, ...inputs];
+  const { code, stdout, stderr } = await run(args);
   expect(code, stderr).toBe(0);
   return { json: JSON.parse(await readFile(file, 'utf8')) as JsonOutput, stdout, stderr };
 }
@@ -76,8 +80,12 @@ const BAD = {
 describe('npm run embed', () => {
   let wasm: JsonOutput;
 
-  it('embeds folders on wasm: good images succeed, each broken file fails alone with its code', async () => {
-    const { json, stdout, stderr } = await runJson('wasm', ['test/fixtures/photos', 'test/fixtures/images']);
+  it('embeds folders on wasm in 2 workers: good images succeed, each broken file fails alone with its code', async () => {
+    const { json, stdout, stderr } = await runJson(
+      'wasm',
+      ['test/fixtures/photos', 'test/fixtures/images'],
+      ['--workers', '2'],
+    );
     wasm = json;
     expect(json).toMatchObject({ model: FIXTURE_MODELS.small.id, backend: 'wasm' });
     expect(json.skipped).toEqual(
@@ -89,11 +97,12 @@ describe('npm run embed', () => {
       const code = BAD[r.name as keyof typeof BAD];
       if (code) {
         expect(r, r.name).toMatchObject({ ok: false, error: { code } });
-        expect(Object.keys(r).sort()).toEqual(['error', 'name', 'ok']);
+        expect(Object.keys(r).sort()).toEqual(['error', 'name', 'ok', 'sha256']);
         expect(r.error!.message).toContain(r.name);
       } else {
         expect(r.ok, `${r.name}: ${r.error?.message}`).toBe(true);
-        expect(Object.keys(r).sort()).toEqual(['embedding', 'name', 'ok']); // no head: no prediction
+        expect(Object.keys(r).sort()).toEqual(['embedding', 'name', 'ok', 'sha256']); // no head: no prediction
+        expect(r.sha256).toBe(createHash('sha256').update(readFileSync(r.name)).digest('hex'));
         expect(r.embedding).toHaveLength(512);
         expect(Math.hypot(...r.embedding!)).toBeCloseTo(1, 4);
       }
@@ -107,12 +116,13 @@ describe('npm run embed', () => {
       /^backend: wasm \(SIMD on, 1 thread.*: requested with --backend wasm; model loaded and warmed up in \d+ ms$/m,
     );
     expect(stderr).toMatch(/^note: skipped 4 file\(s\) without an image extension/m);
-    expect(stderr).toMatch(/^embedded 14 \/ 14 \(5 failed\)$/m);
-    expect(stderr).toMatch(/^embedded 9 of 14 images \(5 failed\) in /m);
+    expect(stderr).toMatch(/^embedded 14 \/ 14 \(100%\), [\d.]+ images\/s, 5 failed$/m);
+    expect(stderr).toMatch(/^embedded 9 of 14 images \(5 failed\) in [\d.]+ s: [\d.]+ images\/s on wasm, 2 workers$/m);
+    expect(stderr).toMatch(/^workers: 2 threads, each with the model, started in \d+ ms \(--workers 2\)$/m);
   });
 
   it('gives the same embeddings on cpu as on wasm (max |diff| < 1e-4), and auto picks wasm', async () => {
-    const { json } = await runJson('cpu', ['test/fixtures/photos', 'test/fixtures/images']);
+    const { json } = await runJson('cpu', ['test/fixtures/photos', 'test/fixtures/images'], ['--workers', '1']);
     expect(json.backend).toBe('cpu');
     expect(json.results.map((r) => [r.name, r.ok, r.error?.code])).toEqual(
       wasm.results.map((r) => [r.name, r.ok, r.error?.code]),
