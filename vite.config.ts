@@ -28,6 +28,8 @@ export default defineConfig({
       '@tensorflow/tfjs-backend-wasm',
       '@tensorflow/tfjs-layers',
       'comlink',
+      // CommonJS, loaded only by the UMAP worker: found later, Vite would reload the page mid-session.
+      'umap-js',
     ],
   },
 });

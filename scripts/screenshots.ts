@@ -1,10 +1,13 @@
 /**
  * npm run screenshots [-- --data ../shared/data/caltech101-80 --split splits/eval.txt] [--out docs/screenshots]
+ *                     [--only insights]
  *
  * Drives the page as a first-time user with a real set of photos would, and saves one screenshot per view,
  * at desktop width (1280) and phone width (390): the README and the issue notes show these.
  * With --data: 10 classes (the split's first 10 by name), 15 photos each as the labelled gallery (150 images,
  * dropped as one folder), and one more photo of each class as a query. Without it: the shipped test photos.
+ * Then "See the embeddings": the map (PCA, then UMAP), the gallery report and the near-duplicates, as PNGs.
+ * --only insights: those four alone (no fine-tuning, no phone), into the same folder.
  * Uses the same headless Chromium as the tests; touches only the page's own test hooks (data-testid).
  */
 import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
@@ -86,14 +89,53 @@ async function shoot(page: Page, out: string, name: string, fullPage: boolean): 
   console.log(`${name}.jpg: page height ${height} px`);
 }
 
+/** The map (PCA, UMAP), the gallery report and the near-duplicates, each its tab panel whole. */
+async function shootInsights(page: Page, out: string): Promise<void> {
+  // The tab panels scroll inside a bounded box on the page; here each is shot whole.
+  const whole = await page.addStyleTag({ content: '.tab-panel { max-height: none !important; }' });
+  const panel = page.locator('#insights-panel');
+  if (!(await panel.evaluate((d) => (d as HTMLDetailsElement).open)))
+    await page.locator('[data-testid="insights-toggle"]').click();
+  const map = '[data-testid="embedding-map"]';
+  await page.waitForSelector(`${map}[data-state="ready"]:not([data-count="0"])`, { timeout: 120_000 });
+  await panel.scrollIntoViewIfNeeded();
+  await page.waitForTimeout(500); // thumbnails decode off the main thread
+  await panel.screenshot({ path: join(out, '9-map-pca.png') });
+  await page.locator('[data-testid="map-layout"]').selectOption('umap');
+  await page.waitForSelector(`${map}[data-layout="umap"][data-state="ready"]`, { timeout: 600_000 });
+  await page.waitForTimeout(300);
+  await panel.screenshot({ path: join(out, '10-map-umap.png') });
+  console.log(`UMAP of the map: ${await page.locator(map).getAttribute('data-umap-ms')} ms`);
+  await page.locator('[data-testid="tab-report"]').click();
+  await page.waitForSelector('[data-testid="gallery-report"][data-state="ready"][data-recall-at-1]', {
+    timeout: 120_000,
+  });
+  await panel.screenshot({ path: join(out, '11-gallery-report.png') });
+  const report = page.locator('[data-testid="gallery-report"]');
+  console.log(
+    `gallery report: recall@1 ${await report.getAttribute('data-recall-at-1')}, mAP ${await report.getAttribute('data-map')}`,
+  );
+  await page.locator('[data-testid="tab-duplicates"]').click();
+  await page.waitForSelector('[data-testid="duplicates"][data-state="ready"]', { timeout: 120_000 });
+  await panel.screenshot({ path: join(out, '12-near-duplicates.png') });
+  console.log(`near-duplicates: ${await page.locator('[data-testid="duplicate-group"]').count()} groups`);
+  // The page as it was for the shots that follow: the map's tab, the panel folded, the boxes bounded.
+  await page.locator('[data-testid="tab-map"]').click();
+  await page.locator('[data-testid="insights-toggle"]').click();
+  await whole.evaluate((style) => (style as Element).remove());
+  console.log('9-map-pca.png, 10-map-umap.png, 11-gallery-report.png, 12-near-duplicates.png');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       out: { type: 'string', default: 'docs/screenshots' },
       data: { type: 'string' },
       split: { type: 'string', default: 'splits/eval.txt' },
+      only: { type: 'string' },
     },
   });
+  if (values.only !== undefined && values.only !== 'insights') throw new Error('--only takes "insights"');
   const out = values.out!;
   await mkdir(out, { recursive: true });
   const scenario = values.data
@@ -105,7 +147,7 @@ async function main(): Promise<void> {
     const page = await session.newPage('/');
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForSelector('[data-testid="model-status"][data-backend]', { timeout: 300_000 });
-    await shoot(page, out, '1-start', true);
+    if (!values.only) await shoot(page, out, '1-start', true);
 
     await page.locator('[data-testid="to-gallery"]').check();
     await page.setInputFiles('[data-testid="folder-input"]', scenario.galleryDir);
@@ -113,6 +155,10 @@ async function main(): Promise<void> {
     await page.locator('[data-testid="to-gallery"]').uncheck();
     await page.setInputFiles('[data-testid="file-input"]', scenario.queries);
     await waitAllDone(page, total);
+    if (values.only) {
+      await shootInsights(page, out);
+      return;
+    }
     // The last query: far down the list of cards, where a panel out of view used to change unseen.
     const last = page.locator('[data-testid="image-card"]').last();
     await last.scrollIntoViewIfNeeded();
@@ -123,6 +169,8 @@ async function main(): Promise<void> {
     const matrix = page.locator('[data-testid="similarity-matrix"]');
     await matrix.scrollIntoViewIfNeeded();
     await matrix.screenshot({ path: join(out, '4-similarity-matrix.jpg'), type: 'jpeg', quality: 70 });
+
+    await shootInsights(page, out);
 
     await page.locator('#ft-epochs').fill('10');
     await page.locator('[data-testid="train-start"]').click();

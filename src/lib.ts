@@ -10,6 +10,7 @@
 import { defineShituEmbedder } from './element/shitu-embedder.ts';
 
 export {
+  DEFAULT_VIEW,
   ShituEmbedderElement,
   VIEW_PARTS,
   type EmbeddingRef,

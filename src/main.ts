@@ -5,12 +5,17 @@
 import { embeddingsToCsv, embeddingsToJson, embeddingsToNpy } from './core/export-formats.ts';
 import { filesFromDrop, filesFromInput, filesFromPaste, type PickedFile } from './ui/collect-files.ts';
 import { download } from './ui/dom.ts';
+import { DuplicatesView } from './ui/duplicates-view.ts';
+import { EmbeddingMap } from './ui/embedding-map.ts';
 import { EmbedQueue } from './ui/embed-queue.ts';
 import { GalleryStore } from './ui/gallery-store.ts';
+import { GalleryReportView } from './ui/gallery-report-view.ts';
 import { GalleryView } from './ui/gallery-view.ts';
 import { ImageGrid } from './ui/image-grid.ts';
 import { MODEL_FILE, ModelView, type ModelChoice } from './ui/model-view.ts';
 import { QueryView } from './ui/query-view.ts';
+import type { InsightsCompute } from './ui/report-compute.ts';
+import { rememberOpen, wireTabs } from './ui/report-tabs.ts';
 import { Session } from './ui/session.ts';
 import { SimilarityView } from './ui/similarity-view.ts';
 import { ThumbnailUrls } from './ui/thumbnails.ts';
@@ -27,6 +32,8 @@ import {
   readStoredModelFiles,
   type Embedder,
 } from './worker/client.ts';
+import { createInsightsWorker } from './worker/insights-client.ts';
+import { createUmapLayout } from './worker/umap-client.ts';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
@@ -55,10 +62,58 @@ function refreshSelected(): void {
   query.show(card);
 }
 
+// The map, the gallery report and the near-duplicates compute in workers of their own (PCA, report and
+// duplicates in one, UMAP in another, ended and restarted to cancel a layout).
+const insightsWorker = createInsightsWorker();
+const umapLayout = createUmapLayout();
+const insights: InsightsCompute = {
+  pca: (rows) => insightsWorker.pca(rows),
+  report: (entries, options) => insightsWorker.report(entries, options),
+  duplicates: (candidates, threshold) => insightsWorker.duplicates(candidates, threshold),
+  umap: {
+    run: (rows, options, onProgress) => umapLayout.run(rows, options, onProgress),
+    cancel: () => umapLayout.cancel(),
+  },
+};
+rememberOpen($<HTMLDetailsElement>('#insights-panel'));
+wireTabs($('#insights-tabs'));
+const map = new EmbeddingMap($('#map-view'), session, insights, {
+  // Its own label, else the class the gallery recognises it as.
+  classOf: (card) => card.label || grid.predict(card)?.label,
+  gallery: true,
+  // Into the gallery only when asked, as the selected image's "Add to gallery" does (an entry made from one of
+  // these cards takes the new label).
+  onLabel: (cards, label, toGallery) => toGallery && void gallery.add(cards, () => label),
+});
+new DuplicatesView($('#duplicates-view'), session, thumbs, insights);
+const report = new GalleryReportView($('#report-view'), insights, {
+  entries: () => {
+    // This visit's float vectors where a card holds one (as `npm run eval` scores them), else the stored int8.
+    const floats = new Map(
+      session.cards.flatMap((c) => (c.galleryId && c.embedding ? [[c.galleryId, c.embedding]] : [])),
+    );
+    return gallery
+      .withImages()
+      .filter((g) => g.modelId === gallery.modelId)
+      .map((g) => ({ id: g.id, label: g.label, embedding: floats.get(g.id) ?? g.embedding }))
+      .filter((e) => e.embedding.length > 0);
+  },
+  threshold: () => gallery.threshold,
+  useThreshold: (value) => {
+    // Through the threshold control's own input, as if typed: it keeps and announces the person's choice.
+    const input = $<HTMLInputElement>('#gallery-threshold');
+    input.value = String(value);
+    input.dispatchEvent(new Event('change'));
+  },
+  nameOf: (id) => gallery.item(id)?.name ?? id,
+});
+
 const gallery = new GalleryView($('#gallery-view'), await GalleryStore.open().catch(() => undefined), () => {
   grid.refreshAll();
   refreshSelected();
   training.summarise();
+  map.recolour();
+  report.refresh();
 });
 const query = new QueryView($('#query-view'), gallery, (card, label) => {
   card.label = label;
@@ -175,6 +230,7 @@ async function switchTo(choice: ModelChoice, byUser = true): Promise<boolean> {
   gallery.setRecommendedThreshold(info.recognitionThreshold, thresholdSource(info));
   const e = embedder;
   gallery.setModel(modelId, (images) => e.embed(images), info.embeddingDim);
+  report.refresh(); // the report covers the gallery's entries for this model
   queue.setTarget({ embed: (images) => e.embed(images) });
   refreshSelected();
   return true;

@@ -30,7 +30,7 @@ export async function openBrowserSession(options: { crossOriginIsolated?: boolea
     },
     // The benchmark page imports ONNX Runtime Web lazily: pre-bundled up front, or Vite would find it mid-run
     // and reload the page. Its own cache folder, so the app's dev server keeps its pre-bundled set.
-    optimizeDeps: { include: ['onnxruntime-web'] },
+    optimizeDeps: { include: ['onnxruntime-web', 'umap-js'] },
     cacheDir: 'node_modules/.vite-scripts',
   });
   await server.listen();

@@ -17,6 +17,7 @@ import { filesFromDrop, filesFromInput } from '../ui/collect-files.ts';
 import { h } from '../ui/dom.ts';
 import { EmbedQueue, type SettledCard } from '../ui/embed-queue.ts';
 import { ImageGrid } from '../ui/image-grid.ts';
+import { INSIGHT_PARTS, InsightViews } from '../ui/report-views.ts';
 import { Session, type Card } from '../ui/session.ts';
 import { SimilarityView } from '../ui/similarity-view.ts';
 import { ThumbnailUrls } from '../ui/thumbnails.ts';
@@ -26,8 +27,10 @@ import { shituEvent, type ShituEventMap } from './events.ts';
 import { acquireEmbedder, type SharedEmbedder } from './shared-client.ts';
 import { elementStyles } from './shitu-embedder.styles.ts';
 
-export const VIEW_PARTS = ['drop', 'vectors', 'matrix', 'gallery'] as const;
+export const VIEW_PARTS = ['drop', 'vectors', 'matrix', 'gallery', ...INSIGHT_PARTS] as const;
 export type ViewPart = (typeof VIEW_PARTS)[number];
+/** The parts shown without a `view` attribute: the map, report and duplicates are asked for by name. */
+export const DEFAULT_VIEW: readonly ViewPart[] = ['drop', 'vectors', 'matrix', 'gallery'];
 
 /** A vector, an index into `embeddings`, or a result. */
 export type EmbeddingRef = Float32Array | number | EmbeddingSuccess;
@@ -60,6 +63,7 @@ export class ShituEmbedderElement extends HTMLElement {
   private readonly vector: VectorView;
   private readonly queue: EmbedQueue;
   private readonly pending = new Map<Card, PendingImage>();
+  private readonly insights: InsightViews;
 
   constructor() {
     super();
@@ -101,8 +105,13 @@ export class ShituEmbedderElement extends HTMLElement {
     const vector = h('div', { class: 'part', part: 'vector' });
     const matrix = h('div', { class: 'part', part: 'matrix' });
     const gallery = h('p', { class: 'part hint', part: 'gallery' });
-    this.parts = { drop, vectors: h('div', {}, cards, vector), matrix, gallery };
-    this.root.append(drop, this.status, this.parts.vectors, matrix, gallery);
+    const insightParts = {
+      map: h('div', { class: 'part', part: 'map' }),
+      report: h('div', { class: 'part', part: 'report' }),
+      duplicates: h('div', { class: 'part', part: 'duplicates' }),
+    };
+    this.parts = { drop, vectors: h('div', {}, cards, vector), matrix, gallery, ...insightParts };
+    this.root.append(drop, this.status, this.parts.vectors, matrix, gallery, ...Object.values(insightParts));
     this.grid = new ImageGrid(cards, this.session, this.thumbs);
     this.grid.predict = (card) => {
       const r = card.embedding && this.galleryEntries.length > 0 ? this.search(card.embedding, 1) : undefined;
@@ -121,6 +130,23 @@ export class ShituEmbedderElement extends HTMLElement {
       () => undefined,
       (settled) => this.settle(settled),
     );
+    this.insights = new InsightViews(insightParts, {
+      session: this.session,
+      thumbs: this.thumbs,
+      gallery: () => this.galleryEntries,
+      recognise: (card) =>
+        card.embedding && this.galleryEntries.length > 0 ? this.search(card.embedding, 1).label : undefined,
+      threshold: () => this.threshold,
+      setThreshold: (t) => this.setAttribute('threshold', String(t)),
+      addToGallery: (cards, label) => {
+        // The lasso's cards by name: a card labelled again replaces its entry.
+        const names = new Set(cards.map((c) => c.name));
+        this.gallery = [
+          ...this.galleryEntries.filter((g) => !names.has(g.id)),
+          ...cards.flatMap((c) => (c.embedding ? [{ id: c.name, label, embedding: c.embedding }] : [])),
+        ];
+      },
+    });
     this.applyView();
   }
 
@@ -160,22 +186,29 @@ export class ShituEmbedderElement extends HTMLElement {
     return effectiveThreshold(this.getAttribute('threshold'), this.shared?.info.recognitionThreshold);
   }
 
-  /** Which built-in parts show: 'drop vectors matrix gallery' (default: all), or 'none' (headless). */
+  /**
+   * Which built-in parts show, space-separated: drop, vectors, matrix, gallery (the default: these four), map,
+   * report, duplicates; or 'none' (headless).
+   */
   get view(): ViewPart[] {
-    const v = (this.getAttribute('view') ?? VIEW_PARTS.join(' ')).trim().split(/[\s,]+/);
+    const v = (this.getAttribute('view') ?? DEFAULT_VIEW.join(' ')).trim().split(/[\s,]+/);
     return VIEW_PARTS.filter((p) => v.includes(p));
   }
 
   attributeChangedCallback(name: string, old: string | null, value: string | null): void {
     if (old === value) return;
     if (name === 'view') this.applyView();
-    if (name === 'threshold') this.grid.refreshAll();
+    if (name === 'threshold') {
+      this.grid.refreshAll();
+      this.insights.galleryChanged();
+    }
     if ((name === 'model' || name === 'backend') && this.isConnected) this.reload();
   }
 
   private applyView(): void {
     const shown = this.view;
     for (const p of VIEW_PARTS) this.parts[p].hidden = !shown.includes(p);
+    this.insights.show(shown);
   }
 
   // ---- life cycle -------------------------------------------------------------------------------------
@@ -217,6 +250,7 @@ export class ShituEmbedderElement extends HTMLElement {
         this.queue.setTarget({ embed: (images) => this.embedChunk(shared, images) });
         // Unless a threshold attribute is set, the new model's own threshold applies: relabel the cards.
         this.grid.refreshAll();
+        this.insights.galleryChanged();
         this.dispatchEvent(shituEvent('shitu-ready', { info: shared.info }));
       },
       (e: Error & { code?: string }) => {
@@ -251,6 +285,7 @@ export class ShituEmbedderElement extends HTMLElement {
   set gallery(entries: readonly GalleryEntry[]) {
     this.galleryEntries = [...entries];
     this.grid.refreshAll();
+    this.insights.galleryChanged();
   }
 
   /**

@@ -289,3 +289,74 @@ test('with an imported classifier, shitu-embedding carries the top label and the
   await expect(cards.first()).toHaveAttribute('data-predicted', /^(0|180)_degree$/);
   await expect(cards.first()).toContainText(/≈ (0|180)_degree/);
 });
+
+test('view="map report duplicates": the element maps its images by PCA, reports on its gallery, groups copies', async ({
+  page,
+}) => {
+  const { pca2d } = await import('../../src/core/embedding-map/pca.ts');
+  const { galleryReport } = await import('../../src/core/gallery-report.ts');
+  await page.goto(`${site.url}embed.html`);
+  const main = page.locator('#main');
+  await expect(main.getByTestId('embedding-map')).toHaveCount(0); // not made until asked for
+  await main.evaluate((el) => el.setAttribute('view', 'drop map report duplicates'));
+  await expect(main.locator('[part="matrix"]')).toBeHidden();
+  const dir = await mkdtemp(join(tmpdir(), 'shitu-element-copies-'));
+  await cp(photo('coffee.jpg'), join(dir, 'coffee-copy.jpg'));
+  const files = ['cat-view-1.jpg', 'rocket.jpg', 'coffee.jpg', 'astronaut.jpg'].map(photo);
+  await main.locator('input[type="file"]').setInputFiles([...files, join(dir, 'coffee-copy.jpg')]);
+  await expect(main.locator('[data-testid="image-card"][data-status="done"]')).toHaveCount(5, { timeout: 90_000 });
+
+  // The map: PCA of the element's own embeddings.
+  const map = main.getByTestId('embedding-map');
+  await expect(map).toHaveAttribute('data-count', '5', { timeout: 30_000 });
+  await expect(map).toHaveAttribute('data-state', 'ready');
+  const embeddings = await main.evaluate((el) =>
+    (el as unknown as { embeddings: { name: string; embedding: Float32Array }[] }).embeddings.map((e) => ({
+      name: e.name,
+      embedding: Array.from(e.embedding),
+    })),
+  );
+  const ref = pca2d(embeddings.map((e) => Float32Array.from(e.embedding)));
+  for (const [i, e] of embeddings.entries()) {
+    const hook = map.locator(`li[data-name="${e.name}"]`);
+    expect(Number(await hook.getAttribute('data-x'))).toBeCloseTo(ref.x[i]!, 5);
+    expect(Number(await hook.getAttribute('data-y'))).toBeCloseTo(ref.y[i]!, 5);
+  }
+
+  // Duplicates: the byte copy and its original, nothing else.
+  const groups = main.getByTestId('duplicate-group');
+  await expect(groups).toHaveCount(1, { timeout: 30_000 });
+  expect(
+    (await groups.locator('[data-name]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name))).sort(),
+  ).toEqual(['coffee-copy.jpg', 'coffee.jpg']);
+
+  // The report over the element's `gallery` property, at its threshold: core's figures on the same entries.
+  const labels: Record<string, string> = {
+    'cat-view-1.jpg': 'a',
+    'rocket.jpg': 'a',
+    'coffee.jpg': 'b',
+    'coffee-copy.jpg': 'b',
+    'astronaut.jpg': 'b',
+  };
+  await main.evaluate((el, labels) => {
+    const e = el as unknown as {
+      embeddings: { name: string; embedding: Float32Array }[];
+      gallery: { id: string; label: string; embedding: Float32Array }[];
+    };
+    e.gallery = e.embeddings.map((r) => ({ id: r.name, label: labels[r.name]!, embedding: r.embedding }));
+  }, labels);
+  const report = main.getByTestId('gallery-report');
+  await expect(report).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  const expected = galleryReport(
+    embeddings.map((e) => ({ id: e.name, label: labels[e.name]!, embedding: Float32Array.from(e.embedding) })),
+    { threshold: 0.5 },
+  );
+  expect(Number(await report.getAttribute('data-recall-at-1'))).toBe(expected.recallAt1);
+  expect(Number(await report.getAttribute('data-map'))).toBeCloseTo(expected.map, 10);
+  // "Use" sets the element's threshold attribute.
+  await main.getByTestId('use-suggested-threshold').click();
+  await expect(main).toHaveAttribute(
+    'threshold',
+    expected.threshold.suggestedThreshold.toFixed(2).replace(/0+$/, '').replace(/\.$/, ''),
+  );
+});
