@@ -4,7 +4,7 @@
  * in a small WebAssembly SIMD kernel (fp32, four queries per pass over a row, the row read once from memory
  * for all queries), so 100 queries over 1M vectors take seconds, not the minute plain loops would.
  */
-import { assembleModule, I32, op, uleb, V128 } from '../../src/core/vector-index/wasm-assembler.ts';
+import { assembleModule, I32, op, uleb, V128 } from '../../src/core/wasm-assembler.ts';
 
 const f32x4Add = [0xfd, 0xe4, 0x01];
 const f32x4Mul = [0xfd, 0xe6, 0x01];

@@ -293,6 +293,8 @@ export class GalleryView {
    * drop can use instead of embedding the image again. Undefined for an image the gallery does not hold.
    */
   async storedEmbedding(file: Blob): Promise<{ id: string; label: string; embedding: Float32Array } | undefined> {
+    // Hashing every dropped image is only worth it when there is a gallery to find it in.
+    if (this.entries.size === 0) return undefined;
     const hash = await contentHash(file);
     const g = hash ? this.entries.withHash(hash) : undefined;
     const embedding = g && g.modelId === this.modelId ? this.entries.vector(g.id) : undefined;

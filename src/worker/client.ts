@@ -127,10 +127,10 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
   const { workers, ...rest } = options;
   const choice = validateWorkers(workers ?? DEFAULT_WORKERS);
   const first = await startMember(rest);
-  const { backend } = await first.info();
+  const loaded = await first.info();
   const nav = globalThis.navigator as (Navigator & { deviceMemory?: number }) | undefined;
-  const max = resolveWorkers(choice, backend, { cores: nav?.hardwareConcurrency, memoryGiB: nav?.deviceMemory });
-  return new EmbedderPool(first, rest, max, (load) => startMember(load));
+  const max = resolveWorkers(choice, loaded.backend, { cores: nav?.hardwareConcurrency, memoryGiB: nav?.deviceMemory });
+  return new EmbedderPool(first, loaded, rest, max, (load) => startMember(load));
 }
 
 /** One worker with a model loaded: what the pool is made of. */

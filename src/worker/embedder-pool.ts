@@ -36,6 +36,8 @@ export class EmbedderPool implements Embedder {
 
   constructor(
     private readonly first: PoolMember,
+    /** What the first worker's load returned: its batch size and chosen backend, asked once, not per call. */
+    private loaded: Pick<EmbedderInfo, 'batchSize' | 'backend'>,
     load: LoadOptions,
     /** The most workers that may run, the first included. */
     private readonly max: number,
@@ -47,6 +49,7 @@ export class EmbedderPool implements Embedder {
   async load(options: LoadOptions = {}, onProgress?: ProgressCallback): Promise<EmbedderInfo> {
     const info = await this.first.load(options, onProgress);
     this.loadOptions = options;
+    this.loaded = info;
     // Other weights or another backend: the helpers restart with the new model when a large call needs them.
     await this.stopHelpers();
     return this.describe(info);
@@ -64,7 +67,7 @@ export class EmbedderPool implements Embedder {
     if (this.max === 1 || !Array.isArray(images)) return this.first.embed(images, options, onProgress);
     // Helpers are worth their memory from the model's own batch size up (a drop of 3 stays on one worker);
     // a call's larger batchSize still shares: 32 images at batch 32 go out as 2 x 16 on two workers.
-    const loaded = (await this.first.info()).batchSize;
+    const loaded = this.loaded.batchSize;
     if (images.length <= loaded) return this.first.embed(images, options, onProgress);
     const batch = options.batchSize ?? loaded;
     // Chunks of at most one batch, and at least as many chunks as workers, so every worker gets a share.
@@ -124,26 +127,24 @@ export class EmbedderPool implements Embedder {
   private grow(): void {
     const want = this.max - 1 - this.helpers.length;
     if (want <= 0 || this.startFailed) return;
-    const started = this.first.info().then((info) => ({ ...this.loadOptions, backend: info.backend }));
+    const load = { ...this.loadOptions, backend: this.loaded.backend };
     for (let k = 0; k < want; k++) {
-      const helper = started
-        .then((load) => this.start(load))
-        .then(
-          async (member) => {
-            // Disposed or reloaded while it started: it is no longer wanted.
-            if (this.disposed || !this.helpers.includes(helper)) {
-              await member.dispose();
-              return undefined;
-            }
-            this.ready.add(member);
-            return member;
-          },
-          (e: unknown) => {
-            this.startFailed = true;
-            console.warn(`shitu-web: a pool worker could not start (${(e as Error).message}); going on without it`);
+      const helper = this.start(load).then(
+        async (member) => {
+          // Disposed or reloaded while it started: it is no longer wanted.
+          if (this.disposed || !this.helpers.includes(helper)) {
+            await member.dispose();
             return undefined;
-          },
-        );
+          }
+          this.ready.add(member);
+          return member;
+        },
+        (e: unknown) => {
+          this.startFailed = true;
+          console.warn(`shitu-web: a pool worker could not start (${(e as Error).message}); going on without it`);
+          return undefined;
+        },
+      );
       this.helpers.push(helper);
     }
   }

@@ -9,57 +9,7 @@
  * which runs about ten times faster than the same loop in JavaScript (measured in docs/insights.md).
  */
 
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: readonly number[], count = items.length) => [...uleb(count), ...items];
-const section = (id: number, body: readonly number[]) => [id, ...uleb(body.length), ...body];
-const name = (s: string) => vec([...new TextEncoder().encode(s)]);
-
-// Instructions (WebAssembly core spec 5.4, SIMD proposal opcodes behind the 0xfd prefix).
-const localGet = (i: number) => [0x20, ...uleb(i)];
-const localSet = (i: number) => [0x21, ...uleb(i)];
-const localTee = (i: number) => [0x22, ...uleb(i)];
-const i32Const = (n: number) => [0x41, ...sleb(n)];
-const I32_ADD = [0x6a];
-const I32_SUB = [0x6b];
-const I32_MUL = [0x6c];
-const I32_EQZ = [0x45];
-const I32_LT_U = [0x49];
-const F32_ADD = [0x92];
-const f32Store = (offset: number) => [0x38, 2, ...uleb(offset)];
-const simd = (op: number) => [0xfd, ...uleb(op)];
-const V128_LOAD = [...simd(0x00), 4, 0];
-const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)];
-const F32X4_ADD = simd(0xe4);
-const F32X4_MUL = simd(0xe6);
-const f32x4Lane = (lane: number) => [...simd(0x1f), lane];
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const END = [0x0b];
-const brIf = (depth: number) => [0x0d, depth];
-const br = (depth: number) => [0x0c, depth];
+import { assembleModule, I32, op, V128 } from '../wasm-assembler.ts';
 
 // Parameters 0..4, then the locals.
 const A = 0;
@@ -72,86 +22,78 @@ const ACC = [6, 7, 8, 9]; // v128: one accumulator per row of A
 const BV = 10; // v128: the current four floats of B's row
 
 const horizontalSum = (local: number) => [
-  ...localGet(local),
-  ...f32x4Lane(0),
-  ...localGet(local),
-  ...f32x4Lane(1),
-  ...F32_ADD,
-  ...localGet(local),
-  ...f32x4Lane(2),
-  ...F32_ADD,
-  ...localGet(local),
-  ...f32x4Lane(3),
-  ...F32_ADD,
+  ...op.get(local),
+  ...op.f32x4ExtractLane(0),
+  ...op.get(local),
+  ...op.f32x4ExtractLane(1),
+  ...op.f32Add,
+  ...op.get(local),
+  ...op.f32x4ExtractLane(2),
+  ...op.f32Add,
+  ...op.get(local),
+  ...op.f32x4ExtractLane(3),
+  ...op.f32Add,
 ];
 
 const dotBlockBody = [
-  ...BLOCK,
-  ...LOOP, // over B's rows
-  ...localGet(COUNT),
-  ...I32_EQZ,
-  ...brIf(1),
-  ...ACC.flatMap((l) => [...V128_ZERO, ...localSet(l)]),
-  ...i32Const(0),
-  ...localSet(K),
-  ...LOOP, // over the row, 16 bytes a step
-  ...localGet(B),
-  ...localGet(K),
-  ...I32_ADD,
-  ...V128_LOAD,
-  ...localSet(BV),
+  ...op.block,
+  ...op.loop, // over B's rows
+  ...op.get(COUNT),
+  ...op.i32Eqz,
+  ...op.brIf(1),
+  ...ACC.flatMap((l) => [...op.v128Zero, ...op.set(l)]),
+  ...op.i32Const(0),
+  ...op.set(K),
+  ...op.loop, // over the row, 16 bytes a step
+  ...op.get(B),
+  ...op.get(K),
+  ...op.i32Add,
+  ...op.v128Load(),
+  ...op.set(BV),
   ...ACC.flatMap((l, r) => [
-    ...localGet(l),
-    ...localGet(A),
-    ...localGet(K),
-    ...I32_ADD,
-    ...localGet(ROW_BYTES),
-    ...i32Const(r),
-    ...I32_MUL,
-    ...I32_ADD,
-    ...V128_LOAD,
-    ...localGet(BV),
-    ...F32X4_MUL,
-    ...F32X4_ADD,
-    ...localSet(l),
+    ...op.get(l),
+    ...op.get(A),
+    ...op.get(K),
+    ...op.i32Add,
+    ...op.get(ROW_BYTES),
+    ...op.i32Const(r),
+    ...op.i32Mul,
+    ...op.i32Add,
+    ...op.v128Load(),
+    ...op.get(BV),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(l),
   ]),
-  ...localGet(K),
-  ...i32Const(16),
-  ...I32_ADD,
-  ...localTee(K),
-  ...localGet(ROW_BYTES),
-  ...I32_LT_U,
-  ...brIf(0),
-  ...END,
-  ...ACC.flatMap((l, r) => [...localGet(OUT), ...horizontalSum(l), ...f32Store(r * 4)]),
-  ...localGet(OUT),
-  ...i32Const(16),
-  ...I32_ADD,
-  ...localSet(OUT),
-  ...localGet(B),
-  ...localGet(ROW_BYTES),
-  ...I32_ADD,
-  ...localSet(B),
-  ...localGet(COUNT),
-  ...i32Const(1),
-  ...I32_SUB,
-  ...localSet(COUNT),
-  ...br(0),
-  ...END,
-  ...END,
-  ...END,
+  ...op.get(K),
+  ...op.i32Const(16),
+  ...op.i32Add,
+  ...op.tee(K),
+  ...op.get(ROW_BYTES),
+  ...op.i32LtU,
+  ...op.brIf(0),
+  ...op.end,
+  ...ACC.flatMap((l, r) => [...op.get(OUT), ...horizontalSum(l), ...op.f32Store(r * 4)]),
+  ...op.get(OUT),
+  ...op.i32Const(16),
+  ...op.i32Add,
+  ...op.set(OUT),
+  ...op.get(B),
+  ...op.get(ROW_BYTES),
+  ...op.i32Add,
+  ...op.set(B),
+  ...op.get(COUNT),
+  ...op.i32Const(1),
+  ...op.i32Sub,
+  ...op.set(COUNT),
+  ...op.br(0),
+  ...op.end,
+  ...op.end,
 ];
 
 /** The module: imports env.memory, exports dot_block. */
 export function dotBlockWasm(): Uint8Array {
-  const locals = vec([1, I32, 5, V128], 2); // 1 x i32, 5 x v128
-  const body = [...locals, ...dotBlockBody];
-  return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([0x60, ...vec([I32, I32, I32, I32, I32]), ...vec([])], 1)), // type 0: (i32 x5) -> ()
-    ...section(2, vec([...name('env'), ...name('memory'), 0x02, 0x00, 0x01], 1)), // memory, min 1 page
-    ...section(3, vec([0], 1)), // function 0 has type 0
-    ...section(7, vec([...name('dot_block'), 0x00, 0x00], 1)), // export function 0
-    ...section(10, vec([...uleb(body.length), ...body], 1)),
+  return assembleModule([
+    { name: 'dot_block', params: 5, locals: [I32, V128, V128, V128, V128, V128], body: dotBlockBody },
   ]);
 }

@@ -6,7 +6,7 @@
  *   dot_slots(q, codes, stride, slots, count, out): out[r] = q . codes[slots[r]]    (an IVF list's rows)
  * All arguments are byte offsets into the imported memory; rows are `stride` bytes, a multiple of 16.
  */
-import { assembleModule, I32, op, V128, type FunctionDef, type ValueType } from './wasm-assembler.ts';
+import { assembleModule, I32, op, V128, type FunctionDef, type ValueType } from '../wasm-assembler.ts';
 
 const ROWS = 4;
 /**

@@ -1,5 +1,6 @@
 /**
- * Just enough of the WebAssembly binary format to write the vector index's kernels from TypeScript: one
+ * Just enough of the WebAssembly binary format to write the project's SIMD kernels from TypeScript (the vector
+ * index's int8 dot products, the near-duplicate scan's float blocks): one
  * imported memory, functions over i32 / v128 locals, exports. No build tool, no binary in the repository;
  * the bytes are checked by WebAssembly.validate and the kernels by their tests against plain loops.
  */
@@ -51,9 +52,14 @@ export const op = {
   i32Load: (offset = 0) => [0x28, 2, ...uleb(offset)],
   i32Store: (offset = 0) => [0x36, 2, ...uleb(offset)],
   i32Const: (n: number) => [0x41, ...sleb(n)],
+  i32Eqz: [0x45],
+  i32LtU: [0x49],
   i32GeU: [0x4f],
   i32Add: [0x6a],
+  i32Sub: [0x6b],
   i32Mul: [0x6c],
+  f32Add: [0x92],
+  f32Store: (offset = 0) => [0x38, 2, ...uleb(offset)],
   v128Load: (offset = 0) => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
   v128Zero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
   i32x4ExtractLane: (lane: number) => [0xfd, ...uleb(0x1b), lane],
@@ -61,6 +67,9 @@ export const op = {
   i16x8ExtendHighI8x16S: [0xfd, ...uleb(0x88)],
   i32x4Add: [0xfd, ...uleb(0xae)],
   i32x4DotI16x8S: [0xfd, ...uleb(0xba)],
+  f32x4ExtractLane: (lane: number) => [0xfd, ...uleb(0x1f), lane],
+  f32x4Add: [0xfd, ...uleb(0xe4)],
+  f32x4Mul: [0xfd, ...uleb(0xe6)],
 } as const;
 
 export interface FunctionDef {
