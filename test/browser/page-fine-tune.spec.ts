@@ -82,9 +82,11 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
   // The model goes back to PaddleClas / ONNX Runtime: an .onnx, and inference.pdmodel + .pdiparams + .yml. Each
   // imports back (in Node) to the same network, and the ONNX one embeds a PNG (decoded alike in Chromium and
   // Node) as the page does, within 1e-4.
-  const downloads = async (testId: string, count: number) => {
+  // `accept`: the model download above may still be delivering its last shards when the next button is clicked.
+  const downloads = async (testId: string, count: number, accept: RegExp) => {
     const got: { name: string; bytes: Uint8Array }[] = [];
     const each = (d: Download) =>
+      accept.test(d.suggestedFilename()) &&
       void d
         .path()
         .then(async (p) => got.push({ name: d.suggestedFilename(), bytes: new Uint8Array(await readFile(p)) }));
@@ -94,9 +96,9 @@ test('fine-tuning on labelled folders: curves, before / after, a saved model tha
     page.off('download', each);
     return got;
   };
-  const onnx = await downloads('train-download-onnx', 1);
+  const onnx = await downloads('train-download-onnx', 1, /\.onnx$/);
   expect(onnx[0]!.name).toBe(`${modelId}.onnx`);
-  const paddle = await downloads('train-download-paddle', 3);
+  const paddle = await downloads('train-download-paddle', 3, /^inference\./);
   expect(paddle.map((f) => f.name).sort()).toEqual(['inference.pdiparams', 'inference.pdmodel', 'inference.yml']);
   const fromOnnx = await importModelFiles(onnx, { modelId: 'exported-onnx' });
   const fromPaddle = await importModelFiles(paddle);
