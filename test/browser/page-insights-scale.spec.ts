@@ -13,6 +13,10 @@ import { expect, test, type Page } from '@playwright/test';
 import { PNG } from 'pngjs';
 import { openPage, waitSettled } from './support/page.ts';
 
+// A long-task bar on a 2-core machine: one other process's burst can push a task past 100 ms (seen in CI: 106
+// and 122 ms against 0-56 ms in quiet runs). One retry; a page that is really slow fails both.
+test.describe.configure({ retries: 1 });
+
 // MAP_SCALE_N=500 for a quick look (the UMAP time of 500 images); the check is made at 5,000.
 const N = Number(process.env.MAP_SCALE_N ?? 5000);
 const LABELS = 50;
