@@ -24,6 +24,7 @@ export type {
   ShituEventMap,
   ShituProgressDetail,
   ShituReadyDetail,
+  ShituRemovedDetail,
 } from './element/events.ts';
 export * from './index.ts';
 

@@ -88,15 +88,18 @@ const map = new EmbeddingMap($('#map-view'), session, insights, {
 new DuplicatesView($('#duplicates-view'), session, thumbs, insights);
 const report = new GalleryReportView($('#report-view'), insights, {
   entries: () => {
-    // This visit's float vectors where a card holds one (as `npm run eval` scores them), else the stored int8.
+    // This visit's float vectors where a card holds one (as `npm run eval` scores them), else the stored int8,
+    // read only for the entries the report samples (a 30,000-entry import is not dequantised on this thread).
     const floats = new Map(
       session.cards.flatMap((c) => (c.galleryId && c.embedding ? [[c.galleryId, c.embedding]] : [])),
     );
-    return gallery
-      .withImages()
-      .filter((g) => g.modelId === gallery.modelId)
-      .map((g) => ({ id: g.id, label: g.label, embedding: floats.get(g.id) ?? g.embedding }))
-      .filter((e) => e.embedding.length > 0);
+    return gallery.ofModel().map((g) => ({
+      id: g.id,
+      label: g.label,
+      get embedding() {
+        return floats.get(g.id) ?? g.embedding;
+      },
+    }));
   },
   threshold: () => gallery.threshold,
   useThreshold: (value) => {
@@ -171,6 +174,16 @@ session.subscribe((e) => {
   // Any change of the selected card (embedded, failed, requeued by a model change) redraws its panel.
   if (e.type === 'selected' || (e.type === 'updated' && session.selected && e.cards.includes(session.selected)))
     refreshSelected();
+  if (e.type === 'removed') {
+    // Taken off the page as near-duplicates: an entry made from one of them leaves the gallery too (the view
+    // said so on its button), so the gallery holds the kept copy only.
+    // A byte copy shares its entry with the image kept: an entry still held by a card stays.
+    const held = new Set(session.cards.map((c) => c.galleryId));
+    const ids = [...new Set(e.cards.flatMap((c) => (c.galleryId && !held.has(c.galleryId) ? [c.galleryId] : [])))];
+    if (ids.length > 0) void gallery.remove(ids);
+    refreshSelected();
+    batchStatus.textContent = settledText();
+  }
   if (e.type === 'added') {
     batchProgress.hidden = false;
     queue.kick();

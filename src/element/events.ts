@@ -25,11 +25,23 @@ export interface ShituErrorDetail {
   readonly message: string;
 }
 
+export interface ShituRemovedDetail {
+  /**
+   * Images taken off the element by its duplicates view ("remove the others"): `embeddings` no longer holds
+   * their results, so the indices of later results moved down. The element's `gallery` is yours: it is left
+   * as it is.
+   */
+  readonly names: readonly string[];
+  /** Their results, as they were in `embeddings`. */
+  readonly results: readonly EmbeddingSuccess[];
+}
+
 export interface ShituEventMap {
   'shitu-ready': CustomEvent<ShituReadyDetail>;
   'shitu-progress': CustomEvent<ShituProgressDetail>;
   'shitu-embedding': CustomEvent<ShituEmbeddingDetail>;
   'shitu-error': CustomEvent<ShituErrorDetail>;
+  'shitu-removed': CustomEvent<ShituRemovedDetail>;
 }
 
 export function shituEvent<K extends keyof ShituEventMap>(

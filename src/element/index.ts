@@ -13,6 +13,7 @@ export type {
   ShituEventMap,
   ShituProgressDetail,
   ShituReadyDetail,
+  ShituRemovedDetail,
 } from './events.ts';
 
 defineShituEmbedder();

@@ -63,6 +63,8 @@ export class ShituEmbedderElement extends HTMLElement {
   private readonly vector: VectorView;
   private readonly queue: EmbedQueue;
   private readonly pending = new Map<Card, PendingImage>();
+  /** Each card's entry in `results`, so a removed card's result can be found. */
+  private readonly resultOf = new WeakMap<Card, EmbeddingSuccess>();
   private readonly insights: InsightViews;
 
   constructor() {
@@ -121,6 +123,7 @@ export class ShituEmbedderElement extends HTMLElement {
     new SimilarityView(matrix, this.session, this.thumbs);
     this.session.subscribe((e) => {
       if (e.type === 'selected') this.vector.show(e.card);
+      if (e.type === 'removed') this.removed(e.cards);
     });
     this.queue = new EmbedQueue(
       this.session,
@@ -327,7 +330,10 @@ export class ShituEmbedderElement extends HTMLElement {
     shared: SharedEmbedder,
     images: readonly { id: string; name: string; image: Blob }[],
   ): Promise<EmbeddingResult[]> {
-    const pending = images.map((i) => this.pending.get(this.session.cards[Number(i.id)]!));
+    const pending = images.map((i) => {
+      const card = this.session.card(Number(i.id));
+      return card && this.pending.get(card);
+    });
     const inputs = images.map((i, k): ClientImage => pending[k]?.input ?? { name: i.name, image: i.image });
     const results = await shared.embedder.embed(inputs, {
       batchSize: this.batchSize,
@@ -349,6 +355,7 @@ export class ShituEmbedderElement extends HTMLElement {
       const r = p?.result ?? { ...result, id: p?.id ?? card.name };
       if (r.ok) {
         this.results.push(r);
+        this.resultOf.set(card, r);
         this.dispatchEvent(
           shituEvent('shitu-embedding', {
             index: this.results.length - 1,
@@ -367,9 +374,26 @@ export class ShituEmbedderElement extends HTMLElement {
     if (!this.session.selected) this.session.select(settled.find((s) => s.card.status === 'done')?.card);
   }
 
-  /** Answers every image still waiting with a failure (no event: the images were not at fault). */
-  private failPending(code: EmbedderErrorCode, message: string): void {
-    const cards = [...this.pending.keys()];
+  /** Cards taken off by the duplicates view: their results leave `embeddings`, and the page is told. */
+  private removed(cards: readonly Card[]): void {
+    this.failPending('disposed', 'the image was removed before it was embedded', cards);
+    const gone = cards.flatMap((c) => {
+      const r = this.resultOf.get(c);
+      return r ? [r] : [];
+    });
+    const set = new Set(gone);
+    const kept = this.results.filter((r) => !set.has(r));
+    this.results.splice(0, this.results.length, ...kept);
+    this.dispatchEvent(shituEvent('shitu-removed', { names: cards.map((c) => c.name), results: gone }));
+  }
+
+  /** Answers the images still waiting (all, or these) with a failure (no event: the images were not at fault). */
+  private failPending(
+    code: EmbedderErrorCode,
+    message: string,
+    only: readonly Card[] = [...this.pending.keys()],
+  ): void {
+    const cards = only.filter((c) => this.pending.has(c));
     for (const card of cards) {
       const p = this.pending.get(card)!;
       this.pending.delete(card);
@@ -377,7 +401,7 @@ export class ShituEmbedderElement extends HTMLElement {
       card.error = message;
       p.resolve({ ok: false, id: p.id, name: card.name, error: { code, message } });
     }
-    this.session.update(cards);
+    this.session.update(cards.filter((c) => this.session.has(c)));
   }
 
   private vectorOf(ref: EmbeddingRef): Float32Array {

@@ -1,10 +1,13 @@
 /**
  * Near-duplicates among this visit's images (core/near-duplicates.ts: every pair's cosine, groups linked at
- * the threshold), computed off the page's thread. Each group is shown side by side; "keep" marks one member
- * to keep and the others to remove, and the export (JSON / CSV) lists the groups with those choices: the page
- * cannot delete your files, so the export is the list to act on.
+ * the threshold), computed off the page's thread. Each group is shown side by side. "Keep this one" marks one
+ * member to keep and the others to remove; "remove the others" then takes those off the page (and, on the
+ * page, their gallery entries out of the gallery), one group or every marked group at once. The export (JSON /
+ * CSV) lists the groups with those choices, removed ones included: the page cannot delete your files, so the
+ * export is the list to act on.
  * Test hooks: data-testid="duplicate-group" per group (data-min-score, data-max-score) holding one element
- * with data-name (and data-decision) per member; data-testid="duplicates" with data-state and data-groups.
+ * with data-name (and data-decision) per member; data-testid="duplicates" with data-state, data-groups and
+ * data-removed (images taken off so far).
  */
 import { DEFAULT_DUPLICATE_THRESHOLD } from '../core/near-duplicates.ts';
 import { download, formatScore, h } from './dom.ts';
@@ -25,6 +28,7 @@ export class DuplicatesView {
     'data-testid': 'duplicates',
     'data-state': 'ready',
     'data-groups': 0,
+    'data-removed': 0,
   });
   private readonly list = h('ol', { class: 'duplicate-groups' });
   private readonly status = h('p', { role: 'status', 'data-testid': 'duplicates-status' });
@@ -39,6 +43,18 @@ export class DuplicatesView {
     'data-testid': 'duplicate-threshold',
   });
   private groups: (DuplicateGroupChoice & { cards: Card[] })[] = [];
+  /** Groups whose others were removed, for the export: they are no longer found once the copies are gone. */
+  private settled: DuplicateGroupChoice[] = [];
+  private removedCount = 0;
+  /** What the last removal did, shown until the next one. */
+  private said = '';
+  private readonly keepFirst = h('button', {
+    type: 'button',
+    text: 'Keep the first of each group',
+    title: 'Marks the first dropped image of every group without a choice as the one to keep',
+    'data-testid': 'duplicates-keep-first',
+  });
+  private readonly removeMarked = h('button', { type: 'button', 'data-testid': 'duplicates-remove-marked' });
   private rows: Float32Array[] = [];
   private computedAt = Number.NaN;
   private generation = 0;
@@ -56,9 +72,14 @@ export class DuplicatesView {
     json.addEventListener('click', () => this.export('json'));
     csv.addEventListener('click', () => this.export('csv'));
     this.list.addEventListener('click', (e) => {
-      const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-keep]');
-      if (button) this.keep(Number(button.dataset.group), button.dataset.keep!);
+      const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-keep], button[data-remove]');
+      if (button?.dataset.keep !== undefined) this.keep(Number(button.dataset.group), Number(button.dataset.keep));
+      else if (button) this.removeOthers([Number(button.dataset.remove)]);
     });
+    this.keepFirst.addEventListener('click', () => this.keepFirstOfEach());
+    this.removeMarked.addEventListener('click', () =>
+      this.removeOthers(this.groups.flatMap((g, i) => (g.keep === undefined ? [] : [i]))),
+    );
     root.append(
       h(
         'div',
@@ -73,11 +94,19 @@ export class DuplicatesView {
         { class: 'hint', 'data-testid': 'duplicates-evidence' },
         `${DEFAULT_DUPLICATE_THRESHOLD} was chosen for the default model on Caltech-101 training images: it keeps 93 % of copies together (re-encoded 100 %, cropped or brightened 99.7 %, downscaled 92 %, all four at once 75 %) and groups no image with one of another class, but 11 % with a look-alike of their own class; 0.92 gives fewer, surer groups. Method and table: docs/insights.md (npm run duplicate-threshold). Another model needs its own run.`,
       ),
+      h('div', { class: 'row' }, this.keepFirst, this.removeMarked),
       this.status,
       this.box,
     );
     this.box.append(this.list);
-    session.subscribe((e) => (e.type === 'selected' ? undefined : this.changed()));
+    session.subscribe((e) => {
+      if (e.type === 'cleared') {
+        this.settled = [];
+        this.removedCount = 0;
+        this.said = '';
+      }
+      if (e.type !== 'selected') this.changed();
+    });
     this.render();
     if (session.done().length > 1) this.changed();
   }
@@ -111,13 +140,22 @@ export class DuplicatesView {
       );
       if (generation !== this.generation) return;
       const byIndex = new Map(cards.map((c) => [String(c.index), c]));
-      const kept = new Map(this.groups.filter((g) => g.keep).map((g) => [g.names.join('\n'), g.keep!]));
+      // A choice survives a new search of the same group (the same cards), as the card it names.
+      const kept = new Map(
+        this.groups.flatMap((g) => (g.keep === undefined ? [] : [[membersKey(g.cards), g.cards[g.keep]!] as const])),
+      );
       this.groups = found.map((g) => {
         // Members in drop order (the ids are card indices): the first dropped usually is the original.
         const members = g.ids.map((id) => byIndex.get(id)!).sort((a, b) => a.index - b.index);
         const names = members.map((c) => c.name);
-        const keep = kept.get(names.join('\n'));
-        return { names, cards: members, minScore: g.minScore, maxScore: g.maxScore, ...(keep ? { keep } : {}) };
+        const keep = kept.get(membersKey(members));
+        return {
+          names,
+          cards: members,
+          minScore: g.minScore,
+          maxScore: g.maxScore,
+          ...(keep ? { keep: members.indexOf(keep) } : {}),
+        };
       });
       // Largest first (as found), then in drop order rather than by the ids' text.
       this.groups.sort((a, b) => b.cards.length - a.cards.length || a.cards[0]!.index - b.cards[0]!.index);
@@ -129,17 +167,44 @@ export class DuplicatesView {
     this.render();
   }
 
-  private keep(group: number, name: string): void {
+  private keep(group: number, member: number): void {
     const g = this.groups[group];
     if (!g) return;
-    this.groups[group] = { ...g, keep: g.keep === name ? undefined : name };
+    const { keep, ...rest } = g;
+    this.groups[group] = keep === member ? rest : { ...rest, keep: member };
+    this.render();
+  }
+
+  private keepFirstOfEach(): void {
+    // Members are in drop order: the first dropped usually is the original.
+    this.groups = this.groups.map((g) => (g.keep === undefined ? { ...g, keep: 0 } : g));
+    this.render();
+  }
+
+  /** Takes the marked others of these groups off the page; the session's event starts a new search. */
+  private removeOthers(groupIndices: readonly number[]): void {
+    const acted = groupIndices.flatMap((i) => {
+      const g = this.groups[i];
+      return g?.keep === undefined ? [] : [g];
+    });
+    const cards = acted.flatMap((g) => g.cards.filter((_, m) => m !== g.keep));
+    if (cards.length === 0) return;
+    this.settled.push(...acted.map(({ cards: _, ...g }) => ({ ...g, removed: true })));
+    this.removedCount += cards.length;
+    const inGallery = acted.reduce((s, g) => s + galleryEntriesGoing(g).length, 0);
+    this.groups = this.groups.filter((g) => !acted.includes(g));
+    this.session.remove(cards);
+    this.said =
+      `Removed ${cards.length} image${cards.length === 1 ? '' : 's'} from the page` +
+      (inGallery ? ` and ${inGallery} from the gallery` : '') +
+      '; your files are untouched, and the export still lists them.';
     this.render();
   }
 
   private render(): void {
     const n = this.rows.length;
     const inGroups = this.groups.reduce((s, g) => s + g.names.length, 0);
-    const chosen = this.groups.filter((g) => g.keep).length;
+    const chosen = this.groups.filter((g) => g.keep !== undefined).length;
     this.status.textContent =
       n < 2
         ? 'Near-duplicates show here once two or more images are embedded.'
@@ -147,8 +212,13 @@ export class DuplicatesView {
           ? `No near-duplicates among ${n} images at cosine ${this.computedAt}.`
           : `${this.groups.length} group${this.groups.length === 1 ? '' : 's'} of near-duplicates among ${n} images (${inGroups} images in them)` +
             (chosen > 0
-              ? `; one kept in ${chosen}: the export lists the others to remove.`
-              : '. Keep one of each to list the others for removal.');
+              ? `; one kept in ${chosen}: remove the others here, or export the list.`
+              : '. Keep one of each, then remove the others.');
+    if (this.said) this.status.textContent = `${this.said} ${this.status.textContent}`;
+    const marked = this.groups.reduce((s, g) => s + (g.keep === undefined ? 0 : g.names.length - 1), 0);
+    this.removeMarked.textContent = `Remove the ${marked} marked`;
+    this.removeMarked.disabled = marked === 0;
+    this.keepFirst.disabled = this.groups.every((g) => g.keep !== undefined);
     this.list.replaceChildren(...this.groups.slice(0, GROUPS_SHOWN).map((g, i) => this.group(g, i)));
     if (this.groups.length > GROUPS_SHOWN) {
       this.list.append(
@@ -156,6 +226,7 @@ export class DuplicatesView {
       );
     }
     this.box.dataset.groups = String(this.groups.length);
+    this.box.dataset.removed = String(this.removedCount);
     if (!this.runs.due) this.box.dataset.state = 'ready';
   }
 
@@ -170,12 +241,17 @@ export class DuplicatesView {
         'data-min-score': g.minScore,
         'data-max-score': g.maxScore,
       },
-      h('p', { class: 'hint', text: `${g.names.length} images, cosine ${score}` }),
+      h(
+        'p',
+        { class: 'hint' },
+        `${g.names.length} images, cosine ${score} `,
+        g.keep === undefined ? '' : this.removeButton(g, i),
+      ),
       h(
         'div',
         { class: 'duplicate-members' },
-        ...g.cards.map((c) => {
-          const d = decision(g, c.name);
+        ...g.cards.map((c, m) => {
+          const d = decision(g, m);
           return h(
             'figure',
             { 'data-name': c.name, 'data-decision': d, class: d ? `member ${d}` : 'member' },
@@ -185,7 +261,7 @@ export class DuplicatesView {
               type: 'button',
               class: 'link',
               'data-group': i,
-              'data-keep': c.name,
+              'data-keep': m,
               text: d === 'keep' ? 'kept (undo)' : d === 'remove' ? 'to remove: keep this instead' : 'keep this one',
             }),
           );
@@ -194,9 +270,36 @@ export class DuplicatesView {
     );
   }
 
+  private removeButton(g: DuplicateGroupChoice & { cards: Card[] }, i: number): HTMLElement {
+    const others = g.cards.filter((_, m) => m !== g.keep);
+    const inGallery = galleryEntriesGoing(g).length;
+    return h('button', {
+      type: 'button',
+      'data-remove': i,
+      'data-testid': 'duplicate-remove',
+      text:
+        `Remove the other${others.length === 1 ? '' : ` ${others.length}`}` +
+        (inGallery ? ` (and ${inGallery === 1 ? 'its gallery entry' : `${inGallery} gallery entries`})` : ''),
+    });
+  }
+
   private export(kind: 'json' | 'csv'): void {
     const threshold = this.computedAt;
-    if (kind === 'json') download('near-duplicates.json', duplicatesToJson(this.groups, threshold), 'application/json');
-    else download('near-duplicates.csv', duplicatesToCsv(this.groups), 'text/csv');
+    // Removed groups first (their copies are gone from the page), then what is found now.
+    const groups = [...this.settled, ...this.groups];
+    if (kind === 'json') download('near-duplicates.json', duplicatesToJson(groups, threshold), 'application/json');
+    else download('near-duplicates.csv', duplicatesToCsv(groups), 'text/csv');
   }
 }
+
+/**
+ * The gallery entries that leave with a group's others: theirs, less the kept image's (a byte copy shares the
+ * entry of the image it copies, and the page keeps an entry that a card still holds).
+ */
+function galleryEntriesGoing(g: DuplicateGroupChoice & { cards: Card[] }): string[] {
+  const kept = g.keep === undefined ? undefined : g.cards[g.keep]?.galleryId;
+  const ids = g.cards.flatMap((c, m) => (m !== g.keep && c.galleryId && c.galleryId !== kept ? [c.galleryId] : []));
+  return [...new Set(ids)];
+}
+
+const membersKey = (cards: readonly Card[]) => cards.map((c) => c.index).join(' ');

@@ -108,11 +108,11 @@ export class EmbedQueue {
           for (const c of chunk) if (c.status === 'embedding') c.status = 'queued';
           continue;
         }
-        // Cards are matched by index within this generation; a clear() bumps the generation first.
+        // Cards are matched by index (never reused); a clear() bumps the generation first.
         let workerMs = 0;
         const settled: SettledCard[] = [];
         for (const r of results) {
-          const card = this.session.cards[Number(r.id)];
+          const card = this.session.card(Number(r.id));
           if (!card) continue;
           settled.push({ card, result: r });
           if (r.ok) {
@@ -125,12 +125,14 @@ export class EmbedQueue {
             card.error = r.error.message;
           }
         }
-        for (const [card, result] of reused) settled.push({ card, result });
+        for (const [card, result] of reused) if (this.session.has(card)) settled.push({ card, result });
         settled.sort((a, b) => a.card.index - b.card.index);
         this.done += queued.length;
         this.reused += reused.size;
-        this.session.update(queued);
-        this.onEmbedded(queued.filter((c) => c.status === 'done'));
+        // A card removed while its chunk was out is not brought back by its result.
+        const live = queued.filter((c) => this.session.has(c));
+        this.session.update(live);
+        this.onEmbedded(live.filter((c) => c.status === 'done'));
         this.onSettled(settled);
         const ok = results.filter((r) => r.ok).length;
         this.onProgress({

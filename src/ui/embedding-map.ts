@@ -74,7 +74,7 @@ export class EmbeddingMap {
     });
     this.canvas = new MapCanvas({
       hover: (i, cx, cy) => this.hover(i, cx, cy),
-      pick: (i) => this.cards[i] && this.session.select(this.cards[i]),
+      pick: (i) => this.cards[i] && this.session.has(this.cards[i]) && this.session.select(this.cards[i]),
       lasso: (indices, add) => this.select(add ? [...this.selection, ...indices] : indices),
     });
     this.bar = new MapSelectionBar(!!options.gallery, {

@@ -90,7 +90,7 @@ export class GalleryView {
     clearButton.addEventListener('click', () => void this.clear());
     this.list.addEventListener('click', (e) => {
       const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-remove]');
-      if (button) void this.remove(button.dataset.remove!);
+      if (button) void this.remove([button.dataset.remove!]);
     });
     this.list.addEventListener('change', (e) => {
       const input = (e.target as HTMLElement).closest<HTMLInputElement>('input[data-relabel]');
@@ -224,6 +224,14 @@ export class GalleryView {
     });
   }
 
+  /** Entries with a vector of the model in use, imported ones (no image) too, for the report (in gallery order). */
+  ofModel(): GalleryItem[] {
+    return [...this.entries.values()]
+      .filter((g) => g.modelId === this.modelId)
+      .sort((a, b) => a.addedAt - b.addedAt)
+      .map((g) => this.asItem(g, ''));
+  }
+
   /** Entries with their image, for fine-tuning (in gallery order). */
   withImages(): GalleryItem[] {
     return [...this.entries.values()]
@@ -317,10 +325,15 @@ export class GalleryView {
     }
   }
 
-  private async remove(id: string): Promise<void> {
-    await this.entries.remove(id);
-    this.render();
-    this.onChange();
+  /** Removes these entries (those still there) and says how many went. */
+  async remove(ids: readonly string[]): Promise<number> {
+    const present = ids.filter((id) => this.entries.get(id));
+    for (const id of present) await this.entries.remove(id);
+    if (present.length > 0) {
+      this.render();
+      this.onChange();
+    }
+    return present.length;
   }
 
   private async relabel(id: string, label: string): Promise<void> {

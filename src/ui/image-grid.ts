@@ -39,7 +39,12 @@ export class ImageGrid {
       if (e.type === 'added') this.append(e.cards);
       else if (e.type === 'updated') for (const c of e.cards) this.refresh(c);
       else if (e.type === 'selected') this.markSelected(e.card);
-      else if (e.type === 'cleared') {
+      else if (e.type === 'removed') {
+        for (const c of e.cards) {
+          this.items.get(c)?.remove();
+          this.items.delete(c);
+        }
+      } else if (e.type === 'cleared') {
         this.generation++;
         this.items.clear();
         this.list.replaceChildren();
@@ -57,7 +62,8 @@ export class ImageGrid {
   /** Large drops are rendered a slice per task, so a drop of 1,000 images never blocks the page. */
   private append(cards: readonly Card[], generation = this.generation): void {
     if (generation !== this.generation) return; // cleared meanwhile
-    const slice = cards.slice(0, RENDER_SLICE);
+    // A card removed before its slice's turn is not drawn.
+    const slice = cards.slice(0, RENDER_SLICE).filter((c) => this.session.has(c));
     this.list.append(...slice.map((c) => this.render(c)));
     if (cards.length > RENDER_SLICE) setTimeout(() => this.append(cards.slice(RENDER_SLICE), generation), 0);
   }
@@ -65,7 +71,7 @@ export class ImageGrid {
   private pick(target: EventTarget | null): void {
     const li = (target as HTMLElement | null)?.closest<HTMLLIElement>('[data-testid="image-card"]');
     if (!li) return;
-    const card = this.session.cards[Number(li.dataset.index)];
+    const card = this.session.card(Number(li.dataset.index));
     if (!card) return;
     this.session.select(card);
     this.reveal();

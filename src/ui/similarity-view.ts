@@ -90,8 +90,8 @@ export class SimilarityView {
     this.grid.addEventListener('click', (e) => this.open(e.target));
     this.grid.addEventListener('keydown', (e) => this.key(e));
     session.subscribe((e) => {
-      if (e.type === 'cleared') {
-        // The pair under the pointer and the compared pair are gone with their cards.
+      if (e.type === 'cleared' || e.type === 'removed') {
+        // The pair under the pointer and the compared pair may be gone with their cards.
         this.tooltip.textContent = '';
         if (this.compare.open) this.compare.close();
       }
@@ -189,8 +189,8 @@ export class SimilarityView {
   }
 
   private pair(el: HTMLElement): [Card, Card, number] | undefined {
-    const a = this.session.cards[Number(el.dataset.i)];
-    const b = this.session.cards[Number(el.dataset.j)];
+    const a = this.session.card(Number(el.dataset.i));
+    const b = this.session.card(Number(el.dataset.j));
     return a && b ? [a, b, Number(el.dataset.value)] : undefined;
   }
 

@@ -38,7 +38,7 @@ export class TopKView {
     this.k.addEventListener('input', () => this.show(this.session.selected));
     this.list.addEventListener('click', (e) => {
       const li = (e.target as HTMLElement).closest<HTMLElement>('[data-index]');
-      const card = li && this.session.cards[Number(li.dataset.index)];
+      const card = li && this.session.card(Number(li.dataset.index));
       if (card) this.session.select(card);
     });
   }

@@ -359,4 +359,31 @@ test('view="map report duplicates": the element maps its images by PCA, reports 
     'threshold',
     expected.threshold.suggestedThreshold.toFixed(2).replace(/0+$/, '').replace(/\.$/, ''),
   );
+
+  // Keep one, remove the other: the card and its result go, and the page hears which (its gallery is its own).
+  const removed = main.evaluate(
+    (el) =>
+      new Promise<{ names: string[]; results: string[] }>((resolve) =>
+        el.addEventListener(
+          'shitu-removed',
+          (e) => {
+            const d = (e as CustomEvent<{ names: string[]; results: { name: string }[] }>).detail;
+            resolve({ names: [...d.names], results: d.results.map((r) => r.name) });
+          },
+          { once: true },
+        ),
+      ),
+  );
+  await groups.first().locator('[data-name="coffee.jpg"] button').click();
+  await groups.first().getByTestId('duplicate-remove').click();
+  expect(await removed).toEqual({ names: ['coffee-copy.jpg'], results: ['coffee-copy.jpg'] });
+  await expect(main.getByTestId('image-card')).toHaveCount(4);
+  await expect(groups).toHaveCount(0);
+  const left = await main.evaluate((el) => ({
+    embeddings: (el as unknown as { embeddings: { name: string }[] }).embeddings.map((e) => e.name),
+    gallery: (el as unknown as { gallery: unknown[] }).gallery.length,
+  }));
+  expect(left.embeddings).not.toContain('coffee-copy.jpg');
+  expect(left.embeddings).toHaveLength(4);
+  expect(left.gallery).toBe(5);
 });

@@ -2,7 +2,8 @@
  * Near-duplicates on the page: photos with planted copies (a byte copy, a JPEG re-encoding, a brightened and a
  * shrunk copy; the fixtures' two cat views are two crops of one photo, one mirrored) form exactly the planted
  * groups, and the distinct images beside them (two fixture images, two drawn ones) are in none; "keep" marks
- * one member and the exports list the groups with that choice.
+ * one member and the exports list the groups with that choice; "remove the others" takes them off the page and
+ * out of the gallery (a byte copy's shared entry stays with the image kept), and the export still lists them.
  */
 import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,7 +45,7 @@ async function groups(page: Page): Promise<string[][]> {
     );
 }
 
-test('planted copies are grouped, distinct photos are not; keep one, export the groups', async ({ page }) => {
+test('planted copies are grouped, distinct photos are not; keep one, export, remove the others', async ({ page }) => {
   test.setTimeout(300_000);
   const dir = await mkdtemp(join(tmpdir(), 'shitu-dups-'));
   const drawn = await writeLabelledFolder(['apple', 'boat'], 1);
@@ -61,6 +62,7 @@ test('planted copies are grouped, distinct photos are not; keep one, export the 
   await variant(photo('astronaut.jpg'), join(dir, 'astronaut-half.jpg'), half);
   const planted = ['coffee-copy.jpg', 'rocket-q60.jpg', 'astronaut-bright.jpg', 'astronaut-half.jpg'];
   await openPage(page);
+  await page.getByTestId('to-gallery').check(); // into the gallery too: removal takes their entries out
   await page.getByTestId('file-input').setInputFiles([...files, ...planted.map((f) => join(dir, f))]);
   await waitSettled(page, files.length + planted.length);
   await page.getByTestId('insights-toggle').click(); // the panel is folded until opened
@@ -105,8 +107,68 @@ test('planted copies are grouped, distinct photos are not; keep one, export the 
   expect(lines.filter((l) => l.includes(',remove,'))).toHaveLength(2);
 
   // A stricter threshold still groups the byte copy.
-  await page.getByTestId('duplicate-threshold').fill('0.999');
-  await page.getByTestId('duplicate-threshold').dispatchEvent('change');
+  const threshold = page.getByTestId('duplicate-threshold');
+  await threshold.fill('0.999');
+  await threshold.dispatchEvent('change');
   const strict = await groups(page);
   expect(strict).toContainEqual(['coffee-copy.jpg', 'coffee.jpg']);
+  await threshold.fill('0.85');
+  await threshold.dispatchEvent('change');
+  expect(await groups(page)).toHaveLength(4);
+
+  // Remove the others: off the page and out of the gallery.
+  const cards = page.getByTestId('image-card');
+  const entries = page.getByTestId('gallery-item');
+  const n = files.length + planted.length;
+  await expect(cards).toHaveCount(n);
+  await expect(entries).toHaveCount(n - 1); // the byte copy shares the entry of the image it copies
+  const astronauts = page.getByTestId('duplicate-group').first();
+  // The choice went with the 0.999 search, which did not find this group.
+  await expect(astronauts.locator('[data-decision="keep"]')).toHaveCount(0);
+  await astronauts.locator('[data-name="astronaut.jpg"] button').click();
+  await expect(astronauts.getByTestId('duplicate-remove')).toHaveText('Remove the other 2 (and 2 gallery entries)');
+  await astronauts.getByTestId('duplicate-remove').click();
+  await expect(cards).toHaveCount(n - 2);
+  await expect(page.locator('[data-testid="image-card"][data-name^="astronaut-"]')).toHaveCount(0);
+  await expect(entries).toHaveCount(n - 3);
+  expect(await groups(page)).toEqual([
+    ['cat-view-1.jpg', 'cat-view-2.jpg'],
+    ['coffee-copy.jpg', 'coffee.jpg'],
+    ['rocket-q60.jpg', 'rocket.jpg'],
+  ]);
+  await expect(page.getByTestId('duplicates')).toHaveAttribute('data-removed', '2');
+
+  // Every group at once: the first dropped of each is kept (a file input lists its files by name).
+  await page.getByTestId('duplicates-keep-first').click();
+  await expect(page.getByTestId('duplicates-remove-marked')).toHaveText('Remove the 3 marked');
+  await page.getByTestId('duplicates-remove-marked').click();
+  expect(await groups(page)).toEqual([]);
+  await expect(cards).toHaveCount(n - 5);
+  await expect(entries).toHaveCount(n - 5); // coffee.jpg's entry is its copy's too: it stays
+  await expect(page.getByTestId('duplicates-status')).toContainText(
+    'Removed 3 images from the page and 2 from the gallery',
+  );
+  const kept = await cards.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name));
+  expect(kept).toEqual(
+    expect.arrayContaining(['astronaut.jpg', 'cat-view-1.jpg', 'coffee-copy.jpg', 'rocket-q60.jpg']),
+  );
+  expect(kept).toHaveLength(n - 5);
+  const [after] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('duplicates-export-json').click(),
+  ]);
+  const removed = JSON.parse(await readFile((await after.path())!, 'utf8')) as typeof parsed;
+  expect(removed.groups.map((g) => g.keep)).toEqual([
+    'astronaut.jpg',
+    'cat-view-1.jpg',
+    'coffee-copy.jpg',
+    'rocket-q60.jpg',
+  ]);
+  expect(removed.groups.flatMap((g) => g.members.filter((m) => m.decision === 'removed').map((m) => m.name))).toEqual([
+    'astronaut-bright.jpg',
+    'astronaut-half.jpg',
+    'cat-view-2.jpg',
+    'coffee.jpg',
+    'rocket.jpg',
+  ]);
 });

@@ -66,6 +66,24 @@ describe('galleryReport', () => {
     expect(report.classes).toBe(8);
   });
 
+  it("keeps leaveOneOutRetrieval's figures with exact ties (copies across classes) and other seeds", () => {
+    for (const seed of [2, 3, 4]) {
+      const base = clustered(1.4, seed);
+      // Byte-equal vectors under other labels: every such pair ties, and the index breaks it.
+      const tied = [
+        ...base,
+        ...base.slice(0, 12).map((e, i) => ({ ...e, id: `copy-${i}`, label: `class-${'xyz'[i % 3]}` })),
+      ];
+      const got = galleryReport(tied);
+      expect({ queries: got.queries, recallAt1: got.recallAt1, recallAt5: got.recallAt5, map: got.map }).toEqual(
+        leaveOneOutRetrieval(
+          tied.map((e) => e.embedding as Float32Array),
+          tied.map((e) => e.label),
+        ),
+      );
+    }
+  });
+
   it('splits them by class: the per-class figures average (by images) to the overall ones', () => {
     expect(report.perClass.map((c) => c.label)).toEqual([
       'class-a',

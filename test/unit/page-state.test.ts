@@ -147,4 +147,77 @@ describe('EmbedQueue', () => {
     session.requeueAll();
     expect(a).toMatchObject({ status: 'queued', embedding: undefined, label: 'l' });
   });
+
+  it('a card removed while its chunk is in the worker stays removed; the rest of the chunk lands', async () => {
+    const session = new Session();
+    const embedded: string[] = [];
+    const queue = new EmbedQueue(
+      session,
+      4,
+      () => undefined,
+      (cards) => embedded.push(...cards.map((c) => c.name)),
+    );
+    let release: () => void = () => undefined;
+    queue.setTarget({
+      embed: (images) =>
+        new Promise<EmbeddingResult[]>((r) => (release = () => r(images.map((i) => ok(i.id, i.name))))),
+    });
+    const [a, b] = session.add(['a', 'b'].map((name) => ({ file: blob(name), name, label: '' })));
+    queue.kick();
+    await expect.poll(() => a!.status).toBe('embedding');
+    const events: string[] = [];
+    session.subscribe((e) => events.push(e.type === 'updated' ? `updated ${e.cards.map((c) => c.name)}` : e.type));
+    session.remove([a!]);
+    release();
+    await expect.poll(() => b!.status).toBe('done');
+    expect(session.cards).toEqual([b]);
+    expect(embedded).toEqual(['b']);
+    expect(events).toEqual(['removed', 'updated b']);
+  });
+});
+
+describe('Session.remove', () => {
+  const three = () => {
+    const session = new Session();
+    const cards = session.add(['a', 'b', 'c'].map((name) => ({ file: blob(name), name, label: '' })));
+    return { session, cards };
+  };
+
+  it('takes the cards off and emits one removed event; indices stay and are never reused', () => {
+    const { session, cards } = three();
+    const seen: string[][] = [];
+    session.subscribe((e) => e.type === 'removed' && seen.push(e.cards.map((c) => c.name)));
+    session.remove([cards[1]!, cards[1]!]);
+    expect(session.cards.map((c) => c.name)).toEqual(['a', 'c']);
+    expect(seen).toEqual([['b']]);
+    expect(session.card(1)).toBeUndefined();
+    expect(session.card(2)).toBe(cards[2]);
+    expect(session.has(cards[1]!)).toBe(false);
+    session.remove([cards[1]!]); // already gone: no event
+    expect(seen).toHaveLength(1);
+    const [d] = session.add([{ file: blob('d'), name: 'd', label: '' }]);
+    expect(d!.index).toBe(3);
+    expect(session.card(3)).toBe(d);
+  });
+
+  it('moves the selection to the next card left, else the one before, else none', () => {
+    const { session, cards } = three();
+    session.select(cards[1]);
+    session.remove([cards[1]!]);
+    expect(session.selected).toBe(cards[2]);
+    session.remove([cards[2]!]);
+    expect(session.selected).toBe(cards[0]);
+    session.remove([cards[0]!]);
+    expect(session.selected).toBeUndefined();
+  });
+
+  it('leaves the selection alone when another card goes', () => {
+    const { session, cards } = three();
+    session.select(cards[0]);
+    const types: string[] = [];
+    session.subscribe((e) => types.push(e.type));
+    session.remove([cards[2]!]);
+    expect(session.selected).toBe(cards[0]);
+    expect(types).toEqual(['removed']);
+  });
 });
