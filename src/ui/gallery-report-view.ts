@@ -82,7 +82,7 @@ export class GalleryReportView {
 
   private async compose(): Promise<void> {
     // Past a few thousand images the O(N²) pass takes minutes: a fixed sample, in each class's share, says it.
-    const sample = sampleForReport(this.source.entries());
+    const sample = sampleForReport(this.source.entries(), this.compute.reportSampleLimit);
     const entries = sample.entries
       .map((e) => ({ id: e.id, label: e.label, embedding: e.embedding }))
       .filter((e) => e.embedding.length > 0);
@@ -110,7 +110,7 @@ export class GalleryReportView {
     }
     const sampled =
       total > entries.length
-        ? `On ${entries.length} of the gallery's ${total} images, a fixed sample keeping each class's share: a class matches against fewer of its images than the whole gallery gives it, so the whole gallery's recall@1 and mAP are higher.`
+        ? `On ${entries.length} of the gallery's ${total} images, a fixed sample keeping each class's share: a class has fewer of its images to match here than in the whole gallery, so the whole gallery's recall@1 is usually somewhat higher.`
         : '';
     this.status.textContent = `Scoring ${entries.length} gallery images against each other…`;
     let report: GalleryReportResult;

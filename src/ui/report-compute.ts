@@ -28,6 +28,8 @@ export interface InsightsCompute {
   pca(rows: readonly ArrayLike<number>[]): Promise<MapLayout & { readonly explained: readonly [number, number] }>;
   report(entries: readonly GalleryReportEntry[], options?: GalleryReportOptions): Promise<GalleryReportResult>;
   duplicates(candidates: readonly NearDuplicateCandidate[], threshold: number): Promise<NearDuplicateGroup[]>;
+  /** The report samples a larger gallery to this many images (default REPORT_SAMPLE_LIMIT, for a worker). */
+  readonly reportSampleLimit?: number;
   /** A seeded UMAP layout, where the host runs one (the page: in a worker of its own); a new call cancels the last. */
   readonly umap?: {
     run(
@@ -47,4 +49,6 @@ export const MAIN_THREAD_INSIGHTS: InsightsCompute = {
   pca: async (rows) => (await nextTask(), pca2d(rows)),
   report: async (entries, options) => (await nextTask(), galleryReport(entries, options)),
   duplicates: async (candidates, threshold) => (await nextTask(), nearDuplicates(candidates, threshold)),
+  // On the page's own thread: 500 images report in 0.25 s (1,000 take 0.83 s; npm run report-timing).
+  reportSampleLimit: 500,
 };
