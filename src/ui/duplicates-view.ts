@@ -10,11 +10,12 @@
  * data-removed (images taken off so far).
  */
 import { DEFAULT_DUPLICATE_THRESHOLD } from '../core/near-duplicates.ts';
-import { download, formatScore, h } from './dom.ts';
-import { decision, duplicatesToCsv, duplicatesToJson, type DuplicateGroupChoice } from './duplicates-export.ts';
+import { download, h } from './dom.ts';
+import { galleryEntriesGoing, groupElement, membersKey, type ShownGroup } from './duplicates-group.ts';
+import { duplicatesToCsv, duplicatesToJson, type DuplicateGroupChoice } from './duplicates-export.ts';
 import type { InsightsCompute } from './report-compute.ts';
 import { SettledRuns } from './report-schedule.ts';
-import type { Card, Session } from './session.ts';
+import type { Session } from './session.ts';
 import type { ThumbnailUrls } from './thumbnails.ts';
 
 const SETTLE_MS = 300;
@@ -42,7 +43,7 @@ export class DuplicatesView {
     class: 'narrow',
     'data-testid': 'duplicate-threshold',
   });
-  private groups: (DuplicateGroupChoice & { cards: Card[] })[] = [];
+  private groups: ShownGroup[] = [];
   /** Groups whose others were removed, for the export: they are no longer found once the copies are gone. */
   private settled: DuplicateGroupChoice[] = [];
   private removedCount = 0;
@@ -219,7 +220,7 @@ export class DuplicatesView {
     this.removeMarked.textContent = `Remove the ${marked} marked`;
     this.removeMarked.disabled = marked === 0;
     this.keepFirst.disabled = this.groups.every((g) => g.keep !== undefined);
-    this.list.replaceChildren(...this.groups.slice(0, GROUPS_SHOWN).map((g, i) => this.group(g, i)));
+    this.list.replaceChildren(...this.groups.slice(0, GROUPS_SHOWN).map((g, i) => groupElement(g, i, this.thumbs)));
     if (this.groups.length > GROUPS_SHOWN) {
       this.list.append(
         h('li', { class: 'hint', text: `${this.groups.length - GROUPS_SHOWN} more groups are in the export.` }),
@@ -230,59 +231,6 @@ export class DuplicatesView {
     if (!this.runs.due) this.box.dataset.state = 'ready';
   }
 
-  private group(g: DuplicateGroupChoice & { cards: Card[] }, i: number): HTMLElement {
-    const score =
-      g.minScore === g.maxScore ? formatScore(g.minScore) : `${formatScore(g.minScore)} to ${formatScore(g.maxScore)}`;
-    return h(
-      'li',
-      {
-        class: 'duplicate-group',
-        'data-testid': 'duplicate-group',
-        'data-min-score': g.minScore,
-        'data-max-score': g.maxScore,
-      },
-      h(
-        'p',
-        { class: 'hint' },
-        `${g.names.length} images, cosine ${score} `,
-        g.keep === undefined ? '' : this.removeButton(g, i),
-      ),
-      h(
-        'div',
-        { class: 'duplicate-members' },
-        ...g.cards.map((c, m) => {
-          const d = decision(g, m);
-          return h(
-            'figure',
-            { 'data-name': c.name, 'data-decision': d, class: d ? `member ${d}` : 'member' },
-            h('img', { src: this.thumbs.get(c.file), alt: '', loading: 'lazy', decoding: 'async' }),
-            h('figcaption', { title: c.name, text: c.name }),
-            h('button', {
-              type: 'button',
-              class: 'link',
-              'data-group': i,
-              'data-keep': m,
-              text: d === 'keep' ? 'kept (undo)' : d === 'remove' ? 'to remove: keep this instead' : 'keep this one',
-            }),
-          );
-        }),
-      ),
-    );
-  }
-
-  private removeButton(g: DuplicateGroupChoice & { cards: Card[] }, i: number): HTMLElement {
-    const others = g.cards.filter((_, m) => m !== g.keep);
-    const inGallery = galleryEntriesGoing(g).length;
-    return h('button', {
-      type: 'button',
-      'data-remove': i,
-      'data-testid': 'duplicate-remove',
-      text:
-        `Remove the other${others.length === 1 ? '' : ` ${others.length}`}` +
-        (inGallery ? ` (and ${inGallery === 1 ? 'its gallery entry' : `${inGallery} gallery entries`})` : ''),
-    });
-  }
-
   private export(kind: 'json' | 'csv'): void {
     const threshold = this.computedAt;
     // Removed groups first (their copies are gone from the page), then what is found now.
@@ -291,15 +239,3 @@ export class DuplicatesView {
     else download('near-duplicates.csv', duplicatesToCsv(groups), 'text/csv');
   }
 }
-
-/**
- * The gallery entries that leave with a group's others: theirs, less the kept image's (a byte copy shares the
- * entry of the image it copies, and the page keeps an entry that a card still holds).
- */
-function galleryEntriesGoing(g: DuplicateGroupChoice & { cards: Card[] }): string[] {
-  const kept = g.keep === undefined ? undefined : g.cards[g.keep]?.galleryId;
-  const ids = g.cards.flatMap((c, m) => (m !== g.keep && c.galleryId && c.galleryId !== kept ? [c.galleryId] : []));
-  return [...new Set(ids)];
-}
-
-const membersKey = (cards: readonly Card[]) => cards.map((c) => c.index).join(' ');

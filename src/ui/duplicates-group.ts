@@ -1,0 +1,77 @@
+/**
+ * One near-duplicate group as the duplicates view shows it: its members side by side, each with "keep this one",
+ * and "remove the others" once one is kept.
+ */
+import { formatScore, h } from './dom.ts';
+import { decision, type DuplicateGroupChoice } from './duplicates-export.ts';
+import type { Card } from './session.ts';
+import type { ThumbnailUrls } from './thumbnails.ts';
+
+/** A group found now: its choice, and its members as cards in drop order. */
+export type ShownGroup = DuplicateGroupChoice & { readonly cards: readonly Card[] };
+
+export function groupElement(g: ShownGroup, i: number, thumbs: ThumbnailUrls): HTMLElement {
+  const score =
+    g.minScore === g.maxScore ? formatScore(g.minScore) : `${formatScore(g.minScore)} to ${formatScore(g.maxScore)}`;
+  return h(
+    'li',
+    {
+      class: 'duplicate-group',
+      'data-testid': 'duplicate-group',
+      'data-min-score': g.minScore,
+      'data-max-score': g.maxScore,
+    },
+    h(
+      'p',
+      { class: 'hint' },
+      `${g.names.length} images, cosine ${score} `,
+      g.keep === undefined ? '' : removeButton(g, i),
+    ),
+    h(
+      'div',
+      { class: 'duplicate-members' },
+      ...g.cards.map((c, m) => {
+        const d = decision(g, m);
+        return h(
+          'figure',
+          { 'data-name': c.name, 'data-decision': d, class: d ? `member ${d}` : 'member' },
+          h('img', { src: thumbs.get(c.file), alt: '', loading: 'lazy', decoding: 'async' }),
+          h('figcaption', { title: c.name, text: c.name }),
+          h('button', {
+            type: 'button',
+            class: 'link',
+            'data-group': i,
+            'data-keep': m,
+            text: d === 'keep' ? 'kept (undo)' : d === 'remove' ? 'to remove: keep this instead' : 'keep this one',
+          }),
+        );
+      }),
+    ),
+  );
+}
+
+function removeButton(g: ShownGroup, i: number): HTMLElement {
+  const others = g.cards.filter((_, m) => m !== g.keep);
+  const inGallery = galleryEntriesGoing(g).length;
+  return h('button', {
+    type: 'button',
+    'data-remove': i,
+    'data-testid': 'duplicate-remove',
+    text:
+      `Remove the other${others.length === 1 ? '' : ` ${others.length}`}` +
+      (inGallery ? ` (and ${inGallery === 1 ? 'its gallery entry' : `${inGallery} gallery entries`})` : ''),
+  });
+}
+
+/**
+ * The gallery entries that leave with a group's others: theirs, less the kept image's (a byte copy shares the
+ * entry of the image it copies, and the page keeps an entry that a card still holds).
+ */
+export function galleryEntriesGoing(g: ShownGroup): string[] {
+  const kept = g.keep === undefined ? undefined : g.cards[g.keep]?.galleryId;
+  const ids = g.cards.flatMap((c, m) => (m !== g.keep && c.galleryId && c.galleryId !== kept ? [c.galleryId] : []));
+  return [...new Set(ids)];
+}
+
+/** A group's identity across searches: its cards. */
+export const membersKey = (cards: readonly Card[]) => cards.map((c) => c.index).join(' ');
