@@ -117,8 +117,14 @@ async function shootInsights(page: Page, out: string): Promise<void> {
   );
   await page.locator('[data-testid="tab-duplicates"]').click();
   await page.waitForSelector('[data-testid="duplicates"][data-state="ready"]', { timeout: 120_000 });
+  // The choice made, not carried out: the shots after this one show every image still there.
+  const keepFirst = page.locator('[data-testid="duplicates-keep-first"]');
+  if (await keepFirst.isEnabled()) await keepFirst.click();
+  await page.waitForTimeout(300);
   await panel.screenshot({ path: join(out, '12-near-duplicates.png') });
-  console.log(`near-duplicates: ${await page.locator('[data-testid="duplicate-group"]').count()} groups`);
+  console.log(
+    `near-duplicates: ${await page.locator('[data-testid="duplicate-group"]').count()} groups; ${await page.locator('[data-testid="duplicates-remove-marked"]').textContent()}`,
+  );
   // The page as it was for the shots that follow: the map's tab, the panel folded, the boxes bounded.
   await page.locator('[data-testid="tab-map"]').click();
   await page.locator('[data-testid="insights-toggle"]').click();

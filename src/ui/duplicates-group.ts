@@ -10,9 +10,18 @@ import type { ThumbnailUrls } from './thumbnails.ts';
 /** A group found now: its choice, and its members as cards in drop order. */
 export type ShownGroup = DuplicateGroupChoice & { readonly cards: readonly Card[] };
 
-export function groupElement(g: ShownGroup, i: number, thumbs: ThumbnailUrls): HTMLElement {
+/**
+ * A group linked through a chain (A~B~C with A and C under the threshold): some of its members are not copies
+ * of each other, so no member is kept for it in bulk.
+ */
+export const isChain = (g: ShownGroup, threshold: number) => g.minScore < threshold;
+
+export function groupElement(g: ShownGroup, i: number, thumbs: ThumbnailUrls, threshold: number): HTMLElement {
   const score =
     g.minScore === g.maxScore ? formatScore(g.minScore) : `${formatScore(g.minScore)} to ${formatScore(g.maxScore)}`;
+  const chain = isChain(g, threshold)
+    ? `: a chain (some pairs under ${threshold}), so not all copies of each other; look before removing `
+    : ' ';
   return h(
     'li',
     {
@@ -20,11 +29,12 @@ export function groupElement(g: ShownGroup, i: number, thumbs: ThumbnailUrls): H
       'data-testid': 'duplicate-group',
       'data-min-score': g.minScore,
       'data-max-score': g.maxScore,
+      'data-chain': String(isChain(g, threshold)),
     },
     h(
       'p',
       { class: 'hint' },
-      `${g.names.length} images, cosine ${score} `,
+      `${g.names.length} images, cosine ${score}${chain}`,
       g.keep === undefined ? '' : removeButton(g, i),
     ),
     h(
@@ -59,7 +69,11 @@ function removeButton(g: ShownGroup, i: number): HTMLElement {
     'data-testid': 'duplicate-remove',
     text:
       `Remove the other${others.length === 1 ? '' : ` ${others.length}`}` +
-      (inGallery ? ` (and ${inGallery === 1 ? 'its gallery entry' : `${inGallery} gallery entries`})` : ''),
+      (inGallery === 0
+        ? ''
+        : others.length === 1
+          ? ' (and its gallery entry)'
+          : ` (and ${inGallery} gallery entr${inGallery === 1 ? 'y' : 'ies'})`),
   });
 }
 

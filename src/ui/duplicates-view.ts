@@ -11,7 +11,7 @@
  */
 import { DEFAULT_DUPLICATE_THRESHOLD } from '../core/near-duplicates.ts';
 import { download, h } from './dom.ts';
-import { galleryEntriesGoing, groupElement, membersKey, type ShownGroup } from './duplicates-group.ts';
+import { galleryEntriesGoing, groupElement, isChain, membersKey, type ShownGroup } from './duplicates-group.ts';
 import { duplicatesToCsv, duplicatesToJson, type DuplicateGroupChoice } from './duplicates-export.ts';
 import type { InsightsCompute } from './report-compute.ts';
 import { SettledRuns } from './report-schedule.ts';
@@ -52,7 +52,8 @@ export class DuplicatesView {
   private readonly keepFirst = h('button', {
     type: 'button',
     text: 'Keep the first of each group',
-    title: 'Marks the first dropped image of every group without a choice as the one to keep',
+    title:
+      'Marks the first dropped image of every group without a choice as the one to keep; chains (groups whose members are not all copies of each other) are left to you',
     'data-testid': 'duplicates-keep-first',
   });
   private readonly removeMarked = h('button', { type: 'button', 'data-testid': 'duplicates-remove-marked' });
@@ -178,7 +179,9 @@ export class DuplicatesView {
 
   private keepFirstOfEach(): void {
     // Members are in drop order: the first dropped usually is the original.
-    this.groups = this.groups.map((g) => (g.keep === undefined ? { ...g, keep: 0 } : g));
+    this.groups = this.groups.map((g) =>
+      g.keep === undefined && !isChain(g, this.computedAt) ? { ...g, keep: 0 } : g,
+    );
     this.render();
   }
 
@@ -215,12 +218,17 @@ export class DuplicatesView {
             (chosen > 0
               ? `; one kept in ${chosen}: remove the others here, or export the list.`
               : '. Keep one of each, then remove the others.');
+    const chains = this.groups.filter((g) => g.keep === undefined && isChain(g, this.computedAt)).length;
+    if (chains > 0)
+      this.status.textContent += ` ${chains} ${chains === 1 ? 'is a chain' : 'are chains'} of look-alikes rather than copies of one picture: "keep the first" leaves ${chains === 1 ? 'it' : 'them'} to you.`;
     if (this.said) this.status.textContent = `${this.said} ${this.status.textContent}`;
     const marked = this.groups.reduce((s, g) => s + (g.keep === undefined ? 0 : g.names.length - 1), 0);
     this.removeMarked.textContent = `Remove the ${marked} marked`;
     this.removeMarked.disabled = marked === 0;
-    this.keepFirst.disabled = this.groups.every((g) => g.keep !== undefined);
-    this.list.replaceChildren(...this.groups.slice(0, GROUPS_SHOWN).map((g, i) => groupElement(g, i, this.thumbs)));
+    this.keepFirst.disabled = this.groups.every((g) => g.keep !== undefined || isChain(g, this.computedAt));
+    this.list.replaceChildren(
+      ...this.groups.slice(0, GROUPS_SHOWN).map((g, i) => groupElement(g, i, this.thumbs, this.computedAt)),
+    );
     if (this.groups.length > GROUPS_SHOWN) {
       this.list.append(
         h('li', { class: 'hint', text: `${this.groups.length - GROUPS_SHOWN} more groups are in the export.` }),

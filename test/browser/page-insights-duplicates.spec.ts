@@ -112,6 +112,40 @@ test('planted copies are grouped, distinct photos are not; keep one, export, rem
   await threshold.dispatchEvent('change');
   const strict = await groups(page);
   expect(strict).toContainEqual(['coffee-copy.jpg', 'coffee.jpg']);
+  // A chain: the astronaut's three pairs scored (from the page's own export), and a threshold between the second
+  // and the lowest links all three through two pairs only. "Keep the first" marks the groups of copies, not it.
+  const [exported] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+  const rows = (
+    JSON.parse(await readFile((await exported.path())!, 'utf8')) as {
+      embeddings: { name: string; embedding: number[] }[];
+    }
+  ).embeddings;
+  const vec = (name: string) => rows.find((r) => r.name === name)!.embedding;
+  const cos = (a: number[], b: number[]) =>
+    a.reduce((s, v, k) => s + v * b[k]!, 0) / Math.hypot(...a) / Math.hypot(...b);
+  const trio = ['astronaut.jpg', 'astronaut-bright.jpg', 'astronaut-half.jpg'].map(vec);
+  const pairs = [cos(trio[0]!, trio[1]!), cos(trio[0]!, trio[2]!), cos(trio[1]!, trio[2]!)].sort((a, b) => b - a);
+  const chainAt = ((pairs[1]! + pairs[2]!) / 2).toFixed(4);
+  await threshold.fill(chainAt);
+  await threshold.dispatchEvent('change');
+  const linked = await groups(page);
+  expect(linked).toContainEqual(
+    expect.arrayContaining(['astronaut-bright.jpg', 'astronaut-half.jpg', 'astronaut.jpg']),
+  );
+  await page.getByTestId('duplicates-keep-first').click();
+  const marks = await page
+    .getByTestId('duplicate-group')
+    .evaluateAll((els) =>
+      els.map((g) => [
+        (g as HTMLElement).dataset.chain,
+        [...g.querySelectorAll<HTMLElement>('[data-name]')].map((m) => m.dataset.name).join(' '),
+        g.querySelectorAll('[data-decision="keep"]').length,
+      ]),
+    );
+  console.log(`at ${chainAt}: ${JSON.stringify(marks)} ([chain, members, kept] per group)`);
+  expect(marks.filter(([chain]) => chain === 'true').length).toBeGreaterThan(0);
+  for (const [chain, , kept] of marks) expect(kept).toBe(chain === 'true' ? 0 : 1);
+  await expect(page.getByTestId('duplicates-status')).toContainText('"keep the first" leaves');
   await threshold.fill('0.85');
   await threshold.dispatchEvent('change');
   expect(await groups(page)).toHaveLength(4);
