@@ -28,6 +28,7 @@ import {
 } from '../src/core/recognition-calibration.ts';
 import { embedSplit, manifestPath } from './lib/split-embeddings.ts';
 import { isMain } from './lib/run-main.ts';
+import { isMeasuringSplit } from './lib/split.ts';
 
 /**
  * FAR 10%: where the mean of known-right and unknown-rejected peaks on the default model's training protocol
@@ -44,7 +45,6 @@ export const DEFAULT_CALIBRATION = Object.freeze({
 });
 const FAR_CANDIDATES = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
 /** Splits kept for measuring (the same list training/distill.py refuses). */
-const MEASURING_SPLITS = /^(eval|finetune-.*)\.txt$/;
 
 const USAGE = `usage: npm run calibrate-threshold -- --data <folder> --split <training split> [options]
   --model <folder>   the model (default ${DEFAULT_CALIBRATION.model})
@@ -77,7 +77,7 @@ function numberOption(
 }
 
 export function refuseMeasuringSplit(split: string): void {
-  if (MEASURING_SPLITS.test(basename(split))) {
+  if (isMeasuringSplit(split)) {
     throw new UsageError(
       `refusing to calibrate on ${split}: eval.txt and finetune-*.txt are for measuring only (npm run recognition-eval); ` +
         'calibrate on the training split, e.g. --split ../shared/data/caltech101-80/splits/train.txt',

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ImageSource } from '../src/core/embedder-api.ts';
@@ -37,10 +37,10 @@ import {
 import { makeVariants, type Variant } from './lib/duplicate-variants.ts';
 import { decodeImageBlob, decodeImageBytes } from './lib/node-image-decode.ts';
 import { isMain } from './lib/run-main.ts';
+import { isMeasuringSplit } from './lib/split.ts';
 import { embedSplit, manifestPath } from './lib/split-embeddings.ts';
 
 export const DEFAULT_DUPLICATE_RUN = Object.freeze({ model: 'models/default', sample: 300, seed: 1 });
-const MEASURING_SPLITS = /^(eval|finetune-.*)\.txt$/;
 const MAX_PIXELS = 40_000_000;
 const TABLE_THRESHOLDS = Array.from({ length: 20 }, (_, i) => (80 + i) / 100);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -70,7 +70,7 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   if (values.help) return void console.log(USAGE);
   if (!values.data || !values.split) throw new UsageError('--data and --split are required');
-  if (MEASURING_SPLITS.test(basename(values.split))) {
+  if (isMeasuringSplit(values.split)) {
     throw new UsageError(
       `refusing ${values.split}: eval.txt and finetune-*.txt are for measuring only; use the training split`,
     );

@@ -9,7 +9,6 @@
  * split against its REPORT_SAMPLE_LIMIT sample: recall@1 and mAP of each, the bias the page's note speaks of.
  * eval.txt and finetune-*.txt are refused: this is about the product's behaviour, not a score to report.
  */
-import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { galleryReport, type GalleryReportEntry } from '../src/core/gallery-report.ts';
 import { REPORT_SAMPLE_LIMIT, sampleForReport } from '../src/core/gallery-report-sample.ts';
@@ -17,6 +16,7 @@ import { seededShuffle } from '../src/core/recognition-calibration.ts';
 import { leaveOneOutRetrieval } from '../src/core/retrieval-metrics.ts';
 import { mulberry32 } from '../src/core/seeded-random.ts';
 import { runIfMain } from './lib/run-main.ts';
+import { isMeasuringSplit } from './lib/split.ts';
 import { embedSplit } from './lib/split-embeddings.ts';
 
 const USAGE = `usage: npm run report-timing -- --data <folder> --split <training split> [--model models/default] [--sizes 300,1000,2000,all] [--seed 1]`;
@@ -40,7 +40,7 @@ async function main(argv: readonly string[]): Promise<void> {
     },
   });
   if (!values.data || !values.split) throw new Error(`--data and --split are required\n${USAGE}`);
-  if (/^(eval|finetune-.*)\.txt$/.test(basename(values.split)))
+  if (isMeasuringSplit(values.split))
     throw new Error(`refusing ${values.split}: eval.txt and finetune-*.txt are for measuring only`);
   const seed = Number(values.seed ?? 1);
   const split = await embedSplit({ model: values.model ?? 'models/default', data: values.data, split: values.split });

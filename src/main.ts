@@ -5,6 +5,7 @@
 import { embeddingsToCsv, embeddingsToJson, embeddingsToNpy } from './core/export-formats.ts';
 import { filesFromDrop, filesFromInput, filesFromPaste, type PickedFile } from './ui/collect-files.ts';
 import { download } from './ui/dom.ts';
+import { galleryEntriesLeaving, galleryHolders } from './ui/duplicates-group.ts';
 import { DuplicatesView } from './ui/duplicates-view.ts';
 import { EmbeddingMap } from './ui/embedding-map.ts';
 import { EmbedQueue } from './ui/embed-queue.ts';
@@ -178,8 +179,7 @@ session.subscribe((e) => {
     // Taken off the page as near-duplicates: an entry made from one of them leaves the gallery too (the view
     // said so on its button), so the gallery holds the kept copy only.
     // A byte copy shares its entry with the image kept: an entry still held by a card stays.
-    const held = new Set(session.cards.map((c) => c.galleryId));
-    const ids = [...new Set(e.cards.flatMap((c) => (c.galleryId && !held.has(c.galleryId) ? [c.galleryId] : [])))];
+    const ids = galleryEntriesLeaving(e.cards, galleryHolders([...session.cards, ...e.cards]));
     if (ids.length > 0) void gallery.remove(ids);
     refreshSelected();
     batchStatus.textContent = settledText();

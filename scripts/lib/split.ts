@@ -1,5 +1,14 @@
 /** Split files: one image a line, `relative/path<TAB>label`, paths relative to the data folder. */
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+
+/**
+ * eval.txt and finetune-*.txt are kept for measuring: a script that chooses something (a threshold, a default)
+ * or only studies the product refuses them, so no choice is tuned on the split that reports it.
+ */
+export function isMeasuringSplit(file: string): boolean {
+  return /^(eval|finetune-.*)\.txt$/.test(basename(file));
+}
 
 export interface SplitEntry {
   readonly path: string;

@@ -16,7 +16,14 @@ export type ShownGroup = DuplicateGroupChoice & { readonly cards: readonly Card[
  */
 export const isChain = (g: ShownGroup, threshold: number) => g.minScore < threshold;
 
-export function groupElement(g: ShownGroup, i: number, thumbs: ThumbnailUrls, threshold: number): HTMLElement {
+export function groupElement(
+  g: ShownGroup,
+  i: number,
+  thumbs: ThumbnailUrls,
+  threshold: number,
+  /** galleryHolders() of the page's cards. */
+  holders: ReadonlyMap<string, number>,
+): HTMLElement {
   const score =
     g.minScore === g.maxScore ? formatScore(g.minScore) : `${formatScore(g.minScore)} to ${formatScore(g.maxScore)}`;
   const chain = isChain(g, threshold)
@@ -35,7 +42,7 @@ export function groupElement(g: ShownGroup, i: number, thumbs: ThumbnailUrls, th
       'p',
       { class: 'hint' },
       `${g.names.length} images, cosine ${score}${chain}`,
-      g.keep === undefined ? '' : removeButton(g, i),
+      g.keep === undefined ? '' : removeButton(g, i, holders),
     ),
     h(
       'div',
@@ -60,9 +67,9 @@ export function groupElement(g: ShownGroup, i: number, thumbs: ThumbnailUrls, th
   );
 }
 
-function removeButton(g: ShownGroup, i: number): HTMLElement {
+function removeButton(g: ShownGroup, i: number, holders: ReadonlyMap<string, number>): HTMLElement {
   const others = g.cards.filter((_, m) => m !== g.keep);
-  const inGallery = galleryEntriesGoing(g).length;
+  const inGallery = galleryEntriesLeaving(others, holders).length;
   return h('button', {
     type: 'button',
     'data-remove': i,
@@ -77,14 +84,19 @@ function removeButton(g: ShownGroup, i: number): HTMLElement {
   });
 }
 
+/** How many of `cards` hold each gallery entry (a byte copy shares the entry of the image it copies). */
+export function galleryHolders(cards: readonly Card[]): Map<string, number> {
+  const holders = new Map<string, number>();
+  for (const c of cards) if (c.galleryId) holders.set(c.galleryId, (holders.get(c.galleryId) ?? 0) + 1);
+  return holders;
+}
+
 /**
- * The gallery entries that leave with a group's others: theirs, less the kept image's (a byte copy shares the
- * entry of the image it copies, and the page keeps an entry that a card still holds).
+ * The gallery entries that leave with `leaving`: theirs that no other card holds (`holders` counts every card
+ * on the page, `leaving` included). The page removes exactly these; the buttons count them.
  */
-export function galleryEntriesGoing(g: ShownGroup): string[] {
-  const kept = g.keep === undefined ? undefined : g.cards[g.keep]?.galleryId;
-  const ids = g.cards.flatMap((c, m) => (m !== g.keep && c.galleryId && c.galleryId !== kept ? [c.galleryId] : []));
-  return [...new Set(ids)];
+export function galleryEntriesLeaving(leaving: readonly Card[], holders: ReadonlyMap<string, number>): string[] {
+  return [...galleryHolders(leaving)].filter(([id, n]) => holders.get(id) === n).map(([id]) => id);
 }
 
 /** A group's identity across searches: its cards. */

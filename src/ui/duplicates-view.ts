@@ -11,7 +11,14 @@
  */
 import { DEFAULT_DUPLICATE_THRESHOLD } from '../core/near-duplicates.ts';
 import { download, h } from './dom.ts';
-import { galleryEntriesGoing, groupElement, isChain, membersKey, type ShownGroup } from './duplicates-group.ts';
+import {
+  galleryEntriesLeaving,
+  galleryHolders,
+  groupElement,
+  isChain,
+  membersKey,
+  type ShownGroup,
+} from './duplicates-group.ts';
 import { duplicatesToCsv, duplicatesToJson, type DuplicateGroupChoice } from './duplicates-export.ts';
 import type { InsightsCompute } from './report-compute.ts';
 import { SettledRuns } from './report-schedule.ts';
@@ -46,7 +53,6 @@ export class DuplicatesView {
   private groups: ShownGroup[] = [];
   /** Groups whose others were removed, for the export: they are no longer found once the copies are gone. */
   private settled: DuplicateGroupChoice[] = [];
-  private removedCount = 0;
   /** What the last removal did, shown until the next one. */
   private said = '';
   private readonly keepFirst = h('button', {
@@ -104,7 +110,6 @@ export class DuplicatesView {
     session.subscribe((e) => {
       if (e.type === 'cleared') {
         this.settled = [];
-        this.removedCount = 0;
         this.said = '';
       }
       if (e.type !== 'selected') this.changed();
@@ -194,8 +199,7 @@ export class DuplicatesView {
     const cards = acted.flatMap((g) => g.cards.filter((_, m) => m !== g.keep));
     if (cards.length === 0) return;
     this.settled.push(...acted.map(({ cards: _, ...g }) => ({ ...g, removed: true })));
-    this.removedCount += cards.length;
-    const inGallery = acted.reduce((s, g) => s + galleryEntriesGoing(g).length, 0);
+    const inGallery = galleryEntriesLeaving(cards, galleryHolders(this.session.cards)).length;
     this.groups = this.groups.filter((g) => !acted.includes(g));
     this.session.remove(cards);
     this.said =
@@ -226,8 +230,9 @@ export class DuplicatesView {
     this.removeMarked.textContent = `Remove the ${marked} marked`;
     this.removeMarked.disabled = marked === 0;
     this.keepFirst.disabled = this.groups.every((g) => g.keep !== undefined || isChain(g, this.computedAt));
+    const holders = galleryHolders(this.session.cards);
     this.list.replaceChildren(
-      ...this.groups.slice(0, GROUPS_SHOWN).map((g, i) => groupElement(g, i, this.thumbs, this.computedAt)),
+      ...this.groups.slice(0, GROUPS_SHOWN).map((g, i) => groupElement(g, i, this.thumbs, this.computedAt, holders)),
     );
     if (this.groups.length > GROUPS_SHOWN) {
       this.list.append(
@@ -235,7 +240,7 @@ export class DuplicatesView {
       );
     }
     this.box.dataset.groups = String(this.groups.length);
-    this.box.dataset.removed = String(this.removedCount);
+    this.box.dataset.removed = String(this.settled.reduce((s, g) => s + g.names.length - 1, 0));
     if (!this.runs.due) this.box.dataset.state = 'ready';
   }
 

@@ -8,14 +8,8 @@ import { contentHash } from './gallery-hash.ts';
 import { GalleryIndex } from './gallery-index.ts';
 import type { GalleryStore, StoredGalleryEntry, StoredGalleryMedia } from './gallery-store.ts';
 
-export interface GalleryEntry {
-  readonly id: string;
-  readonly hash?: string;
-  readonly name: string;
-  readonly label: string;
-  readonly modelId: string;
-  readonly addedAt: number;
-  readonly imageBytes: number;
+/** An entry as the page keeps it: the stored fields less the codes (the vectors live in the index). */
+export interface GalleryEntry extends Omit<StoredGalleryEntry, 'code' | 'scale'> {
   /** The image, once read (entries with imageBytes 0 have none). */
   image?: Blob;
 }

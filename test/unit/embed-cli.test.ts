@@ -11,9 +11,10 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeManifest } from '../../src/model/weights/manifest-codec.ts';
-import { DEFAULT_EMBED_CLI_OPTIONS, main, parseCliOptions, type CliOutput } from '../../scripts/embed.ts';
+import { DEFAULT_EMBED_CLI_OPTIONS, parseCliOptions } from '../../scripts/embed.ts';
 import { decodeImageBytes, orient } from '../../scripts/lib/node-image-decode.ts';
 import { writeModelFiles } from '../../scripts/lib/model-files.ts';
+import { runEmbedCli } from '../support/embed-cli.ts';
 import { FIXTURE_MODELS, writeFixtureModel } from '../support/fixture-models.ts';
 import { mulberry32, randomStateDict } from '../support/random-weights.ts';
 
@@ -40,23 +41,6 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'shitu-embed-cli-'));
 });
 
-function collector(): CliOutput & { text: string } {
-  return {
-    text: '',
-    isTTY: false,
-    write(s: string) {
-      this.text += s;
-    },
-  };
-}
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = collector();
-  const stderr = collector();
-  const code = await main(args, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
-
 async function runJson(
   backend: string,
   inputs: string[],
@@ -64,7 +48,7 @@ async function runJson(
 ): Promise<{ json: JsonOutput; stdout: string; stderr: string }> {
   const file = join(work, `${backend}-${Math.random().toString(36).slice(2)}.json`);
   const args = ['--model', modelDir, '--backend', backend, '--json', file, ...extra, ...inputs];
-  const { code, stdout, stderr } = await run(args);
+  const { code, stdout, stderr } = await runEmbedCli(args);
   expect(code, stderr).toBe(0);
   return { json: JSON.parse(await readFile(file, 'utf8')) as JsonOutput, stdout, stderr };
 }
@@ -132,7 +116,7 @@ describe('npm run embed', () => {
       r.embedding?.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - wasm.results[i]!.embedding![k]!)))),
     );
     expect(maxDiff).toBeLessThan(1e-4);
-    const auto = await run(['--model', join(modelDir, 'manifest.json'), 'test/fixtures/photos/rocket.jpg']);
+    const auto = await runEmbedCli(['--model', join(modelDir, 'manifest.json'), 'test/fixtures/photos/rocket.jpg']);
     expect(auto.code).toBe(0);
     expect(auto.stderr).toMatch(/^backend: wasm .*auto tries wasm first in Node, then cpu;/m);
   });
@@ -193,7 +177,7 @@ describe('npm run embed', () => {
     });
     const headModel = dirname(await writeModelFiles(join(work, 'head-model'), encoded));
     const file = join(work, 'mixed.json');
-    const { code, stdout, stderr } = await run(['--model', headModel, '--json', file, dir]);
+    const { code, stdout, stderr } = await runEmbedCli(['--model', headModel, '--json', file, dir]);
     expect(code, stderr).toBe(0);
     const json = JSON.parse(await readFile(file, 'utf8')) as JsonOutput;
     expect(json.skipped).toEqual([join(dir, 'notes.txt')]);
@@ -218,28 +202,36 @@ describe('npm run embed', () => {
     await mkdir(raw, { recursive: true });
     await writeFile(join(raw, 'inference.pdmodel'), '');
     await writeFile(join(raw, 'inference.pdiparams'), '');
-    const convert = await run(['--model', raw, 'test/fixtures/photos']);
+    const convert = await runEmbedCli(['--model', raw, 'test/fixtures/photos']);
     expect(convert.code).toBe(1);
     expect(convert.stderr).toContain(
       `holds a Paddle / ONNX model (inference.pdiparams, inference.pdmodel), not a converted one`,
     );
     expect(convert.stderr).toContain(`npm run convert -- ${raw} --out models/raw-model`);
 
-    expect((await run(['--model', join(work, 'nowhere'), 'x.png'])).stderr).toMatch(/no such file or folder/);
+    expect((await runEmbedCli(['--model', join(work, 'nowhere'), 'x.png'])).stderr).toMatch(/no such file or folder/);
     const broken = join(work, 'broken-model');
     await mkdir(broken, { recursive: true });
     await writeFile(join(broken, 'manifest.json'), '{"format": "something else"}');
-    const failedLoad = await run(['--model', broken, '--json', join(work, 'never.json'), 'test/fixtures/photos']);
+    const failedLoad = await runEmbedCli([
+      '--model',
+      broken,
+      '--json',
+      join(work, 'never.json'),
+      'test/fixtures/photos',
+    ]);
     expect(failedLoad.code).toBe(1);
     expect(failedLoad.stderr).toMatch(/^embed: .*manifest/m);
     expect(existsSync(join(work, 'never.json'))).toBe(false);
-    expect((await run(['--model', modelDir])).stderr).toMatch(/no images given/);
-    expect((await run(['--model', modelDir, 'test/fixtures/missing.png'])).code).toBe(1);
-    expect((await run(['--backend', 'webgpu', 'x.png'])).stderr).toMatch(/--backend must be one of auto, wasm, cpu/);
-    expect((await run(['--nope'])).code).toBe(1);
+    expect((await runEmbedCli(['--model', modelDir])).stderr).toMatch(/no images given/);
+    expect((await runEmbedCli(['--model', modelDir, 'test/fixtures/missing.png'])).code).toBe(1);
+    expect((await runEmbedCli(['--backend', 'webgpu', 'x.png'])).stderr).toMatch(
+      /--backend must be one of auto, wasm, cpu/,
+    );
+    expect((await runEmbedCli(['--nope'])).code).toBe(1);
     expect(parseCliOptions(['a.png'])).toEqual({ ...DEFAULT_EMBED_CLI_OPTIONS, inputs: ['a.png'] });
     expect(DEFAULT_EMBED_CLI_OPTIONS.model).toMatch(/models[\\/]default[\\/]manifest\.json$/);
-    const help = await run(['--help']);
+    const help = await runEmbedCli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: npm run embed --/);
   });

@@ -9,8 +9,8 @@ import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main, type CliOutput } from '../../scripts/embed.ts';
 import { readPpshituGallery } from '../../src/core/gallery-formats/index.ts';
+import { runEmbedCli } from '../support/embed-cli.ts';
 import { FIXTURE_MODELS, writeFixtureModel } from '../support/fixture-models.ts';
 
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -24,22 +24,7 @@ let out = '';
 let json: { results: { name: string; ok: boolean; embedding?: number[]; error?: { code: string } }[] };
 let stderr = '';
 
-function collector(): CliOutput & { text: string } {
-  return {
-    text: '',
-    isTTY: false,
-    write(s: string) {
-      this.text += s;
-    },
-  };
-}
-
-async function run(args: string[]) {
-  const stdout = collector();
-  const err = collector();
-  const code = await main(['--model', modelDir, ...args], { stdout, stderr: err });
-  return { code, stdout: stdout.text, stderr: err.text };
-}
+const run = (args: string[]) => runEmbedCli(['--model', modelDir, ...args]);
 
 /** gallery/upright/*.png, gallery/rotated/*.png and a broken JPEG there, a stray image at the top. */
 beforeAll(async () => {

@@ -8,11 +8,11 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main, type CliOutput } from '../../scripts/embed.ts';
 import type { EmbedTask } from '../../scripts/lib/embed-engine.ts';
 import { readModelBytes, type ModelBytes } from '../../scripts/lib/embed-model.ts';
 import { autoWorkerCount, createEmbedPool, estimateWorkerBytes } from '../../scripts/lib/embed-pool.ts';
 import { syntheticImages } from '../../scripts/lib/synthetic-pixels.ts';
+import { runEmbedCli } from '../support/embed-cli.ts';
 import { FIXTURE_MODELS, writeFixtureModel } from '../support/fixture-models.ts';
 
 let manifest = '';
@@ -28,23 +28,6 @@ beforeAll(async () => {
 /** The process's threads (Linux; 0 elsewhere): a worker that was not stopped would still be one. */
 function threadCount(): number {
   return existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : 0;
-}
-
-function collector(): CliOutput & { text: string } {
-  return {
-    text: '',
-    isTTY: false,
-    write(s: string) {
-      this.text += s;
-    },
-  };
-}
-
-async function run(args: string[]) {
-  const stdout = collector();
-  const stderr = collector();
-  const code = await main(args, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
 describe('the embedding pool', () => {
@@ -137,8 +120,8 @@ describe('the embedding pool', () => {
     const inputs = ['test/fixtures/photos', 'test/fixtures/images', 'test/fixtures/textlines'];
     const one = join(work, 'one.json');
     const two = join(work, 'two.json');
-    const a = await run(['--model', manifest, '--workers', '1', '--json', one, ...inputs]);
-    const b = await run(['--model', manifest, '--workers', '2', '--batch', '1', '--json', two, ...inputs]);
+    const a = await runEmbedCli(['--model', manifest, '--workers', '1', '--json', one, ...inputs]);
+    const b = await runEmbedCli(['--model', manifest, '--workers', '2', '--batch', '1', '--json', two, ...inputs]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(b.stderr).toMatch(/^workers: 2 threads, each with the model, started in \d+ ms \(--workers 2\)$/m);

@@ -10,7 +10,7 @@ import { appendFile, copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main, type CliOutput } from '../../scripts/embed.ts';
+import { runEmbedCli } from '../support/embed-cli.ts';
 import { FIXTURE_MODELS, writeFixtureModel } from '../support/fixture-models.ts';
 
 let modelDir = '';
@@ -34,26 +34,7 @@ async function imageSet(name: string, copies = 1): Promise<string> {
   return dir;
 }
 
-function collector(onWrite?: (text: string) => void): CliOutput & { text: string } {
-  return {
-    text: '',
-    isTTY: false,
-    write(s: string) {
-      this.text += s;
-      onWrite?.(this.text);
-    },
-  };
-}
-
-async function run(args: string[], abortAfterLines?: number) {
-  const controller = new AbortController();
-  const stdout = collector((text) => {
-    if (abortAfterLines !== undefined && text.split('\n').length - 1 >= abortAfterLines) controller.abort();
-  });
-  const stderr = collector();
-  const code = await main(['--model', modelDir, ...args], { stdout, stderr }, { signal: controller.signal });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const run = (args: string[], abortAfterLines?: number) => runEmbedCli(['--model', modelDir, ...args], abortAfterLines);
 
 function journalRecords(text: string): { name: string; sha256: string; embedding?: number[] }[] {
   return text

@@ -85,15 +85,13 @@ export function pca2d(rows: readonly ArrayLike<number>[], options: Pca2dOptions 
     const value = pairs.values[c] ?? 0;
     if (!(value > NEGLIGIBLE_SHARE * total)) continue;
     // A Gram eigenvector u gives the axis Xᵀ u / |Xᵀ u|.
-    const axis = gram ? rowCombination(centred, n, d, pairs.vectors[c]!) : Float64Array.from(pairs.vectors[c]!);
+    const axis = gram ? new Float64Array(d) : Float64Array.from(pairs.vectors[c]!);
+    if (gram) rowCombination(centred, n, d, pairs.vectors[c]!, axis);
     normalise(axis);
     orientAxis(axis);
-    const coords = c === 0 ? x : y;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let k = 0, o = i * d; k < d; k++, o++) s += centred[o]! * axis[k]!;
-      coords[i] = s;
-    }
+    const coords = new Float64Array(n);
+    rowDots(centred, n, d, axis, coords);
+    (c === 0 ? x : y).set(coords);
     explained[c] = Math.min(1, value / total);
     axes[c] = axis;
   }
@@ -107,82 +105,65 @@ export function orientAxis(axis: Float64Array): void {
   if (axis[at]! < 0) for (let k = 0; k < axis.length; k++) axis[k] = -axis[k]!;
 }
 
-/** v -> Xᵀ X v (D x D), through X: t = X v, then Xᵀ t; four rows at a time, so `out` is read and written a quarter as often. */
+/** v -> Xᵀ X v (D x D), through X: t = X v, then Xᵀ t. */
 function covarianceOperator(x: Float64Array, n: number, d: number): SymmetricOperator {
+  const t = new Float64Array(n);
   return {
     size: d,
     apply(v, out) {
-      out.fill(0);
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const o0 = i * d;
-        const o1 = o0 + d;
-        const o2 = o1 + d;
-        const o3 = o2 + d;
-        let t0 = 0;
-        let t1 = 0;
-        let t2 = 0;
-        let t3 = 0;
-        for (let k = 0; k < d; k++) {
-          const vk = v[k]!;
-          t0 += x[o0 + k]! * vk;
-          t1 += x[o1 + k]! * vk;
-          t2 += x[o2 + k]! * vk;
-          t3 += x[o3 + k]! * vk;
-        }
-        for (let k = 0; k < d; k++) out[k]! += t0 * x[o0 + k]! + t1 * x[o1 + k]! + t2 * x[o2 + k]! + t3 * x[o3 + k]!;
-      }
-      for (; i < n; i++) {
-        const o = i * d;
-        let t = 0;
-        for (let k = 0; k < d; k++) t += x[o + k]! * v[k]!;
-        for (let k = 0; k < d; k++) out[k]! += t * x[o + k]!;
-      }
+      rowDots(x, n, d, v, t);
+      rowCombination(x, n, d, t, out);
     },
   };
 }
 
 /** u -> X Xᵀ u (N x N), through X: z = Xᵀ u, then X z. */
 function gramOperator(x: Float64Array, n: number, d: number): SymmetricOperator {
+  const z = new Float64Array(d);
   return {
     size: n,
     apply(u, out) {
-      const z = rowCombination(x, n, d, u);
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const o0 = i * d;
-        const o1 = o0 + d;
-        const o2 = o1 + d;
-        const o3 = o2 + d;
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let k = 0; k < d; k++) {
-          const zk = z[k]!;
-          s0 += x[o0 + k]! * zk;
-          s1 += x[o1 + k]! * zk;
-          s2 += x[o2 + k]! * zk;
-          s3 += x[o3 + k]! * zk;
-        }
-        out[i] = s0;
-        out[i + 1] = s1;
-        out[i + 2] = s2;
-        out[i + 3] = s3;
-      }
-      for (; i < n; i++) {
-        const o = i * d;
-        let s = 0;
-        for (let k = 0; k < d; k++) s += x[o + k]! * z[k]!;
-        out[i] = s;
-      }
+      rowCombination(x, n, d, u, z);
+      rowDots(x, n, d, z, out);
     },
   };
 }
 
-/** Xᵀ u: the rows weighted by u, summed (four rows a pass over z). */
-function rowCombination(x: Float64Array, n: number, d: number, u: Float64Array): Float64Array {
-  const z = new Float64Array(d);
+/** out = X v: each row's dot product with v (four rows a pass over v). */
+function rowDots(x: Float64Array, n: number, d: number, v: ArrayLike<number>, out: Float64Array): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o0 = i * d;
+    const o1 = o0 + d;
+    const o2 = o1 + d;
+    const o3 = o2 + d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let k = 0; k < d; k++) {
+      const vk = v[k]!;
+      s0 += x[o0 + k]! * vk;
+      s1 += x[o1 + k]! * vk;
+      s2 += x[o2 + k]! * vk;
+      s3 += x[o3 + k]! * vk;
+    }
+    out[i] = s0;
+    out[i + 1] = s1;
+    out[i + 2] = s2;
+    out[i + 3] = s3;
+  }
+  for (; i < n; i++) {
+    const o = i * d;
+    let s = 0;
+    for (let k = 0; k < d; k++) s += x[o + k]! * v[k]!;
+    out[i] = s;
+  }
+}
+
+/** out = Xᵀ u: the rows weighted by u, summed (four rows a pass over out). */
+function rowCombination(x: Float64Array, n: number, d: number, u: ArrayLike<number>, out: Float64Array): void {
+  out.fill(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o0 = i * d;
@@ -190,14 +171,13 @@ function rowCombination(x: Float64Array, n: number, d: number, u: Float64Array):
     const o2 = o1 + d;
     const o3 = o2 + d;
     const [w0, w1, w2, w3] = [u[i]!, u[i + 1]!, u[i + 2]!, u[i + 3]!];
-    for (let k = 0; k < d; k++) z[k]! += w0 * x[o0 + k]! + w1 * x[o1 + k]! + w2 * x[o2 + k]! + w3 * x[o3 + k]!;
+    for (let k = 0; k < d; k++) out[k]! += w0 * x[o0 + k]! + w1 * x[o1 + k]! + w2 * x[o2 + k]! + w3 * x[o3 + k]!;
   }
   for (; i < n; i++) {
     const w = u[i]!;
     const o = i * d;
-    for (let k = 0; k < d; k++) z[k]! += w * x[o + k]!;
+    for (let k = 0; k < d; k++) out[k]! += w * x[o + k]!;
   }
-  return z;
 }
 
 function normalise(v: Float64Array): void {
